@@ -1,0 +1,25 @@
+"""The one FastAPI application holding every HTTP route."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from functions import http_agents, http_ops, http_sms
+from functions.dependencies import ContainerProvider
+from functions.problems import install_problem_handlers
+from shared.bootstrap import get_container
+
+
+def create_api(container_provider: ContainerProvider = get_container) -> FastAPI:
+    api = FastAPI(
+        title="Omnichannel customer service",
+        version="0.1.0",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    api.state.container_provider = container_provider
+    install_problem_handlers(api)
+    for module in (http_ops, http_sms, http_agents):
+        api.include_router(module.router)
+    return api

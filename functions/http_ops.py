@@ -1,0 +1,37 @@
+"""Health, and the sandbox SMS outbox that stands in for a provider locally."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from functions.dependencies import Services, SupervisorCaller
+from shared.domain.models import SentSms
+
+router = APIRouter(prefix="/api", tags=["operations"])
+
+
+class Health(BaseModel):
+    status: str
+    storage: str
+    queue: str
+    sms_sender: str
+
+
+@router.get("/health")
+async def health(services: Services) -> Health:
+    settings = services.settings
+    return Health(
+        status="ok",
+        storage=settings.storage_backend,
+        queue=settings.queue_backend,
+        sms_sender=settings.sms_sender,
+    )
+
+
+@router.get("/sandbox/sms")
+async def sandbox_outbox(
+    _: SupervisorCaller, services: Services, limit: int = Query(default=50, ge=1, le=500)
+) -> list[SentSms]:
+    """What the sandbox SMS sender recorded instead of sending, newest first."""
+    return list(await services.store.list_sent_sms(limit=limit))

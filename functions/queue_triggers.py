@@ -1,0 +1,41 @@
+"""Queue triggers (Service Bus in Azure, the embedded queue locally): each calls one service.
+
+A trigger completes its message on return and abandons it on exception, so every handler
+here is idempotent.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared.bootstrap import get_container
+from shared.domain.models import InboundMessage
+from shared.services.queues import INBOUND, OUTBOUND, ROUTE, OutboundRequest, RouteRequest
+
+CONNECTION = "ServiceBusConnection"
+
+blueprint = func.Blueprint()
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name=INBOUND, connection=CONNECTION, is_sessions_enabled=True
+)
+async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.ingest.ingest(InboundMessage.model_validate_json(msg.get_body()))
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name=ROUTE, connection=CONNECTION, is_sessions_enabled=True
+)
+async def route_queue(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.routing.route_queue(RouteRequest.model_validate_json(msg.get_body()).queue_id)
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name=OUTBOUND, connection=CONNECTION, is_sessions_enabled=True
+)
+async def send_outbound(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.outbound.send(OutboundRequest.model_validate_json(msg.get_body()).message_id)

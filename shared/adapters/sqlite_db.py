@@ -1,0 +1,141 @@
+"""One SQLite file (WAL) shared by the embedded store and the embedded work queue.
+
+All statements of one process run on one connection in one worker thread, so the event loop
+never blocks on disk. Each atomic operation is one `BEGIN IMMEDIATE` transaction: it takes the
+write lock up front, so several processes on one file serialize instead of failing mid-way.
+The schema is created and migrated here, by version number, when the database is opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+# Each entry migrates from version N to N+1. Append only: a released entry never changes.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE channels (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, address TEXT NOT NULL, doc TEXT NOT NULL,
+        UNIQUE (kind, address));
+    CREATE TABLE workstreams (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE queues (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE rules (
+        id TEXT PRIMARY KEY, workstream_id TEXT NOT NULL, ord INTEGER NOT NULL,
+        doc TEXT NOT NULL);
+    CREATE INDEX rules_by_workstream ON rules (workstream_id, ord);
+    CREATE TABLE agents (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE agent_queues (
+        agent_id TEXT NOT NULL, queue_id TEXT NOT NULL, PRIMARY KEY (queue_id, agent_id));
+    CREATE TABLE agent_presence (
+        agent_id TEXT PRIMARY KEY, presence TEXT NOT NULL, last_assigned_at TEXT);
+    CREATE TABLE customers (
+        id TEXT PRIMARY KEY, mobile_phone TEXT, account_phone TEXT, doc TEXT NOT NULL);
+    CREATE INDEX customers_by_mobile ON customers (mobile_phone);
+    CREATE INDEX customers_by_account_phone ON customers (account_phone);
+    CREATE TABLE conversations (
+        id TEXT PRIMARY KEY, channel_id TEXT NOT NULL, customer_address TEXT NOT NULL,
+        status TEXT NOT NULL, doc TEXT NOT NULL);
+    CREATE UNIQUE INDEX one_open_conversation
+        ON conversations (channel_id, customer_address) WHERE status = 'open';
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, sequence INTEGER NOT NULL,
+        provider_message_id TEXT, internal INTEGER NOT NULL, doc TEXT NOT NULL,
+        UNIQUE (conversation_id, sequence));
+    CREATE UNIQUE INDEX messages_by_provider_id ON messages (provider_message_id)
+        WHERE provider_message_id IS NOT NULL;
+    CREATE TABLE work_items (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, queue_id TEXT NOT NULL,
+        status TEXT NOT NULL, agent_id TEXT, priority INTEGER NOT NULL,
+        capacity_units INTEGER NOT NULL, enqueued_at TEXT NOT NULL, doc TEXT NOT NULL);
+    CREATE UNIQUE INDEX one_unclosed_item ON work_items (conversation_id)
+        WHERE status != 'closed';
+    CREATE INDEX waiting_by_queue ON work_items (queue_id, status, priority, enqueued_at);
+    CREATE INDEX items_by_agent ON work_items (agent_id, status);
+    CREATE TABLE sent_sms (
+        provider_message_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL, doc TEXT NOT NULL);
+    CREATE TABLE queue_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, session_id TEXT,
+        message_id TEXT, body TEXT NOT NULL, enqueued_at REAL NOT NULL,
+        visible_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+        leased_until REAL, lease_token TEXT, last_error TEXT);
+    CREATE INDEX queue_ready ON queue_messages (queue, seq);
+    CREATE INDEX queue_sessions ON queue_messages (queue, session_id, seq);
+    CREATE TABLE queue_seen_ids (
+        queue TEXT NOT NULL, message_id TEXT NOT NULL, seen_at REAL NOT NULL,
+        PRIMARY KEY (queue, message_id));
+    CREATE TABLE dead_letters (
+        seq INTEGER PRIMARY KEY, queue TEXT NOT NULL, session_id TEXT, message_id TEXT,
+        body TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
+        dead_at REAL NOT NULL);
+    """,
+)
+
+
+class SqliteDatabase:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._connection: sqlite3.Connection | None = None
+
+    async def open(self) -> None:
+        await self.run(self._open_and_migrate)
+
+    def _open_and_migrate(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("PRAGMA busy_timeout=30000")
+        self._connection = connection
+        with self.transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            for step in MIGRATIONS[version:]:
+                for statement in step.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    def transaction(self) -> _Transaction:
+        if self._connection is None:
+            raise RuntimeError("database is not open")
+        return _Transaction(self._connection)
+
+    async def run(self, work: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    async def atomic(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one write transaction on the database thread."""
+
+        def in_transaction() -> T:
+            with self.transaction() as db:
+                return work(db)
+
+        return await self.run(in_transaction)
+
+    async def close(self) -> None:
+        def close_connection() -> None:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+        await self.run(close_connection)
+        self._executor.shutdown(wait=True)
+
+
+class _Transaction:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._connection.execute("BEGIN IMMEDIATE")
+        return self._connection
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._connection.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -1,0 +1,463 @@
+"""The embedded Store: every record a JSON document, with the columns its queries need."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from shared.adapters.sqlite_db import SqliteDatabase
+from shared.domain.models import (
+    CAPACITY_HOLDING,
+    Agent,
+    AgentState,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Customer,
+    DeliveryStatus,
+    Message,
+    Presence,
+    Queue,
+    RoutingRule,
+    SentSms,
+    WorkItem,
+    WorkItemStatus,
+    Workstream,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_HOLDING = tuple(str(s) for s in CAPACITY_HOLDING)
+_HOLDING_SQL = ",".join("?" for _ in _HOLDING)
+
+
+def _doc(model: BaseModel) -> str:
+    return model.model_dump_json(by_alias=True)
+
+
+def _load(kind: type[M], row: sqlite3.Row | None) -> M | None:
+    return None if row is None else kind.model_validate_json(row["doc"])
+
+
+def _load_all(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
+    return [kind.model_validate_json(row["doc"]) for row in rows]
+
+
+def _get_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:
+    # Table names come from this module only, never from input.
+    row = db.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()  # noqa: S608
+    return _load(kind, row)
+
+
+class SqliteStore:
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    # --- configuration ------------------------------------------------------------------------
+
+    async def _put_doc(self, table: str, record_id: str, model: BaseModel) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                f"INSERT INTO {table} (id, doc) VALUES (?, ?) "  # noqa: S608
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (record_id, _doc(model)),
+            )
+        )
+
+    async def _get(self, kind: type[M], table: str, record_id: str) -> M | None:
+        return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
+
+    async def put_channel(self, channel: Channel) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO channels (id, kind, address, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
+                "address = excluded.address, doc = excluded.doc",
+                (channel.id, channel.kind, channel.address, _doc(channel)),
+            )
+        )
+
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        return await self._get(Channel, "channels", channel_id)
+
+    async def find_channel(self, kind: ChannelKind, address: str) -> Channel | None:
+        return await self._db.atomic(
+            lambda db: _load(
+                Channel,
+                db.execute(
+                    "SELECT doc FROM channels WHERE kind = ? AND address = ?", (kind, address)
+                ).fetchone(),
+            )
+        )
+
+    async def put_workstream(self, workstream: Workstream) -> None:
+        await self._put_doc("workstreams", workstream.id, workstream)
+
+    async def get_workstream(self, workstream_id: str) -> Workstream | None:
+        return await self._get(Workstream, "workstreams", workstream_id)
+
+    async def put_queue(self, queue: Queue) -> None:
+        await self._put_doc("queues", queue.id, queue)
+
+    async def get_queue(self, queue_id: str) -> Queue | None:
+        return await self._get(Queue, "queues", queue_id)
+
+    async def put_rule(self, rule: RoutingRule) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO rules (id, workstream_id, ord, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET workstream_id = excluded.workstream_id, "
+                "ord = excluded.ord, doc = excluded.doc",
+                (rule.id, rule.workstream_id, rule.order, _doc(rule)),
+            )
+        )
+
+    async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                RoutingRule,
+                db.execute(
+                    "SELECT doc FROM rules WHERE workstream_id = ? ORDER BY ord, id",
+                    (workstream_id,),
+                ).fetchall(),
+            )
+        )
+
+    async def put_agent(self, agent: Agent) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO agents (id, doc) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (agent.id, _doc(agent)),
+            )
+            db.execute("DELETE FROM agent_queues WHERE agent_id = ?", (agent.id,))
+            db.executemany(
+                "INSERT INTO agent_queues (agent_id, queue_id) VALUES (?, ?)",
+                [(agent.id, queue_id) for queue_id in agent.queue_ids],
+            )
+            db.execute(
+                "INSERT INTO agent_presence (agent_id, presence) VALUES (?, ?) "
+                "ON CONFLICT (agent_id) DO NOTHING",
+                (agent.id, agent.default_presence),
+            )
+
+        await self._db.atomic(write)
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        return await self._get(Agent, "agents", agent_id)
+
+    async def put_customer(self, customer: Customer) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO customers (id, mobile_phone, account_phone, doc) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "mobile_phone = excluded.mobile_phone, "
+                "account_phone = excluded.account_phone, doc = excluded.doc",
+                (customer.id, customer.mobile_phone, customer.account_phone, _doc(customer)),
+            )
+        )
+
+    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                Customer,
+                db.execute(
+                    "SELECT doc FROM customers WHERE mobile_phone = ? OR account_phone = ? "
+                    "ORDER BY id",
+                    (e164, e164),
+                ).fetchall(),
+            )
+        )
+
+    # --- conversations ------------------------------------------------------------------------
+
+    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
+        def find_or_create(db: sqlite3.Connection) -> tuple[Conversation, bool]:
+            existing = _load(
+                Conversation,
+                db.execute(
+                    "SELECT doc FROM conversations WHERE channel_id = ? "
+                    "AND customer_address = ? AND status = 'open'",
+                    (candidate.channel_id, candidate.customer_address),
+                ).fetchone(),
+            )
+            if existing is not None:
+                return existing, False
+            db.execute(
+                "INSERT INTO conversations (id, channel_id, customer_address, status, doc) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    candidate.id,
+                    candidate.channel_id,
+                    candidate.customer_address,
+                    candidate.status,
+                    _doc(candidate),
+                ),
+            )
+            return candidate, True
+
+        return await self._db.atomic(find_or_create)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        return await self._get(Conversation, "conversations", conversation_id)
+
+    async def append_message(self, message: Message) -> Message | None:
+        def append(db: sqlite3.Connection) -> Message | None:
+            if message.provider_message_id is not None:
+                seen = db.execute(
+                    "SELECT 1 FROM messages WHERE provider_message_id = ?",
+                    (message.provider_message_id,),
+                ).fetchone()
+                if seen is not None:
+                    return None
+            last = db.execute(
+                "SELECT COALESCE(MAX(sequence), 0) FROM messages WHERE conversation_id = ?",
+                (message.conversation_id,),
+            ).fetchone()[0]
+            stored = message.model_copy(update={"sequence": int(last) + 1})
+            db.execute(
+                "INSERT INTO messages (id, conversation_id, sequence, provider_message_id, "
+                "internal, doc) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.conversation_id,
+                    stored.sequence,
+                    stored.provider_message_id,
+                    int(stored.internal),
+                    _doc(stored),
+                ),
+            )
+            return stored
+
+        return await self._db.atomic(append)
+
+    async def get_message(self, message_id: str) -> Message | None:
+        return await self._get(Message, "messages", message_id)
+
+    async def list_messages(
+        self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
+    ) -> Sequence[Message]:
+        internal_filter = "" if include_internal else " AND internal = 0"
+        return await self._db.atomic(
+            lambda db: _load_all(
+                Message,
+                db.execute(
+                    "SELECT doc FROM messages WHERE conversation_id = ? AND sequence > ?"  # noqa: S608
+                    + internal_filter
+                    + " ORDER BY sequence",
+                    (conversation_id, after_sequence),
+                ).fetchall(),
+            )
+        )
+
+    async def set_message_delivery(
+        self, message_id: str, status: DeliveryStatus, provider_message_id: str | None
+    ) -> Message | None:
+        def update(db: sqlite3.Connection) -> Message | None:
+            current = _get_doc(db, Message, "messages", message_id)
+            if current is None:
+                return None
+            changed = current.model_copy(
+                update={
+                    "status": status,
+                    "provider_message_id": provider_message_id or current.provider_message_id,
+                }
+            )
+            db.execute(
+                "UPDATE messages SET provider_message_id = ?, doc = ? WHERE id = ?",
+                (changed.provider_message_id, _doc(changed), message_id),
+            )
+            return changed
+
+        return await self._db.atomic(update)
+
+    # --- work ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _write_item(db: sqlite3.Connection, item: WorkItem) -> None:
+        db.execute(
+            "INSERT INTO work_items (id, conversation_id, queue_id, status, agent_id, priority, "
+            "capacity_units, enqueued_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, "
+            "status = excluded.status, agent_id = excluded.agent_id, "
+            "priority = excluded.priority, capacity_units = excluded.capacity_units, "
+            "enqueued_at = excluded.enqueued_at, doc = excluded.doc",
+            (
+                item.id,
+                item.conversation_id,
+                item.queue_id,
+                item.status,
+                item.agent_id,
+                item.priority,
+                item.capacity_units,
+                item.enqueued_at.isoformat(),
+                _doc(item),
+            ),
+        )
+
+    @staticmethod
+    def _open_item(db: sqlite3.Connection, conversation_id: str) -> WorkItem | None:
+        return _load(
+            WorkItem,
+            db.execute(
+                "SELECT doc FROM work_items WHERE conversation_id = ? AND status != 'closed'",
+                (conversation_id,),
+            ).fetchone(),
+        )
+
+    async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
+        def create(db: sqlite3.Connection) -> tuple[WorkItem, bool]:
+            existing = self._open_item(db, item.conversation_id)
+            if existing is not None:
+                return existing, False
+            self._write_item(db, item)
+            return item, True
+
+        return await self._db.atomic(create)
+
+    async def get_work_item(self, item_id: str) -> WorkItem | None:
+        return await self._get(WorkItem, "work_items", item_id)
+
+    async def open_work_item(self, conversation_id: str) -> WorkItem | None:
+        return await self._db.atomic(lambda db: self._open_item(db, conversation_id))
+
+    async def queues_with_waiting_items(self) -> Sequence[str]:
+        return await self._db.atomic(
+            lambda db: [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT queue_id FROM work_items WHERE status = 'waiting' "
+                    "ORDER BY queue_id"
+                ).fetchall()
+            ]
+        )
+
+    async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                WorkItem,
+                db.execute(
+                    "SELECT doc FROM work_items WHERE queue_id = ? AND status = 'waiting' "
+                    "ORDER BY priority DESC, enqueued_at, id LIMIT ?",
+                    (queue_id, limit),
+                ).fetchall(),
+            )
+        )
+
+    @staticmethod
+    def _used_capacity(db: sqlite3.Connection, agent_id: str) -> int:
+        row = db.execute(
+            "SELECT COALESCE(SUM(capacity_units), 0) FROM work_items "  # noqa: S608
+            f"WHERE agent_id = ? AND status IN ({_HOLDING_SQL})",
+            (agent_id, *_HOLDING),
+        ).fetchone()
+        return int(row[0])
+
+    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        def assign_in_transaction(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            agent = _get_doc(db, Agent, "agents", agent_id)
+            if item is None or agent is None or item.status != WorkItemStatus.WAITING:
+                return None
+            if self._used_capacity(db, agent_id) + item.capacity_units > agent.max_capacity:
+                return None
+            assigned = item.model_copy(
+                update={
+                    "status": WorkItemStatus.ACTIVE,
+                    "agent_id": agent_id,
+                    "assigned_at": now,
+                }
+            )
+            self._write_item(db, assigned)
+            db.execute(
+                "UPDATE agent_presence SET last_assigned_at = ? WHERE agent_id = ?",
+                (now.isoformat(), agent_id),
+            )
+            return assigned
+
+        return await self._db.atomic(assign_in_transaction)
+
+    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                WorkItem,
+                db.execute(
+                    "SELECT doc FROM work_items WHERE agent_id = ? AND status != 'closed' "
+                    "ORDER BY enqueued_at, id",
+                    (agent_id,),
+                ).fetchall(),
+            )
+        )
+
+    def _agent_state(self, db: sqlite3.Connection, agent: Agent) -> AgentState:
+        row = db.execute(
+            "SELECT presence, last_assigned_at FROM agent_presence WHERE agent_id = ?",
+            (agent.id,),
+        ).fetchone()
+        presence = Presence(row["presence"]) if row else agent.default_presence
+        last = row["last_assigned_at"] if row else None
+        return AgentState(
+            agent=agent,
+            presence=presence,
+            used_capacity=self._used_capacity(db, agent.id),
+            last_assigned_at=datetime.fromisoformat(last) if last else None,
+        )
+
+    async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
+        def read(db: sqlite3.Connection) -> list[AgentState]:
+            agents = _load_all(
+                Agent,
+                db.execute(
+                    "SELECT a.doc FROM agents a JOIN agent_queues q ON q.agent_id = a.id "
+                    "WHERE q.queue_id = ? ORDER BY a.id",
+                    (queue_id,),
+                ).fetchall(),
+            )
+            return [self._agent_state(db, agent) for agent in agents]
+
+        return await self._db.atomic(read)
+
+    async def agent_state(self, agent_id: str) -> AgentState | None:
+        def read(db: sqlite3.Connection) -> AgentState | None:
+            agent = _get_doc(db, Agent, "agents", agent_id)
+            return None if agent is None else self._agent_state(db, agent)
+
+        return await self._db.atomic(read)
+
+    async def set_presence(self, agent_id: str, presence: Presence) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO agent_presence (agent_id, presence) VALUES (?, ?) "
+                "ON CONFLICT (agent_id) DO UPDATE SET presence = excluded.presence",
+                (agent_id, presence),
+            )
+        )
+
+    # --- sandbox outbox -----------------------------------------------------------------------
+
+    async def record_sent_sms(self, sms: SentSms) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO sent_sms (provider_message_id, sent_at, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT (provider_message_id) DO NOTHING",
+                (sms.provider_message_id, sms.sent_at.isoformat(), _doc(sms)),
+            )
+        )
+
+    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                SentSms,
+                db.execute(
+                    "SELECT doc FROM sent_sms ORDER BY sent_at DESC, provider_message_id LIMIT ?",
+                    (limit,),
+                ).fetchall(),
+            )
+        )

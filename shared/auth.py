@@ -1,0 +1,117 @@
+"""Bearer tokens: who is calling, with which roles.
+
+Locally a development issuer signs RS256 tokens with a key it keeps in the data folder; the
+same verification path (issuer, audience, expiry, signature, roles claim) serves Entra ID tokens
+once their verifier is configured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.domain.models import Model
+from shared.errors import Unauthorized
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Principal(Model):
+    subject: str
+    roles: frozenset[Role]
+    name: str | None = None
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Principal: ...
+
+
+def _principal(claims: dict[str, object]) -> Principal:
+    raw_roles = claims.get("roles", [])
+    roles = frozenset(
+        Role(r) for r in (raw_roles if isinstance(raw_roles, list) else []) if r in set(Role)
+    )
+    name = claims.get("name")
+    return Principal(
+        subject=str(claims["sub"]), roles=roles, name=name if isinstance(name, str) else None
+    )
+
+
+class DevTokenIssuer:
+    """The development issuer: RS256 with a key generated once into the data folder."""
+
+    def __init__(self, key_file: Path, issuer: str, audience: str) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._private_key = self._load_or_create(key_file)
+        self._public_key = self._private_key.public_key()
+
+    @staticmethod
+    def _load_or_create(key_file: Path) -> rsa.RSAPrivateKey:
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            # Written under a temporary name and moved, so a racing reader sees all or nothing.
+            temporary = key_file.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(pem)
+            temporary.chmod(0o600)
+            if not key_file.exists():
+                temporary.replace(key_file)
+            else:
+                temporary.unlink()
+        loaded = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+        if not isinstance(loaded, rsa.RSAPrivateKey):
+            raise ValueError(f"{key_file} does not hold an RSA private key")
+        return loaded
+
+    def issue(
+        self,
+        subject: str,
+        roles: list[Role],
+        *,
+        name: str | None = None,
+        lifetime_seconds: int = 12 * 3600,
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": subject,
+            "roles": [str(r) for r in roles],
+            "iat": now,
+            "nbf": now,
+            "exp": now + lifetime_seconds,
+        }
+        if name is not None:
+            claims["name"] = name
+        return jwt.encode(claims, self._private_key, algorithm="RS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=["RS256"],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return _principal(claims)

@@ -1,0 +1,97 @@
+"""The composition root: settings in, wired services out. Nothing is opened at import time."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.sandbox_sms import SandboxSmsSender
+from shared.adapters.sqlite_db import SqliteDatabase
+from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.system_clock import SystemClock
+from shared.auth import DevTokenIssuer, TokenVerifier
+from shared.ports import Clock, SmsSender, Store, WorkQueue
+from shared.services.agent_work import AgentWorkService
+from shared.services.ingest import IngestService
+from shared.services.outbound import OutboundService
+from shared.services.routing import RoutingService
+from shared.services.sms_webhooks import SmsWebhookService
+from shared.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    store: Store
+    queue: WorkQueue
+    local_queue: LocalWorkQueue | None
+    """The same queue when it is the embedded one: the local runtime consumes from it."""
+    clock: Clock
+    sms_sender: SmsSender
+    tokens: TokenVerifier
+    dev_issuer: DevTokenIssuer | None
+    sms_webhooks: SmsWebhookService
+    ingest: IngestService
+    routing: RoutingService
+    agent_work: AgentWorkService
+    outbound: OutboundService
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def build_container(settings: Settings) -> Container:
+    clock = SystemClock()
+    database = SqliteDatabase(settings.sqlite_path)
+    await database.open()
+    store = SqliteStore(database)
+    local_queue = LocalWorkQueue(
+        database,
+        visibility_timeout=settings.queue_visibility_timeout_seconds,
+        max_delivery_count=settings.queue_max_delivery_count,
+    )
+    queue: WorkQueue = local_queue
+    sms_sender = SandboxSmsSender(store, clock)
+    dev_issuer = DevTokenIssuer(
+        settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
+    )
+    routing = RoutingService(store, queue, clock)
+    return Container(
+        settings=settings,
+        store=store,
+        queue=queue,
+        local_queue=local_queue,
+        clock=clock,
+        sms_sender=sms_sender,
+        tokens=dev_issuer,
+        dev_issuer=dev_issuer,
+        sms_webhooks=SmsWebhookService(
+            store, queue, clock, twilio_auth_token=settings.twilio_auth_token
+        ),
+        ingest=IngestService(store, routing, clock),
+        routing=routing,
+        agent_work=AgentWorkService(store, queue, routing, clock),
+        outbound=OutboundService(store, sms_sender),
+    )
+
+
+_container: Container | None = None
+_lock = asyncio.Lock()
+
+
+async def get_container() -> Container:
+    """The process's container, built on first use from the settings."""
+    global _container
+    async with _lock:
+        if _container is None:
+            _container = await build_container(get_settings())
+        return _container
+
+
+async def close_container() -> None:
+    global _container
+    async with _lock:
+        if _container is not None:
+            await _container.close()
+            _container = None

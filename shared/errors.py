@@ -1,0 +1,42 @@
+"""Errors a service raises on bad input; the HTTP layer turns each into problem+json."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class BadRequest(ServiceError):
+    status = 400
+    title = "Bad request"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status = 409
+    title = "Conflict"
+
+
+class ServiceUnavailable(ServiceError):
+    status = 503
+    title = "Service unavailable"

@@ -1,0 +1,80 @@
+"""`python -m shared.local [--port N] [--data-dir DIR] [--seed-demo]`: the local runtime."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from shared.local.runtime import discover, exclusive_data_dir, start_workers, stop_workers
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m shared.local", description=__doc__)
+    parser.add_argument("--port", type=int, default=7071)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--data-dir", type=Path, default=Path(".data"))
+    parser.add_argument("--seed-demo", action="store_true", help="load the demo configuration")
+    parser.add_argument(
+        "--consumers-per-queue", type=int, default=2, help="concurrent handlers per queue"
+    )
+    return parser.parse_args(argv)
+
+
+def point_settings_at(data_dir: Path, port: int) -> None:
+    """The runtime's folder and port become settings defaults; explicit env still wins."""
+    os.environ.setdefault("SQLITE_PATH", str(data_dir / "omnichannel.db"))
+    os.environ.setdefault("DEV_AUTH_KEY_FILE", str(data_dir / "dev-signing-key.pem"))
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
+
+
+async def serve(args: argparse.Namespace) -> None:
+    # Imported only now: the settings it reads must see the runtime's defaults first.
+    from shared.bootstrap import close_container, get_container
+    from shared.local.banner import banner
+    from shared.local.seed import seed_demo
+
+    function_app = importlib.import_module("function_app")
+    catalog = discover(function_app.app)
+    services = await get_container()
+    if services.local_queue is None:
+        raise SystemExit("the local runtime needs QUEUE_BACKEND=local")
+    released = await services.local_queue.release_all_leases()
+    if released:
+        logging.getLogger("shared.local").info("resuming %d unfinished queue messages", released)
+    if args.seed_demo:
+        await seed_demo(services.store)
+    workers = start_workers(catalog, services.local_queue, args.consumers_per_queue)
+    server = uvicorn.Server(
+        uvicorn.Config(function_app.api, host=args.host, port=args.port, log_level="warning")
+    )
+    print(banner(services, catalog), flush=True)
+    try:
+        await server.serve()
+    finally:
+        await stop_workers(workers)
+        await close_container()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    data_dir = args.data_dir.resolve()
+    point_settings_at(data_dir, args.port)
+    sys.path.insert(0, os.getcwd())
+    with exclusive_data_dir(data_dir), contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

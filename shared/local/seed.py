@@ -1,0 +1,117 @@
+"""Demo configuration for `make run` and the end-to-end tests. Idempotent: ids are fixed."""
+
+from __future__ import annotations
+
+from shared.domain.models import (
+    Agent,
+    Channel,
+    ChannelKind,
+    Condition,
+    ConditionField,
+    Customer,
+    Operator,
+    Presence,
+    Queue,
+    RoutingRule,
+    SmsProvider,
+    Workstream,
+)
+from shared.ports import ConfigStore
+
+SMS_NUMBER = "+12025550100"
+CHAT_WIDGET_ID = "demo-widget"
+
+CHANNELS = (
+    Channel(
+        id="sms-main",
+        kind=ChannelKind.SMS,
+        provider=SmsProvider.TWILIO,
+        address=SMS_NUMBER,
+        workstream_id="ws-sms",
+    ),
+    Channel(id="chat-web", kind=ChannelKind.CHAT, address=CHAT_WIDGET_ID, workstream_id="ws-chat"),
+)
+
+QUEUES = (
+    Queue(id="q-general", name="General support"),
+    Queue(id="q-billing", name="Billing", priority=1),
+)
+
+WORKSTREAMS = (
+    Workstream(
+        id="ws-sms",
+        name="SMS",
+        channel=ChannelKind.SMS,
+        capacity_units=1,
+        fallback_queue_id="q-general",
+    ),
+    Workstream(
+        id="ws-chat",
+        name="Web chat",
+        channel=ChannelKind.CHAT,
+        capacity_units=2,
+        fallback_queue_id="q-general",
+    ),
+)
+
+RULES = tuple(
+    RoutingRule(
+        id=f"{workstream}-billing",
+        workstream_id=workstream,
+        order=10,
+        name="Billing words go to Billing",
+        match="any",
+        conditions=(
+            Condition(
+                field=ConditionField.TEXT, operator=Operator.REGEX, value=r"\b(bill|invoice|refund)"
+            ),
+        ),
+        queue_id="q-billing",
+        priority=1,
+    )
+    for workstream in ("ws-sms", "ws-chat")
+)
+
+AGENTS = (
+    Agent(
+        id="alice",
+        display_name="Alice Agent",
+        queue_ids=("q-general", "q-billing"),
+        max_capacity=4,
+        default_presence=Presence.AVAILABLE,
+    ),
+    Agent(
+        id="bob",
+        display_name="Bob Agent",
+        queue_ids=("q-general",),
+        max_capacity=2,
+        default_presence=Presence.AVAILABLE,
+    ),
+    Agent(
+        id="carol",
+        display_name="Carol Agent",
+        queue_ids=("q-billing",),
+        max_capacity=1,
+        default_presence=Presence.AVAILABLE,
+    ),
+)
+
+CUSTOMERS = (
+    Customer(id="cust-ada", display_name="Ada Lovelace", mobile_phone="+14155550101"),
+    Customer(id="cust-grace", display_name="Grace Hopper", mobile_phone="+14155550102"),
+)
+
+
+async def seed_demo(store: ConfigStore) -> None:
+    for queue in QUEUES:
+        await store.put_queue(queue)
+    for workstream in WORKSTREAMS:
+        await store.put_workstream(workstream)
+    for rule in RULES:
+        await store.put_rule(rule)
+    for channel in CHANNELS:
+        await store.put_channel(channel)
+    for agent in AGENTS:
+        await store.put_agent(agent)
+    for customer in CUSTOMERS:
+        await store.put_customer(customer)

@@ -1,0 +1,142 @@
+"""The ports services are written against. Adapters in shared/adapters implement them.
+
+Every Store method is one atomic operation: it either happens whole or not at all, so an
+adapter on Cosmos DB (one partition per call, or ETag-guarded pairs) can implement the same
+contract as one on SQLite (one transaction per call).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from shared.domain.models import (
+    Agent,
+    AgentState,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Customer,
+    DeliveryStatus,
+    Message,
+    Presence,
+    Queue,
+    RoutingRule,
+    SentSms,
+    WorkItem,
+    Workstream,
+)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class ConfigStore(Protocol):
+    """Admin-managed configuration. Writes replace the whole record (upsert by id)."""
+
+    async def put_channel(self, channel: Channel) -> None: ...
+    async def get_channel(self, channel_id: str) -> Channel | None: ...
+    async def find_channel(self, kind: ChannelKind, address: str) -> Channel | None: ...
+    async def put_workstream(self, workstream: Workstream) -> None: ...
+    async def get_workstream(self, workstream_id: str) -> Workstream | None: ...
+    async def put_queue(self, queue: Queue) -> None: ...
+    async def get_queue(self, queue_id: str) -> Queue | None: ...
+    async def put_rule(self, rule: RoutingRule) -> None: ...
+    async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]: ...
+    async def put_agent(self, agent: Agent) -> None: ...
+    async def get_agent(self, agent_id: str) -> Agent | None: ...
+    async def put_customer(self, customer: Customer) -> None: ...
+    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]: ...
+
+
+class ConversationStore(Protocol):
+    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
+        """The open conversation of the candidate's channel and customer address, else the
+        candidate itself, stored; the flag says whether it was created. At most one is open per
+        (channel id, customer address) however many callers race (invariant 9)."""
+        ...
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def append_message(self, message: Message) -> Message | None:
+        """Store the message with the next sequence number of its conversation and return it.
+        A message whose provider_message_id is already stored is not stored again: None."""
+        ...
+
+    async def get_message(self, message_id: str) -> Message | None: ...
+
+    async def list_messages(
+        self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
+    ) -> Sequence[Message]: ...
+
+    async def set_message_delivery(
+        self, message_id: str, status: DeliveryStatus, provider_message_id: str | None
+    ) -> Message | None: ...
+
+
+class WorkStore(Protocol):
+    async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
+        """Store the item unless its conversation already has an unclosed one; return that one
+        instead (flag False). A conversation has at most one unclosed item (invariant 2)."""
+        ...
+
+    async def get_work_item(self, item_id: str) -> WorkItem | None: ...
+
+    async def open_work_item(self, conversation_id: str) -> WorkItem | None: ...
+
+    async def queues_with_waiting_items(self) -> Sequence[str]: ...
+
+    async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
+        """Waiting items of a queue, higher priority first, then oldest first."""
+        ...
+
+    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        """Give a waiting item to the agent if, at this instant, the item is still waiting and
+        the agent's used capacity plus the item's units stays within its maximum (invariant 1).
+        None when either no longer holds; nothing changes then."""
+        ...
+
+    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
+        """The agent's unclosed items."""
+        ...
+
+    async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
+        """Members of the queue with presence, used capacity and last assignment time."""
+        ...
+
+    async def agent_state(self, agent_id: str) -> AgentState | None: ...
+
+    async def set_presence(self, agent_id: str, presence: Presence) -> None: ...
+
+
+class OutboxStore(Protocol):
+    async def record_sent_sms(self, sms: SentSms) -> None: ...
+    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
+
+
+class Store(ConfigStore, ConversationStore, WorkStore, OutboxStore, Protocol):
+    async def close(self) -> None: ...
+
+
+class WorkQueue(Protocol):
+    """Publishing side of the work queues (Service Bus in Azure, SQLite locally)."""
+
+    async def send(
+        self,
+        queue_name: str,
+        body: str,
+        *,
+        session_id: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """Durably enqueue. A message_id already seen on that queue is dropped (duplicate
+        detection), so a provider retry enqueues its message once."""
+        ...
+
+
+class SmsSender(Protocol):
+    async def send(self, *, message_id: str, to: str, from_: str, text: str) -> str:
+        """Send one SMS; return the provider's message id."""
+        ...

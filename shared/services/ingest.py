@@ -1,0 +1,111 @@
+"""Ingest: one inbound customer message becomes a stored message in an open conversation,
+with a work item waiting in the queue the workstream's rules chose."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from shared.domain.models import (
+    Conversation,
+    DeliveryStatus,
+    Direction,
+    InboundMessage,
+    Message,
+    SenderKind,
+    WorkItem,
+    WorkItemStatus,
+)
+from shared.domain.routing import RoutingFacts, classify
+from shared.errors import NotFound
+from shared.ports import Clock, Store
+from shared.services.routing import RoutingService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    conversation: Conversation
+    message: Message | None
+    """None when the provider message was already stored (a retry)."""
+    work_item: WorkItem
+
+
+class IngestService:
+    def __init__(self, store: Store, routing: RoutingService, clock: Clock) -> None:
+        self._store = store
+        self._routing = routing
+        self._clock = clock
+
+    async def ingest(self, inbound: InboundMessage) -> IngestOutcome:
+        """Idempotent: a redelivered message is not stored twice, and whatever a crashed
+        earlier attempt left undone (the work item, the routing request) is done now."""
+        channel = await self._store.find_channel(inbound.channel, inbound.business_address)
+        if channel is None:
+            raise NotFound(f"no {inbound.channel} channel at {inbound.business_address}")
+        workstream = await self._store.get_workstream(channel.workstream_id)
+        if workstream is None:
+            raise NotFound(f"channel {channel.id} names unknown workstream")
+        now = self._clock.now()
+        customers = await self._store.find_customers_by_phone(inbound.customer_address)
+        customer_id = customers[0].id if len(customers) == 1 else None
+
+        conversation, _ = await self._store.open_conversation(
+            Conversation(
+                id=uuid.uuid4().hex,
+                channel=channel.kind,
+                channel_id=channel.id,
+                workstream_id=workstream.id,
+                customer_address=inbound.customer_address,
+                business_address=inbound.business_address,
+                customer_id=customer_id,
+                opened_at=now,
+            )
+        )
+        stored = await self._store.append_message(
+            Message(
+                id=uuid.uuid4().hex,
+                conversation_id=conversation.id,
+                direction=Direction.INBOUND,
+                sender=SenderKind.CUSTOMER,
+                text=inbound.text,
+                media=inbound.media,
+                provider_message_id=f"{inbound.provider}:{inbound.provider_message_id}",
+                status=DeliveryStatus.RECEIVED,
+                created_at=inbound.received_at,
+            )
+        )
+        item = await self._store.open_work_item(conversation.id)
+        if item is None:
+            decision = classify(
+                workstream,
+                await self._store.list_rules(workstream.id),
+                RoutingFacts(
+                    channel=channel.kind,
+                    business_address=inbound.business_address,
+                    text=inbound.text,
+                    customer_identified=customer_id is not None,
+                ),
+            )
+            item, _ = await self._store.create_work_item(
+                WorkItem(
+                    id=uuid.uuid4().hex,
+                    conversation_id=conversation.id,
+                    workstream_id=workstream.id,
+                    queue_id=decision.queue_id,
+                    priority=decision.priority,
+                    capacity_units=workstream.capacity_units,
+                    enqueued_at=now,
+                )
+            )
+            log.info(
+                "conversation %s waits in queue %s (rule %s)",
+                conversation.id,
+                item.queue_id,
+                decision.rule_id or "fallback",
+            )
+        if item.status == WorkItemStatus.WAITING:
+            await self._routing.request_routing([item.queue_id])
+        return IngestOutcome(conversation=conversation, message=stored, work_item=item)

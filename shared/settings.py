@@ -1,0 +1,89 @@
+"""Every setting the app reads, from environment variables and local.settings.json "Values".
+
+Names are the ones Azure app settings use; local.settings.sample.json lists each with a safe
+sample, and a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+
+class LocalSettingsJsonSource(PydanticBaseSettingsSource):
+    """Reads the "Values" object of local.settings.json, as the Functions host does locally."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        path = Path(os.environ.get("LOCAL_SETTINGS_FILE", "local.settings.json"))
+        self._values: dict[str, Any] = {}
+        if path.is_file():
+            document = json.loads(path.read_text(encoding="utf-8"))
+            values = document.get("Values", {})
+            if isinstance(values, dict):
+                self._values = {str(k).upper(): v for k, v in values.items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name.upper()), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            value = self._values.get(name.upper())
+            if value not in (None, ""):
+                found[name] = value
+        return found
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    storage_backend: Literal["sqlite"] = "sqlite"
+    sqlite_path: Path = Path(".data/omnichannel.db")
+
+    queue_backend: Literal["local"] = "local"
+    queue_max_delivery_count: int = Field(default=5, ge=1)
+    queue_visibility_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    sms_sender: Literal["sandbox"] = "sandbox"
+
+    public_base_url: str = "http://localhost:7071"
+    """The URL the outside world (Twilio) calls this app at: webhook signatures cover it."""
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+
+    auth_mode: Literal["dev"] = "dev"
+    dev_auth_key_file: Path = Path(".data/dev-signing-key.pem")
+    dev_auth_issuer: str = "https://localhost/omnichannel-dev"
+    auth_audience: str = "api://omnichannel"
+
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment wins over local.settings.json, as with the Functions host.
+        return (init_settings, env_settings, LocalSettingsJsonSource(settings_cls))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
