@@ -1,0 +1,354 @@
+"""What every Store adapter must do: the port's documented behaviour, invariants included."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from shared.domain.models import (
+    Agent,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Presence,
+    Queue,
+    RoutingRule,
+    SenderKind,
+    SentSms,
+    SmsProvider,
+    WorkItem,
+    WorkItemStatus,
+    Workstream,
+)
+from shared.ports import Store
+from tests.contract.conftest import StoreFactory
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def conversation(customer: str = "+14155550101", *, channel_id: str = "sms-1") -> Conversation:
+    return Conversation(
+        id=uuid.uuid4().hex,
+        channel=ChannelKind.SMS,
+        channel_id=channel_id,
+        workstream_id="ws",
+        customer_address=customer,
+        business_address="+12025550100",
+        opened_at=T0,
+    )
+
+
+def message(
+    conversation_id: str, text: str, provider_id: str | None = None, **kw: object
+) -> Message:
+    fields: dict[str, object] = {
+        "id": uuid.uuid4().hex,
+        "conversation_id": conversation_id,
+        "direction": Direction.INBOUND,
+        "sender": SenderKind.CUSTOMER,
+        "text": text,
+        "provider_message_id": provider_id,
+        "status": DeliveryStatus.RECEIVED,
+        "created_at": T0,
+    }
+    fields.update(kw)
+    return Message.model_validate(fields)
+
+
+def item(
+    conversation_id: str, *, queue: str = "q1", priority: int = 0, age: int = 0, units: int = 1
+) -> WorkItem:
+    return WorkItem(
+        id=uuid.uuid4().hex,
+        conversation_id=conversation_id,
+        workstream_id="ws",
+        queue_id=queue,
+        priority=priority,
+        capacity_units=units,
+        enqueued_at=T0 + timedelta(seconds=age),
+    )
+
+
+async def agent(
+    store: Store, agent_id: str = "a1", *, capacity: int = 2, queues: tuple[str, ...] = ("q1",)
+) -> Agent:
+    created = Agent(
+        id=agent_id,
+        display_name=agent_id.upper(),
+        queue_ids=queues,
+        max_capacity=capacity,
+        default_presence=Presence.AVAILABLE,
+    )
+    await store.put_agent(created)
+    return created
+
+
+async def waiting_item(store: Store, **kw: object) -> WorkItem:
+    conv, _ = await store.open_conversation(conversation(f"+1415555{uuid.uuid4().int % 10**4:04d}"))
+    created, _ = await store.create_work_item(item(conv.id, **kw))  # type: ignore[arg-type]
+    return created
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+async def test_configuration_records_round_trip(store: Store) -> None:
+    channel = Channel(
+        id="sms-1",
+        kind=ChannelKind.SMS,
+        provider=SmsProvider.TWILIO,
+        address="+12025550100",
+        workstream_id="ws",
+    )
+    workstream = Workstream(id="ws", name="SMS", channel=ChannelKind.SMS, fallback_queue_id="q1")
+    queue = Queue(id="q1", name="General")
+    await store.put_channel(channel)
+    await store.put_workstream(workstream)
+    await store.put_queue(queue)
+    assert await store.get_channel("sms-1") == channel
+    assert await store.find_channel(ChannelKind.SMS, "+12025550100") == channel
+    assert await store.find_channel(ChannelKind.CHAT, "+12025550100") is None
+    assert await store.get_workstream("ws") == workstream
+    assert await store.get_queue("q1") == queue
+    assert await store.get_queue("missing") is None
+
+
+async def test_put_replaces_the_whole_record(store: Store) -> None:
+    await store.put_queue(Queue(id="q1", name="Old"))
+    await store.put_queue(Queue(id="q1", name="New", priority=3))
+    assert await store.get_queue("q1") == Queue(id="q1", name="New", priority=3)
+
+
+async def test_rules_come_back_in_order_for_their_workstream_only(store: Store) -> None:
+    for order, rule_id in ((20, "second"), (10, "first")):
+        await store.put_rule(
+            RoutingRule(id=rule_id, workstream_id="ws", order=order, name=rule_id, queue_id="q1")
+        )
+    await store.put_rule(
+        RoutingRule(id="other", workstream_id="ws2", order=1, name="o", queue_id="q1")
+    )
+    assert [r.id for r in await store.list_rules("ws")] == ["first", "second"]
+
+
+async def test_customers_are_found_by_mobile_or_account_phone(store: Store) -> None:
+    await store.put_customer(Customer(id="c1", display_name="Ada", mobile_phone="+14155550101"))
+    await store.put_customer(Customer(id="c2", display_name="Acme", account_phone="+14155550199"))
+    assert [c.id for c in await store.find_customers_by_phone("+14155550101")] == ["c1"]
+    assert [c.id for c in await store.find_customers_by_phone("+14155550199")] == ["c2"]
+    assert await store.find_customers_by_phone("+14155550000") == []
+
+
+async def test_agent_membership_changes_with_its_record(store: Store) -> None:
+    await agent(store, "a1", queues=("q1", "q2"))
+    assert [s.agent.id for s in await store.queue_agents("q2")] == ["a1"]
+    await agent(store, "a1", queues=("q1",))
+    assert await store.queue_agents("q2") == []
+    state = await store.agent_state("a1")
+    assert state is not None
+    assert (state.presence, state.used_capacity) == (Presence.AVAILABLE, 0)
+
+
+async def test_presence_is_kept_when_the_agent_record_is_edited(store: Store) -> None:
+    await agent(store)
+    await store.set_presence("a1", Presence.AWAY)
+    await agent(store, capacity=5)
+    state = await store.agent_state("a1")
+    assert state is not None
+    assert state.presence == Presence.AWAY
+
+
+# --- conversations and messages ---------------------------------------------------------------
+
+
+async def test_one_open_conversation_per_channel_and_customer(store: Store) -> None:
+    first, created = await store.open_conversation(conversation())
+    again, created_again = await store.open_conversation(conversation())
+    other_channel, other_created = await store.open_conversation(conversation(channel_id="sms-2"))
+    assert created and not created_again and other_created
+    assert again.id == first.id
+    assert other_channel.id != first.id
+    assert await store.get_conversation(first.id) == first
+
+
+async def test_racing_openers_share_one_conversation(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Invariant 9, with separate connections as separate processes would have."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        results = await asyncio.gather(
+            *(s.open_conversation(conversation()) for s in (one, two) * 10)
+        )
+    assert len({c.id for c, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+
+
+async def test_messages_are_numbered_in_append_order(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    for text in ("one", "two", "three"):
+        await store.append_message(message(conv.id, text))
+    listed = await store.list_messages(conv.id, include_internal=True)
+    assert [(m.sequence, m.text) for m in listed] == [(1, "one"), (2, "two"), (3, "three")]
+    later = await store.list_messages(conv.id, after_sequence=1, include_internal=True)
+    assert [m.text for m in later] == ["two", "three"]
+
+
+async def test_a_provider_message_is_stored_once(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    first = await store.append_message(message(conv.id, "hi", "twilio:SM1"))
+    retry = await store.append_message(message(conv.id, "hi", "twilio:SM1"))
+    assert first is not None and first.sequence == 1
+    assert retry is None
+    assert len(await store.list_messages(conv.id, include_internal=True)) == 1
+
+
+async def test_concurrent_retries_of_one_provider_message_store_one(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Invariant 3 at the store: five deliveries at once, one stored message."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        conv, _ = await one.open_conversation(conversation())
+        results = await asyncio.gather(
+            *(
+                s.append_message(message(conv.id, "hi", "twilio:SMX"))
+                for s in (one, two, one, two, one)
+            )
+        )
+        assert sum(r is not None for r in results) == 1
+        assert len(await one.list_messages(conv.id, include_internal=True)) == 1
+
+
+async def test_internal_notes_are_left_out_on_request(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    await store.append_message(message(conv.id, "customer"))
+    await store.append_message(
+        message(
+            conv.id,
+            "note",
+            direction=Direction.OUTBOUND,
+            sender=SenderKind.AGENT,
+            internal=True,
+            status=None,
+        )
+    )
+    visible = await store.list_messages(conv.id, include_internal=False)
+    assert [m.text for m in visible] == ["customer"]
+    assert len(await store.list_messages(conv.id, include_internal=True)) == 2
+
+
+async def test_delivery_status_updates_the_message(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
+    assert stored is not None
+    updated = await store.set_message_delivery(stored.id, DeliveryStatus.SENT, "SBabc")
+    assert updated is not None
+    assert (updated.status, updated.provider_message_id) == (DeliveryStatus.SENT, "SBabc")
+    assert await store.get_message(stored.id) == updated
+    assert await store.set_message_delivery("missing", DeliveryStatus.SENT, None) is None
+
+
+# --- work items and assignment ----------------------------------------------------------------
+
+
+async def test_a_conversation_has_one_unclosed_item(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    first, created = await store.create_work_item(item(conv.id))
+    second, created_again = await store.create_work_item(item(conv.id))
+    assert created and not created_again
+    assert second == first
+    assert await store.open_work_item(conv.id) == first
+    assert await store.get_work_item(first.id) == first
+
+
+async def test_waiting_items_come_by_priority_then_age(store: Store) -> None:
+    old = await waiting_item(store, age=0)
+    new = await waiting_item(store, age=10)
+    urgent = await waiting_item(store, age=20, priority=5)
+    await waiting_item(store, queue="q2")
+    listed = await store.waiting_items("q1", limit=10)
+    assert [i.id for i in listed] == [urgent.id, old.id, new.id]
+    assert [i.id for i in await store.waiting_items("q1", limit=2)] == [urgent.id, old.id]
+    assert set(await store.queues_with_waiting_items()) == {"q1", "q2"}
+
+
+async def test_assign_gives_the_item_to_the_agent(store: Store) -> None:
+    await agent(store)
+    waiting = await waiting_item(store)
+    assigned = await store.assign(waiting.id, "a1", T0)
+    assert assigned is not None
+    assert (assigned.status, assigned.agent_id, assigned.assigned_at) == (
+        WorkItemStatus.ACTIVE,
+        "a1",
+        T0,
+    )
+    assert await store.agent_items("a1") == [assigned]
+    assert await store.waiting_items("q1", limit=10) == []
+    state = await store.agent_state("a1")
+    assert state is not None
+    assert (state.used_capacity, state.last_assigned_at) == (1, T0)
+
+
+async def test_assign_refuses_past_capacity_and_changes_nothing(store: Store) -> None:
+    await agent(store, capacity=2)
+    big = await waiting_item(store, units=2)
+    small = await waiting_item(store, units=1)
+    assert await store.assign(big.id, "a1", T0) is not None
+    assert await store.assign(small.id, "a1", T0) is None
+    assert await store.get_work_item(small.id) == small
+
+
+async def test_an_item_is_assigned_once(store: Store) -> None:
+    await agent(store, "a1")
+    await agent(store, "a2")
+    waiting = await waiting_item(store)
+    assert await store.assign(waiting.id, "a1", T0) is not None
+    assert await store.assign(waiting.id, "a2", T0) is None
+    assert await store.agent_items("a2") == []
+
+
+async def test_concurrent_routers_never_exceed_capacity_or_double_assign(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Invariants 1 and 2: three routers race to give 12 items to three agents of capacity 2."""
+    async with (
+        store_factory(tmp_path) as one,
+        store_factory(tmp_path) as two,
+        store_factory(tmp_path) as three,
+    ):
+        for agent_id in ("a1", "a2", "a3"):
+            await agent(one, agent_id, capacity=2)
+        items = [await waiting_item(one) for _ in range(12)]
+        attempts = [
+            router.assign(i.id, agent_id, T0)
+            for i in items
+            for router, agent_id in zip((one, two, three), ("a1", "a2", "a3"), strict=True)
+        ]
+        results = [r for r in await asyncio.gather(*attempts) if r is not None]
+        assert len(results) == 6
+        assert len({r.id for r in results}) == 6
+        for agent_id in ("a1", "a2", "a3"):
+            state = await one.agent_state(agent_id)
+            assert state is not None and state.used_capacity == 2
+
+
+# --- sandbox outbox ---------------------------------------------------------------------------
+
+
+async def test_sent_sms_are_recorded_once_newest_first(store: Store) -> None:
+    for n in range(3):
+        sms = SentSms(
+            provider_message_id=f"SB{n}",
+            message_id=f"m{n}",
+            to="+1415",
+            from_="+1202",
+            text=str(n),
+            sent_at=T0 + timedelta(seconds=n),
+        )
+        await store.record_sent_sms(sms)
+        await store.record_sent_sms(sms)
+    assert [s.provider_message_id for s in await store.list_sent_sms(limit=2)] == ["SB2", "SB1"]

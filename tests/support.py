@@ -1,0 +1,79 @@
+"""Shared test wiring: the real composition root on a temporary folder, and a queue drainer
+that runs the app's own queue-trigger functions as the Functions host would."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from functions.http_api import create_api
+from shared.auth import Role
+from shared.bootstrap import Container, close_container, get_container
+from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
+from shared.local.seed import seed_demo
+from shared.settings import get_settings
+
+PUBLIC_BASE_URL = "https://omni.example.test"
+TWILIO_TOKEN = "test-twilio-auth-token"
+
+_catalog: FunctionCatalog | None = None
+
+
+def catalog() -> FunctionCatalog:
+    """The app's functions; get_functions() may be called once per app object."""
+    global _catalog
+    if _catalog is None:
+        _catalog = discover(importlib.import_module("function_app").app)
+    return _catalog
+
+
+@pytest.fixture
+async def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Container]:
+    monkeypatch.setenv("LOCAL_SETTINGS_FILE", str(tmp_path / "absent.json"))
+    monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "omnichannel.db"))
+    monkeypatch.setenv("DEV_AUTH_KEY_FILE", str(tmp_path / "key.pem"))
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+    monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+    get_settings.cache_clear()
+    container = await get_container()
+    await seed_demo(container.store)
+    yield container
+    await close_container()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def client(services: Container) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_api())
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_BASE_URL) as http:
+        yield http
+
+
+def bearer(services: Container, subject: str, *roles: Role) -> dict[str, str]:
+    assert services.dev_issuer is not None
+    return {"Authorization": "Bearer " + services.dev_issuer.issue(subject, list(roles))}
+
+
+async def drain(services: Container, *, rounds: int = 50) -> int:
+    """Deliver every queued message to its trigger function until all queues are empty;
+    returns how many were handled. A failing handler fails the test."""
+    queue = services.local_queue
+    assert queue is not None
+    handled = 0
+    for _ in range(rounds):
+        progressed = False
+        for function in catalog().queue_functions:
+            leased = await queue.receive(function.queue_name)
+            if leased is None:
+                continue
+            await function.handler(**{function.arg_name: as_service_bus_message(leased)})
+            await queue.complete(leased)
+            handled += 1
+            progressed = True
+        if not progressed:
+            return handled
+    raise AssertionError("queues did not drain")

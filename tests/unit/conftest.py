@@ -1,0 +1,3 @@
+from tests.support import client, services
+
+__all__ = ["client", "services"]
