@@ -66,9 +66,7 @@ async def build_container(settings: Settings) -> Container:
         sms_sender=sms_sender,
         tokens=dev_issuer,
         dev_issuer=dev_issuer,
-        sms_webhooks=SmsWebhookService(
-            store, queue, clock, twilio_auth_token=settings.twilio_auth_token
-        ),
+        sms_webhooks=SmsWebhookService(store, queue, clock),
         ingest=IngestService(store, routing, clock),
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock),

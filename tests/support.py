@@ -40,7 +40,7 @@ async def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     get_settings.cache_clear()
     container = await get_container()
-    await seed_demo(container.store)
+    await seed_demo(container.store, twilio_auth_token=TWILIO_TOKEN)
     yield container
     await close_container()
     get_settings.cache_clear()

@@ -20,9 +20,10 @@ T = TypeVar("T")
 # Each entry migrates from version N to N+1. Append only: a released entry never changes.
 MIGRATIONS: tuple[str, ...] = (
     """
-    CREATE TABLE channels (
-        id TEXT PRIMARY KEY, kind TEXT NOT NULL, address TEXT NOT NULL, doc TEXT NOT NULL,
-        UNIQUE (kind, address));
+    CREATE TABLE channels (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE channel_addresses (
+        kind TEXT NOT NULL, address TEXT NOT NULL, channel_id TEXT NOT NULL,
+        PRIMARY KEY (kind, address));
     CREATE TABLE workstreams (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     CREATE TABLE queues (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     CREATE TABLE rules (

@@ -28,6 +28,7 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.errors import Conflict
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,14 +76,26 @@ class SqliteStore:
         return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
 
     async def put_channel(self, channel: Channel) -> None:
-        await self._db.atomic(
-            lambda db: db.execute(
-                "INSERT INTO channels (id, kind, address, doc) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, "
-                "address = excluded.address, doc = excluded.doc",
-                (channel.id, channel.kind, channel.address, _doc(channel)),
+        def write(db: sqlite3.Connection) -> None:
+            taken = db.execute(
+                "SELECT address FROM channel_addresses WHERE kind = ? AND channel_id != ? "  # noqa: S608
+                f"AND address IN ({','.join('?' for _ in channel.addresses)})",
+                (channel.kind, channel.id, *channel.addresses),
+            ).fetchone()
+            if taken is not None:
+                raise Conflict(f"{taken[0]} already belongs to another channel")
+            db.execute(
+                "INSERT INTO channels (id, doc) VALUES (?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (channel.id, _doc(channel)),
             )
-        )
+            db.execute("DELETE FROM channel_addresses WHERE channel_id = ?", (channel.id,))
+            db.executemany(
+                "INSERT INTO channel_addresses (kind, address, channel_id) VALUES (?, ?, ?)",
+                [(channel.kind, address, channel.id) for address in channel.addresses],
+            )
+
+        await self._db.atomic(write)
 
     async def get_channel(self, channel_id: str) -> Channel | None:
         return await self._get(Channel, "channels", channel_id)
@@ -92,7 +105,9 @@ class SqliteStore:
             lambda db: _load(
                 Channel,
                 db.execute(
-                    "SELECT doc FROM channels WHERE kind = ? AND address = ?", (kind, address)
+                    "SELECT c.doc FROM channel_addresses a JOIN channels c ON c.id = a.channel_id "
+                    "WHERE a.kind = ? AND a.address = ?",
+                    (kind, address),
                 ).fetchone(),
             )
         )

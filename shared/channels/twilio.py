@@ -76,6 +76,11 @@ def _phone(params: FormParams, name: str) -> str:
         raise BadRequest(f"Twilio webhook field {name}: {exc}") from exc
 
 
+def business_number(params: FormParams) -> str:
+    """The number the customer texted: it selects the channel, and so the token to verify."""
+    return _phone(params, "To")
+
+
 def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:
     """Normalize an inbound SMS/MMS webhook. MMS media stay references to Twilio's URLs."""
     try:

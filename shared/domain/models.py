@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,7 +20,8 @@ class ChannelKind(StrEnum):
 
 class SmsProvider(StrEnum):
     TWILIO = "twilio"
-    SANDBOX = "sandbox"
+    TELESIGN = "telesign"
+    ACS = "acs"
 
 
 class Presence(StrEnum):
@@ -69,14 +70,50 @@ class DeliveryStatus(StrEnum):
 # --- configuration ---------------------------------------------------------------------------
 
 
+class TwilioAccount(Model):
+    provider: Literal[SmsProvider.TWILIO] = SmsProvider.TWILIO
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    auth_token: str = Field(min_length=1, repr=False, description="secret: write-only")
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+
+
+class TeleSignAccount(Model):
+    provider: Literal[SmsProvider.TELESIGN] = SmsProvider.TELESIGN
+    customer_id: str = Field(min_length=1)
+    api_key: str = Field(min_length=1, repr=False, description="secret (base64): write-only")
+
+
+class AcsAccount(Model):
+    provider: Literal[SmsProvider.ACS] = SmsProvider.ACS
+    endpoint: str = Field(pattern=r"^https://")
+    access_key: str | None = Field(
+        default=None, repr=False, description="secret: write-only; none means managed identity"
+    )
+    webhook_secret: str = Field(
+        min_length=16, repr=False, description="secret every Event Grid delivery must carry"
+    )
+
+
+ProviderAccount = Annotated[
+    TwilioAccount | TeleSignAccount | AcsAccount, Field(discriminator="provider")
+]
+
+
 class Channel(Model):
-    """A business address customers reach: an SMS number at a provider, or a chat widget."""
+    """Where customers reach the business: an SMS provider account with its numbers, or a
+    chat widget. The address a customer writes to selects the channel and its workstream."""
 
     id: str
     kind: ChannelKind
-    provider: SmsProvider | None = None
-    address: str = Field(description="E.164 business number for SMS, widget id for chat")
+    addresses: tuple[str, ...] = Field(
+        min_length=1, description="E.164 business numbers for SMS, widget ids for chat"
+    )
+    account: ProviderAccount | None = None
     workstream_id: str
+
+    @property
+    def provider(self) -> SmsProvider | None:
+        return None if self.account is None else self.account.provider
 
 
 class Workstream(Model):

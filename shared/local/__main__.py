@@ -50,7 +50,7 @@ async def serve(args: argparse.Namespace) -> None:
     if released:
         logging.getLogger("shared.local").info("resuming %d unfinished queue messages", released)
     if args.seed_demo:
-        await seed_demo(services.store)
+        await seed_demo(services.store, twilio_auth_token=services.settings.twilio_auth_token)
     workers = start_workers(catalog, services.local_queue, args.consumers_per_queue)
     server = uvicorn.Server(
         uvicorn.Config(function_app.api, host=args.host, port=args.port, log_level="warning")

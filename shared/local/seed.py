@@ -13,7 +13,7 @@ from shared.domain.models import (
     Presence,
     Queue,
     RoutingRule,
-    SmsProvider,
+    TwilioAccount,
     Workstream,
 )
 from shared.ports import ConfigStore
@@ -21,16 +21,23 @@ from shared.ports import ConfigStore
 SMS_NUMBER = "+12025550100"
 CHAT_WIDGET_ID = "demo-widget"
 
-CHANNELS = (
-    Channel(
+DEMO_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+
+
+def channels(twilio_auth_token: str) -> tuple[Channel, ...]:
+    """The demo channels; the Twilio one signs with the token the settings give."""
+    sms = Channel(
         id="sms-main",
         kind=ChannelKind.SMS,
-        provider=SmsProvider.TWILIO,
-        address=SMS_NUMBER,
+        addresses=(SMS_NUMBER,),
+        account=TwilioAccount(account_sid=DEMO_TWILIO_ACCOUNT_SID, auth_token=twilio_auth_token),
         workstream_id="ws-sms",
-    ),
-    Channel(id="chat-web", kind=ChannelKind.CHAT, address=CHAT_WIDGET_ID, workstream_id="ws-chat"),
-)
+    )
+    chat = Channel(
+        id="chat-web", kind=ChannelKind.CHAT, addresses=(CHAT_WIDGET_ID,), workstream_id="ws-chat"
+    )
+    return (sms, chat) if twilio_auth_token else (chat,)
+
 
 QUEUES = (
     Queue(id="q-general", name="General support"),
@@ -102,14 +109,14 @@ CUSTOMERS = (
 )
 
 
-async def seed_demo(store: ConfigStore) -> None:
+async def seed_demo(store: ConfigStore, *, twilio_auth_token: str) -> None:
     for queue in QUEUES:
         await store.put_queue(queue)
     for workstream in WORKSTREAMS:
         await store.put_workstream(workstream)
     for rule in RULES:
         await store.put_rule(rule)
-    for channel in CHANNELS:
+    for channel in channels(twilio_auth_token):
         await store.put_channel(channel)
     for agent in AGENTS:
         await store.put_agent(agent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.channels import twilio
-from shared.domain.models import ChannelKind, InboundMessage
+from shared.domain.models import Channel, ChannelKind, InboundMessage, SmsProvider, TwilioAccount
 from shared.errors import Forbidden, NotFound
 from shared.ports import Clock, ConfigStore, WorkQueue
 from shared.services.queues import INBOUND
@@ -14,13 +14,17 @@ log = logging.getLogger(__name__)
 
 
 class SmsWebhookService:
-    def __init__(
-        self, store: ConfigStore, queue: WorkQueue, clock: Clock, *, twilio_auth_token: str
-    ) -> None:
+    def __init__(self, store: ConfigStore, queue: WorkQueue, clock: Clock) -> None:
         self._store = store
         self._queue = queue
         self._clock = clock
-        self._twilio_auth_token = twilio_auth_token
+
+    async def _channel(self, business_address: str, provider: SmsProvider) -> Channel:
+        """The channel serving the number the customer texted, at this provider."""
+        channel = await self._store.find_channel(ChannelKind.SMS, business_address)
+        if channel is None or channel.provider != provider:
+            raise NotFound(f"no {provider} channel serves {business_address}")
+        return channel
 
     async def accept_twilio(
         self,
@@ -30,14 +34,14 @@ class SmsWebhookService:
         signature: str | None,
         signature_settings: str | None,
     ) -> InboundMessage:
-        """Raises Forbidden on a bad signature, BadRequest on a malformed body and NotFound for
-        a number no channel serves; in each case nothing is stored or enqueued. Returns once
-        the message is durably on the `inbound` queue: only then may Twilio hear 200."""
-        if not self._twilio_auth_token:
-            raise Forbidden("no Twilio auth token is configured: cannot verify the signature")
+        """Raises BadRequest on a malformed body, NotFound for a number no Twilio channel
+        serves and Forbidden on a bad signature; in each case nothing is stored or enqueued.
+        Returns once the message is durably on the `inbound` queue: only then may Twilio hear
+        200."""
         params = twilio.FormParams.parse(body)
-        if not twilio.signature_is_valid(
-            self._twilio_auth_token, url, params, signature, signature_settings
+        channel = await self._channel(twilio.business_number(params), SmsProvider.TWILIO)
+        if not isinstance(channel.account, TwilioAccount) or not twilio.signature_is_valid(
+            channel.account.auth_token, url, params, signature, signature_settings
         ):
             raise Forbidden("X-Twilio-Signature does not match this request")
         inbound = twilio.parse_inbound(params, self._clock.now())
@@ -45,8 +49,6 @@ class SmsWebhookService:
         return inbound
 
     async def _enqueue(self, inbound: InboundMessage) -> None:
-        if await self._store.find_channel(ChannelKind.SMS, inbound.business_address) is None:
-            raise NotFound(f"no SMS channel serves {inbound.business_address}")
         await self._queue.send(
             INBOUND,
             inbound.model_dump_json(),

@@ -7,6 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from shared.domain.models import (
     Agent,
     Channel,
@@ -21,11 +23,12 @@ from shared.domain.models import (
     RoutingRule,
     SenderKind,
     SentSms,
-    SmsProvider,
+    TwilioAccount,
     WorkItem,
     WorkItemStatus,
     Workstream,
 )
+from shared.errors import Conflict
 from shared.ports import Store
 from tests.contract.conftest import StoreFactory
 
@@ -102,8 +105,8 @@ async def test_configuration_records_round_trip(store: Store) -> None:
     channel = Channel(
         id="sms-1",
         kind=ChannelKind.SMS,
-        provider=SmsProvider.TWILIO,
-        address="+12025550100",
+        addresses=("+12025550100", "+12025550101"),
+        account=TwilioAccount(account_sid="AC" + "1" * 32, auth_token="secret"),
         workstream_id="ws",
     )
     workstream = Workstream(id="ws", name="SMS", channel=ChannelKind.SMS, fallback_queue_id="q1")
@@ -113,10 +116,23 @@ async def test_configuration_records_round_trip(store: Store) -> None:
     await store.put_queue(queue)
     assert await store.get_channel("sms-1") == channel
     assert await store.find_channel(ChannelKind.SMS, "+12025550100") == channel
+    assert await store.find_channel(ChannelKind.SMS, "+12025550101") == channel
     assert await store.find_channel(ChannelKind.CHAT, "+12025550100") is None
     assert await store.get_workstream("ws") == workstream
     assert await store.get_queue("q1") == queue
     assert await store.get_queue("missing") is None
+
+
+async def test_a_number_belongs_to_one_channel(store: Store) -> None:
+    first = Channel(id="a", kind=ChannelKind.SMS, addresses=("+12025550100",), workstream_id="ws")
+    await store.put_channel(first)
+    with pytest.raises(Conflict):
+        await store.put_channel(first.model_copy(update={"id": "b"}))
+    assert await store.get_channel("b") is None
+    moved = first.model_copy(update={"addresses": ("+12025550111",)})
+    await store.put_channel(moved)
+    assert await store.find_channel(ChannelKind.SMS, "+12025550100") is None
+    assert await store.find_channel(ChannelKind.SMS, "+12025550111") == moved
 
 
 async def test_put_replaces_the_whole_record(store: Store) -> None:
