@@ -143,7 +143,20 @@ class WorkQueue(Protocol):
         ...
 
 
+class SendFailed(Exception):
+    """A provider refused or failed a send. Permanent failures mark the message failed with
+    the reason; transient ones are retried through the queue."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
 class SmsSender(Protocol):
-    async def send(self, *, message_id: str, to: str, from_: str, text: str) -> str:
-        """Send one SMS; return the provider's message id."""
+    async def send(
+        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+    ) -> str:
+        """Send one SMS through the channel's provider account; return the provider's message
+        id. Raises SendFailed."""
         ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.domain.models import SentSms
+from shared.domain.models import Channel, SentSms
 from shared.ports import Clock, OutboxStore
 
 
@@ -13,7 +13,9 @@ class SandboxSmsSender:
         self._outbox = outbox
         self._clock = clock
 
-    async def send(self, *, message_id: str, to: str, from_: str, text: str) -> str:
+    async def send(
+        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+    ) -> str:
         # Derived from our message id, so a retried send records the same SMS once.
         provider_id = "SB" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
         await self._outbox.record_sent_sms(

@@ -267,6 +267,25 @@ class WorkItem(Model):
     assigned_at: datetime | None = None
 
 
+class DeliveryReport(Model):
+    """A provider's word on an outbound message; the `delivery` queue body."""
+
+    provider: SmsProvider
+    report_id: str = Field(description="dedupe key: the same report retried has the same id")
+    provider_message_id: str = Field(description="the provider's id of our outbound message")
+    status: DeliveryStatus
+    error: str | None = Field(default=None, description="the provider's reason, on failure")
+    occurred_at: datetime | None = None
+
+
+class ConsentAction(StrEnum):
+    """Keyword replies carriers and providers recognise (STOP, START, HELP)."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
 class SentSms(Model):
     """What the sandbox SMS sender 'sent': kept so a person or a test can see it."""
 

@@ -26,7 +26,14 @@ class OutboundService:
         if conversation is None:
             log.error("message %s belongs to no conversation: not sent", message_id)
             return message
+        channel = await self._store.get_channel(conversation.channel_id)
+        if channel is None:
+            log.error(
+                "message %s: channel %s is gone: not sent", message_id, conversation.channel_id
+            )
+            return message
         provider_id = await self._sms.send(
+            channel,
             message_id=message.id,
             to=conversation.customer_address,
             from_=conversation.business_address,
