@@ -20,10 +20,13 @@ from shared.domain.models import (
     Customer,
     DeliveryStatus,
     Message,
+    OutboundJob,
     Presence,
     Queue,
+    Recipient,
     RoutingRule,
     SentSms,
+    Template,
     WorkItem,
     Workstream,
 )
@@ -46,6 +49,11 @@ class ConfigStore(Protocol):
         """The channel one of whose addresses this is."""
         ...
 
+    async def list_channels(self, *, after: str | None, limit: int) -> Sequence[Channel]:
+        """Channels in id order, starting after the id `after` (a cursor)."""
+        ...
+
+    async def delete_channel(self, channel_id: str) -> bool: ...
     async def put_workstream(self, workstream: Workstream) -> None: ...
     async def get_workstream(self, workstream_id: str) -> Workstream | None: ...
     async def put_queue(self, queue: Queue) -> None: ...
@@ -55,7 +63,12 @@ class ConfigStore(Protocol):
     async def put_agent(self, agent: Agent) -> None: ...
     async def get_agent(self, agent_id: str) -> Agent | None: ...
     async def put_customer(self, customer: Customer) -> None: ...
+    async def get_customer(self, customer_id: str) -> Customer | None: ...
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]: ...
+    async def put_template(self, template: Template) -> None: ...
+    async def get_template(self, template_id: str) -> Template | None: ...
+    async def list_templates(self, *, after: str | None, limit: int) -> Sequence[Template]: ...
+    async def delete_template(self, template_id: str) -> bool: ...
 
 
 class ConversationStore(Protocol):
@@ -69,18 +82,30 @@ class ConversationStore(Protocol):
 
     async def append_message(self, message: Message) -> Message | None:
         """Store the message with the next sequence number of its conversation and return it.
-        A message whose provider_message_id is already stored is not stored again: None."""
+        A message whose id or provider_message_id is already stored is not stored again: None."""
         ...
 
     async def get_message(self, message_id: str) -> Message | None: ...
+
+    async def find_message_by_provider_id(self, provider_message_id: str) -> Message | None: ...
 
     async def list_messages(
         self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
     ) -> Sequence[Message]: ...
 
     async def set_message_delivery(
-        self, message_id: str, status: DeliveryStatus, provider_message_id: str | None
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        provider_message_id: str | None,
+        error: str | None = None,
     ) -> Message | None: ...
+
+    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
+        """Record a number's STOP/START; consent belongs to the number, known customer or not."""
+        ...
+
+    async def is_opted_out(self, address: str) -> bool: ...
 
 
 class WorkStore(Protocol):
@@ -118,12 +143,24 @@ class WorkStore(Protocol):
     async def set_presence(self, agent_id: str, presence: Presence) -> None: ...
 
 
+class OutboundJobStore(Protocol):
+    async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
+        """Store a new job, or return the stored one with that id (flag False)."""
+        ...
+
+    async def get_outbound_job(self, job_id: str) -> OutboundJob | None: ...
+
+    async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
+        """Replace the job's entry for recipient.customer_id."""
+        ...
+
+
 class OutboxStore(Protocol):
     async def record_sent_sms(self, sms: SentSms) -> None: ...
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
-class Store(ConfigStore, ConversationStore, WorkStore, OutboxStore, Protocol):
+class Store(ConfigStore, ConversationStore, WorkStore, OutboundJobStore, OutboxStore, Protocol):
     async def close(self) -> None: ...
 
 

@@ -58,6 +58,10 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE status != 'closed';
     CREATE INDEX waiting_by_queue ON work_items (queue_id, status, priority, enqueued_at);
     CREATE INDEX items_by_agent ON work_items (agent_id, status);
+    CREATE TABLE templates (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE sms_consent (
+        address TEXT PRIMARY KEY, opted_out INTEGER NOT NULL, changed_at TEXT NOT NULL);
+    CREATE TABLE outbound_jobs (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     CREATE TABLE sent_sms (
         provider_message_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL, doc TEXT NOT NULL);
     CREATE TABLE queue_messages (

@@ -20,10 +20,13 @@ from shared.domain.models import (
     Customer,
     DeliveryStatus,
     Message,
+    OutboundJob,
     Presence,
     Queue,
+    Recipient,
     RoutingRule,
     SentSms,
+    Template,
     WorkItem,
     WorkItemStatus,
     Workstream,
@@ -112,6 +115,47 @@ class SqliteStore:
             )
         )
 
+    async def _list_docs(self, kind: type[M], table: str, after: str | None, limit: int) -> list[M]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                kind,
+                db.execute(
+                    f"SELECT doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+                    (after or "", limit),
+                ).fetchall(),
+            )
+        )
+
+    async def _delete(self, table: str, record_id: str) -> bool:
+        return await self._db.atomic(
+            lambda db: (
+                db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,)).rowcount  # noqa: S608
+                > 0
+            )
+        )
+
+    async def list_channels(self, *, after: str | None, limit: int) -> Sequence[Channel]:
+        return await self._list_docs(Channel, "channels", after, limit)
+
+    async def delete_channel(self, channel_id: str) -> bool:
+        def delete(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM channel_addresses WHERE channel_id = ?", (channel_id,))
+            return db.execute("DELETE FROM channels WHERE id = ?", (channel_id,)).rowcount > 0
+
+        return await self._db.atomic(delete)
+
+    async def put_template(self, template: Template) -> None:
+        await self._put_doc("templates", template.id, template)
+
+    async def get_template(self, template_id: str) -> Template | None:
+        return await self._get(Template, "templates", template_id)
+
+    async def list_templates(self, *, after: str | None, limit: int) -> Sequence[Template]:
+        return await self._list_docs(Template, "templates", after, limit)
+
+    async def delete_template(self, template_id: str) -> bool:
+        return await self._delete("templates", template_id)
+
     async def put_workstream(self, workstream: Workstream) -> None:
         await self._put_doc("workstreams", workstream.id, workstream)
 
@@ -179,6 +223,9 @@ class SqliteStore:
             )
         )
 
+    async def get_customer(self, customer_id: str) -> Customer | None:
+        return await self._get(Customer, "customers", customer_id)
+
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
         return await self._db.atomic(
             lambda db: _load_all(
@@ -225,13 +272,12 @@ class SqliteStore:
 
     async def append_message(self, message: Message) -> Message | None:
         def append(db: sqlite3.Connection) -> Message | None:
-            if message.provider_message_id is not None:
-                seen = db.execute(
-                    "SELECT 1 FROM messages WHERE provider_message_id = ?",
-                    (message.provider_message_id,),
-                ).fetchone()
-                if seen is not None:
-                    return None
+            seen = db.execute(
+                "SELECT 1 FROM messages WHERE id = ? OR provider_message_id = ?",
+                (message.id, message.provider_message_id),
+            ).fetchone()
+            if seen is not None:
+                return None
             last = db.execute(
                 "SELECT COALESCE(MAX(sequence), 0) FROM messages WHERE conversation_id = ?",
                 (message.conversation_id,),
@@ -256,6 +302,17 @@ class SqliteStore:
     async def get_message(self, message_id: str) -> Message | None:
         return await self._get(Message, "messages", message_id)
 
+    async def find_message_by_provider_id(self, provider_message_id: str) -> Message | None:
+        return await self._db.atomic(
+            lambda db: _load(
+                Message,
+                db.execute(
+                    "SELECT doc FROM messages WHERE provider_message_id = ?",
+                    (provider_message_id,),
+                ).fetchone(),
+            )
+        )
+
     async def list_messages(
         self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
     ) -> Sequence[Message]:
@@ -273,7 +330,11 @@ class SqliteStore:
         )
 
     async def set_message_delivery(
-        self, message_id: str, status: DeliveryStatus, provider_message_id: str | None
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        provider_message_id: str | None,
+        error: str | None = None,
     ) -> Message | None:
         def update(db: sqlite3.Connection) -> Message | None:
             current = _get_doc(db, Message, "messages", message_id)
@@ -283,6 +344,7 @@ class SqliteStore:
                 update={
                     "status": status,
                     "provider_message_id": provider_message_id or current.provider_message_id,
+                    "error": error,
                 }
             )
             db.execute(
@@ -292,6 +354,24 @@ class SqliteStore:
             return changed
 
         return await self._db.atomic(update)
+
+    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO sms_consent (address, opted_out, changed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET opted_out = excluded.opted_out, "
+                "changed_at = excluded.changed_at",
+                (address, int(opted_out), at.isoformat()),
+            )
+        )
+
+    async def is_opted_out(self, address: str) -> bool:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT opted_out FROM sms_consent WHERE address = ?", (address,)
+            ).fetchone()
+        )
+        return bool(row and row[0])
 
     # --- work ---------------------------------------------------------------------------------
 
@@ -454,6 +534,39 @@ class SqliteStore:
                 (agent_id, presence),
             )
         )
+
+    # --- outbound jobs ------------------------------------------------------------------------
+
+    async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
+        def create(db: sqlite3.Connection) -> tuple[OutboundJob, bool]:
+            existing = _get_doc(db, OutboundJob, "outbound_jobs", job.id)
+            if existing is not None:
+                return existing, False
+            db.execute("INSERT INTO outbound_jobs (id, doc) VALUES (?, ?)", (job.id, _doc(job)))
+            return job, True
+
+        return await self._db.atomic(create)
+
+    async def get_outbound_job(self, job_id: str) -> OutboundJob | None:
+        return await self._get(OutboundJob, "outbound_jobs", job_id)
+
+    async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
+        def update(db: sqlite3.Connection) -> OutboundJob | None:
+            job = _get_doc(db, OutboundJob, "outbound_jobs", job_id)
+            if job is None:
+                return None
+            changed = job.model_copy(
+                update={
+                    "recipients": tuple(
+                        recipient if r.customer_id == recipient.customer_id else r
+                        for r in job.recipients
+                    )
+                }
+            )
+            db.execute("UPDATE outbound_jobs SET doc = ? WHERE id = ?", (_doc(changed), job_id))
+            return changed
+
+        return await self._db.atomic(update)
 
     # --- sandbox outbox -----------------------------------------------------------------------
 

@@ -59,6 +59,14 @@ class SenderKind(StrEnum):
     SYSTEM = "system"
 
 
+class ConsentAction(StrEnum):
+    """Keyword replies carriers and providers recognise (STOP, START, HELP)."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    HELP = "help"
+
+
 class DeliveryStatus(StrEnum):
     RECEIVED = "received"
     QUEUED = "queued"
@@ -110,6 +118,9 @@ class Channel(Model):
     )
     account: ProviderAccount | None = None
     workstream_id: str
+    create_unknown_contacts: bool = Field(
+        default=False, description="open a new contact for a number no record has"
+    )
 
     @property
     def provider(self) -> SmsProvider | None:
@@ -215,6 +226,9 @@ class InboundMessage(Model):
     text: str
     media: tuple[MediaRef, ...] = ()
     received_at: datetime
+    consent: ConsentAction | None = Field(
+        default=None, description="a STOP/START/HELP keyword the customer sent"
+    )
 
     @property
     def session_key(self) -> str:
@@ -230,6 +244,9 @@ class Conversation(Model):
     customer_address: str
     business_address: str
     customer_id: str | None = None
+    customer_candidates: tuple[str, ...] = Field(
+        default=(), description="records the address matched when it matched several"
+    )
     status: ConversationStatus = ConversationStatus.OPEN
     opened_at: datetime
     closed_at: datetime | None = None
@@ -249,6 +266,7 @@ class Message(Model):
     status: DeliveryStatus | None = Field(
         default=None, description="Delivery state of a customer-visible message; None for notes"
     )
+    error: str | None = Field(default=None, description="why the provider failed to deliver it")
     created_at: datetime
 
 
@@ -278,14 +296,6 @@ class DeliveryReport(Model):
     occurred_at: datetime | None = None
 
 
-class ConsentAction(StrEnum):
-    """Keyword replies carriers and providers recognise (STOP, START, HELP)."""
-
-    OPT_OUT = "opt_out"
-    OPT_IN = "opt_in"
-    HELP = "help"
-
-
 class SentSms(Model):
     """What the sandbox SMS sender 'sent': kept so a person or a test can see it."""
 
@@ -297,3 +307,37 @@ class SentSms(Model):
     sent_at: datetime
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Template(Model):
+    """A message with {placeholders}, filled from the customer's fields and given values."""
+
+    id: str
+    name: str
+    body: str = Field(min_length=1, max_length=1600)
+
+
+class RecipientState(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SKIPPED_OPTED_OUT = "skipped_opted_out"
+    SKIPPED_NO_PHONE = "skipped_no_phone"
+    FAILED = "failed"
+
+
+class Recipient(Model):
+    customer_id: str
+    state: RecipientState = RecipientState.PENDING
+    message_id: str | None = None
+    detail: str | None = None
+
+
+class OutboundJob(Model):
+    """A template sent to a list of customers through one SMS channel."""
+
+    id: str
+    template_id: str
+    channel_id: str
+    values: dict[str, str] = Field(default_factory=dict)
+    recipients: tuple[Recipient, ...]
+    created_at: datetime

@@ -18,11 +18,15 @@ from shared.domain.models import (
     DeliveryStatus,
     Direction,
     Message,
+    OutboundJob,
     Presence,
     Queue,
+    Recipient,
+    RecipientState,
     RoutingRule,
     SenderKind,
     SentSms,
+    Template,
     TwilioAccount,
     WorkItem,
     WorkItemStatus,
@@ -368,3 +372,101 @@ async def test_sent_sms_are_recorded_once_newest_first(store: Store) -> None:
         await store.record_sent_sms(sms)
         await store.record_sent_sms(sms)
     assert [s.provider_message_id for s in await store.list_sent_sms(limit=2)] == ["SB2", "SB1"]
+
+
+# --- admin listings, templates, consent, outbound jobs ---------------------------------------
+
+
+async def test_channels_list_by_cursor_and_delete(store: Store) -> None:
+    for n in range(5):
+        await store.put_channel(
+            Channel(
+                id=f"ch{n}",
+                kind=ChannelKind.SMS,
+                addresses=(f"+1202555010{n}",),
+                workstream_id="ws",
+            )
+        )
+    first = await store.list_channels(after=None, limit=2)
+    rest = await store.list_channels(after=first[-1].id, limit=10)
+    assert [c.id for c in first] == ["ch0", "ch1"]
+    assert [c.id for c in rest] == ["ch2", "ch3", "ch4"]
+    assert await store.delete_channel("ch2")
+    assert not await store.delete_channel("ch2")
+    assert await store.find_channel(ChannelKind.SMS, "+12025550102") is None
+    await store.put_channel(
+        Channel(id="new", kind=ChannelKind.SMS, addresses=("+12025550102",), workstream_id="ws")
+    )
+
+
+async def test_templates_round_trip(store: Store) -> None:
+    for n in range(3):
+        await store.put_template(Template(id=f"t{n}", name=f"T{n}", body="Hi {first_name}"))
+    assert await store.get_template("t1") == Template(id="t1", name="T1", body="Hi {first_name}")
+    assert [t.id for t in await store.list_templates(after="t0", limit=5)] == ["t1", "t2"]
+    assert await store.delete_template("t1")
+    assert await store.get_template("t1") is None
+
+
+async def test_customers_are_read_by_id(store: Store) -> None:
+    customer = Customer(id="c1", display_name="Ada", mobile_phone="+14155550101")
+    await store.put_customer(customer)
+    assert await store.get_customer("c1") == customer
+    assert await store.get_customer("c2") is None
+
+
+async def test_a_message_id_is_stored_once(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    first = message(conv.id, "bulk")
+    assert await store.append_message(first) is not None
+    assert await store.append_message(first) is None
+    assert len(await store.list_messages(conv.id, include_internal=True)) == 1
+
+
+async def test_messages_are_found_by_provider_id_and_keep_the_failure_reason(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
+    assert stored is not None
+    await store.set_message_delivery(stored.id, DeliveryStatus.SENT, "twilio:SM9")
+    found = await store.find_message_by_provider_id("twilio:SM9")
+    assert found is not None and found.id == stored.id
+    failed = await store.set_message_delivery(
+        stored.id, DeliveryStatus.FAILED, None, "30003: Unreachable"
+    )
+    assert failed is not None
+    assert (failed.status, failed.provider_message_id, failed.error) == (
+        DeliveryStatus.FAILED,
+        "twilio:SM9",
+        "30003: Unreachable",
+    )
+    assert await store.find_message_by_provider_id("twilio:nope") is None
+
+
+async def test_consent_belongs_to_the_number(store: Store) -> None:
+    assert not await store.is_opted_out("+14155550101")
+    await store.set_sms_consent("+14155550101", opted_out=True, at=T0)
+    assert await store.is_opted_out("+14155550101")
+    assert not await store.is_opted_out("+14155550102")
+    await store.set_sms_consent("+14155550101", opted_out=False, at=T0 + timedelta(hours=1))
+    assert not await store.is_opted_out("+14155550101")
+
+
+async def test_outbound_jobs_are_created_once_and_track_recipients(store: Store) -> None:
+    job = OutboundJob(
+        id="job1",
+        template_id="t1",
+        channel_id="ch",
+        recipients=(Recipient(customer_id="c1"), Recipient(customer_id="c2")),
+        created_at=T0,
+    )
+    assert await store.create_outbound_job(job) == (job, True)
+    assert await store.create_outbound_job(job.model_copy(update={"template_id": "other"})) == (
+        job,
+        False,
+    )
+    done = Recipient(customer_id="c2", state=RecipientState.QUEUED, message_id="m2")
+    updated = await store.set_recipient("job1", done)
+    assert updated is not None
+    assert updated.recipients == (Recipient(customer_id="c1"), done)
+    assert await store.get_outbound_job("job1") == updated
+    assert await store.set_recipient("missing", done) is None

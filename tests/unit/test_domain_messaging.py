@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+
+from shared.domain.messaging import (
+    TemplateError,
+    advance_delivery,
+    keyword_consent,
+    render_template,
+)
+from shared.domain.models import ConsentAction
+from shared.domain.models import DeliveryStatus as S
+
+
+@pytest.mark.parametrize(
+    ("current", "reported", "after"),
+    [
+        (S.QUEUED, S.SENT, S.SENT),
+        (S.QUEUED, S.DELIVERED, S.DELIVERED),
+        (S.SENT, S.FAILED, S.FAILED),
+        (S.DELIVERED, S.SENT, None),  # a late "sent" never overwrites "delivered"
+        (S.DELIVERED, S.FAILED, None),  # final stays final
+        (S.FAILED, S.DELIVERED, None),
+        (S.SENT, S.SENT, None),  # a retried report changes nothing
+        (S.SENT, S.QUEUED, None),
+        (None, S.SENT, None),  # internal notes have no delivery
+    ],
+)
+def test_delivery_status_only_moves_forward(
+    current: S | None, reported: S, after: S | None
+) -> None:
+    assert advance_delivery(current, reported) == after
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("STOP", ConsentAction.OPT_OUT),
+        (" stop ", ConsentAction.OPT_OUT),
+        ("Unsubscribe.", ConsentAction.OPT_OUT),
+        ("START", ConsentAction.OPT_IN),
+        ("help", ConsentAction.HELP),
+        ("please stop texting me", None),
+        ("", None),
+    ],
+)
+def test_only_a_bare_keyword_is_a_consent_action(text: str, action: ConsentAction | None) -> None:
+    assert keyword_consent(text) == action
+
+
+def test_templates_fill_every_placeholder() -> None:
+    assert render_template(
+        "Hi {first_name}, order {order} shipped", {"first_name": "Ada", "order": "42", "x": "y"}
+    ) == ("Hi Ada, order 42 shipped")
+
+
+@pytest.mark.parametrize(
+    ("body", "values", "problem"),
+    [
+        ("Hi {first_name}", {}, "no value for first_name"),
+        ("Hi {first_name", {}, "malformed"),
+        ("Hi {customer.__class__}", {}, "not a plain name"),
+        ("Hi {0}", {"0": "x"}, "not a plain name"),
+    ],
+)
+def test_template_errors_are_explained(body: str, values: dict[str, str], problem: str) -> None:
+    with pytest.raises(TemplateError, match=problem):
+        render_template(body, values)
