@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from functions import http_agents, http_ops, http_sms
+from functions import http_admin, http_agents, http_ops, http_sms
 from functions.dependencies import ContainerProvider
 from functions.problems import install_problem_handlers
 from shared.bootstrap import get_container
@@ -20,6 +20,6 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     )
     api.state.container_provider = container_provider
     install_problem_handlers(api)
-    for module in (http_ops, http_sms, http_agents):
+    for module in (http_ops, http_sms, http_agents, http_admin):
         api.include_router(module.router)
     return api

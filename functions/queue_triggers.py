@@ -9,8 +9,17 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.bootstrap import get_container
-from shared.domain.models import InboundMessage
-from shared.services.queues import INBOUND, OUTBOUND, ROUTE, OutboundRequest, RouteRequest
+from shared.domain.models import DeliveryReport, InboundMessage
+from shared.services.queues import (
+    BULK,
+    DELIVERY,
+    INBOUND,
+    OUTBOUND,
+    ROUTE,
+    BulkRequest,
+    OutboundRequest,
+    RouteRequest,
+)
 
 CONNECTION = "ServiceBusConnection"
 
@@ -39,3 +48,19 @@ async def route_queue(msg: func.ServiceBusMessage) -> None:
 async def send_outbound(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
     await services.outbound.send(OutboundRequest.model_validate_json(msg.get_body()).message_id)
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name=DELIVERY, connection=CONNECTION, is_sessions_enabled=True
+)
+async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.delivery.apply(DeliveryReport.model_validate_json(msg.get_body()))
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg", queue_name=BULK, connection=CONNECTION, is_sessions_enabled=True
+)
+async def send_bulk(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.campaigns.work(BulkRequest.model_validate_json(msg.get_body()).job_id)

@@ -13,6 +13,9 @@ from shared.adapters.system_clock import SystemClock
 from shared.auth import DevTokenIssuer, TokenVerifier
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
+from shared.services.campaigns import CampaignService
+from shared.services.channels import ChannelService
+from shared.services.delivery import DeliveryService
 from shared.services.ingest import IngestService
 from shared.services.outbound import OutboundService
 from shared.services.routing import RoutingService
@@ -36,6 +39,9 @@ class Container:
     routing: RoutingService
     agent_work: AgentWorkService
     outbound: OutboundService
+    delivery: DeliveryService
+    channels: ChannelService
+    campaigns: CampaignService
 
     async def close(self) -> None:
         await self.store.close()
@@ -71,6 +77,9 @@ async def build_container(settings: Settings) -> Container:
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock),
         outbound=OutboundService(store, sms_sender),
+        delivery=DeliveryService(store),
+        channels=ChannelService(store, sms_sender),
+        campaigns=CampaignService(store, queue, clock),
     )
 
 

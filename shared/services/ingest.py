@@ -8,7 +8,10 @@ import uuid
 from dataclasses import dataclass
 
 from shared.domain.models import (
+    Channel,
+    ConsentAction,
     Conversation,
+    Customer,
     DeliveryStatus,
     Direction,
     InboundMessage,
@@ -49,8 +52,13 @@ class IngestService:
         if workstream is None:
             raise NotFound(f"channel {channel.id} names unknown workstream")
         now = self._clock.now()
-        customers = await self._store.find_customers_by_phone(inbound.customer_address)
-        customer_id = customers[0].id if len(customers) == 1 else None
+        if inbound.consent in (ConsentAction.OPT_OUT, ConsentAction.OPT_IN):
+            await self._store.set_sms_consent(
+                inbound.customer_address,
+                opted_out=inbound.consent == ConsentAction.OPT_OUT,
+                at=inbound.received_at,
+            )
+        customer_id, candidates = await self._identify(channel, inbound.customer_address)
 
         conversation, _ = await self._store.open_conversation(
             Conversation(
@@ -61,6 +69,7 @@ class IngestService:
                 customer_address=inbound.customer_address,
                 business_address=inbound.business_address,
                 customer_id=customer_id,
+                customer_candidates=candidates,
                 opened_at=now,
             )
         )
@@ -109,3 +118,20 @@ class IngestService:
         if item.status == WorkItemStatus.WAITING:
             await self._routing.request_routing([item.queue_id])
         return IngestOutcome(conversation=conversation, message=stored, work_item=item)
+
+    async def _identify(self, channel: Channel, phone: str) -> tuple[str | None, tuple[str, ...]]:
+        """The customer a number belongs to: one record identifies it; several leave it
+        unidentified with the candidates kept for the agent; none creates a contact only if
+        the channel says so (with an id derived from the number, so retries create one)."""
+        customers = await self._store.find_customers_by_phone(phone)
+        if len(customers) == 1:
+            return customers[0].id, ()
+        if customers:
+            return None, tuple(c.id for c in customers)
+        if not channel.create_unknown_contacts:
+            return None, ()
+        contact = Customer(
+            id=f"contact-{phone.lstrip('+')}", display_name=phone, mobile_phone=phone
+        )
+        await self._store.put_customer(contact)
+        return contact.id, ()

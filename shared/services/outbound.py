@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.domain.models import DeliveryStatus, Message
-from shared.ports import SmsSender, Store
+from shared.ports import SendFailed, SmsSender, Store
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +32,22 @@ class OutboundService:
                 "message %s: channel %s is gone: not sent", message_id, conversation.channel_id
             )
             return message
-        provider_id = await self._sms.send(
-            channel,
-            message_id=message.id,
-            to=conversation.customer_address,
-            from_=conversation.business_address,
-            text=message.text,
+        try:
+            provider_id = await self._sms.send(
+                channel,
+                message_id=message.id,
+                to=conversation.customer_address,
+                from_=conversation.business_address,
+                text=message.text,
+            )
+        except SendFailed as failure:
+            if not failure.permanent:
+                raise  # the queue retries it, with backoff
+            log.warning("message %s failed permanently: %s", message_id, failure.reason)
+            return await self._store.set_message_delivery(
+                message.id, DeliveryStatus.FAILED, None, failure.reason
+            )
+        # Prefixed like inbound ids, so a delivery report finds its message per provider.
+        return await self._store.set_message_delivery(
+            message.id, DeliveryStatus.SENT, f"{channel.provider or channel.kind}:{provider_id}"
         )
-        return await self._store.set_message_delivery(message.id, DeliveryStatus.SENT, provider_id)

@@ -7,6 +7,8 @@ from shared.domain.models import Model
 INBOUND = "inbound"
 ROUTE = "route"
 OUTBOUND = "outbound"
+DELIVERY = "delivery"
+BULK = "bulk"
 
 
 class RouteRequest(Model):
@@ -19,3 +21,9 @@ class OutboundRequest(Model):
     """Send one stored customer-visible message (session: its conversation, kept in order)."""
 
     message_id: str
+
+
+class BulkRequest(Model):
+    """Work through one outbound job's pending recipients (session: the job id)."""
+
+    job_id: str

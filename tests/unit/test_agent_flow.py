@@ -69,7 +69,7 @@ async def test_a_reply_goes_to_the_customer_from_the_business_number(
         (1, "customer", "received"),
         (2, "agent", "sent"),
     ]
-    assert messages[1]["provider_message_id"] == outbox[0]["provider_message_id"]
+    assert messages[1]["provider_message_id"] == "twilio:" + outbox[0]["provider_message_id"]
 
 
 async def test_an_internal_note_is_never_sent(

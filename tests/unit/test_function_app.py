@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.services.queues import INBOUND, OUTBOUND, ROUTE
+from shared.services.queues import BULK, DELIVERY, INBOUND, OUTBOUND, ROUTE
 from tests.support import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_each_queue_has_one_session_enabled_trigger() -> None:
     functions = catalog().queue_functions
-    assert sorted(f.queue_name for f in functions) == sorted([INBOUND, ROUTE, OUTBOUND])
+    assert sorted(f.queue_name for f in functions) == sorted(
+        [INBOUND, ROUTE, OUTBOUND, DELIVERY, BULK]
+    )
     assert all(f.sessions for f in functions)
     assert len({f.name for f in functions}) == len(functions)
 

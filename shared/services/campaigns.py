@@ -1,0 +1,197 @@
+"""Message templates and templated bulk SMS: each send idempotent, progress readable, opted-out
+numbers skipped."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections import Counter
+
+from pydantic import Field
+
+from shared.domain.messaging import TemplateError, render_template, template_placeholders
+from shared.domain.models import (
+    Channel,
+    ChannelKind,
+    Conversation,
+    Customer,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Model,
+    OutboundJob,
+    Recipient,
+    RecipientState,
+    SenderKind,
+    Template,
+)
+from shared.errors import BadRequest, NotFound
+from shared.ports import Clock, Store, WorkQueue
+from shared.services.queues import BULK, OUTBOUND, BulkRequest, OutboundRequest
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 10_000
+
+
+def customer_values(customer: Customer) -> dict[str, str]:
+    """What a template may say about its recipient."""
+    first, _, last = customer.display_name.partition(" ")
+    return {"customer_name": customer.display_name, "first_name": first, "last_name": last}
+
+
+CUSTOMER_PLACEHOLDERS = frozenset(customer_values(Customer(id="", display_name="a b")))
+
+
+class TemplateInput(Model):
+    name: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=1600)
+
+
+class BulkOutboundRequest(Model):
+    template_id: str
+    channel_id: str
+    customer_ids: tuple[str, ...] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    values: dict[str, str] = Field(default_factory=dict, description="other placeholders")
+    request_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="repeat a request with the same id and it is not sent twice",
+    )
+
+
+class JobProgress(Model):
+    job: OutboundJob
+    counts: dict[RecipientState, int]
+    done: bool
+
+
+class CampaignService:
+    def __init__(self, store: Store, queue: WorkQueue, clock: Clock) -> None:
+        self._store = store
+        self._queue = queue
+        self._clock = clock
+
+    async def put_template(self, template_id: str, given: TemplateInput) -> Template:
+        try:
+            template_placeholders(given.body)
+        except TemplateError as exc:
+            raise BadRequest(str(exc)) from exc
+        template = Template(id=template_id, name=given.name, body=given.body)
+        await self._store.put_template(template)
+        return template
+
+    async def start(self, request: BulkOutboundRequest) -> JobProgress:
+        template = await self._store.get_template(request.template_id)
+        if template is None:
+            raise NotFound(f"template {request.template_id} does not exist")
+        channel = await self._store.get_channel(request.channel_id)
+        if channel is None or channel.kind != ChannelKind.SMS:
+            raise NotFound(f"no SMS channel {request.channel_id}")
+        missing = template_placeholders(template.body) - CUSTOMER_PLACEHOLDERS - set(request.values)
+        if missing:
+            raise BadRequest(f"the template needs values for {', '.join(sorted(missing))}")
+        job_id = (
+            "job-" + hashlib.sha256(request.request_id.encode()).hexdigest()[:24]
+            if request.request_id
+            else "job-" + uuid.uuid4().hex
+        )
+        job, _ = await self._store.create_outbound_job(
+            OutboundJob(
+                id=job_id,
+                template_id=template.id,
+                channel_id=channel.id,
+                values=request.values,
+                recipients=tuple(
+                    Recipient(customer_id=c) for c in dict.fromkeys(request.customer_ids)
+                ),
+                created_at=self._clock.now(),
+            )
+        )
+        await self._queue.send(
+            BULK, BulkRequest(job_id=job.id).model_dump_json(), session_id=job.id, message_id=job.id
+        )
+        return _progress(job)
+
+    async def progress(self, job_id: str) -> JobProgress:
+        job = await self._store.get_outbound_job(job_id)
+        if job is None:
+            raise NotFound(f"outbound job {job_id} does not exist")
+        return _progress(job)
+
+    async def work(self, job_id: str) -> None:
+        """Send to every pending recipient. Idempotent: a recipient's message id is derived
+        from the job, so a retry after a crash finds what it already stored and sent."""
+        job = await self._store.get_outbound_job(job_id)
+        if job is None:
+            log.warning("bulk request for unknown job %s dropped", job_id)
+            return
+        template = await self._store.get_template(job.template_id)
+        channel = await self._store.get_channel(job.channel_id)
+        for recipient in job.recipients:
+            if recipient.state != RecipientState.PENDING:
+                continue
+            if template is None or channel is None:
+                outcome = recipient.model_copy(
+                    update={"state": RecipientState.FAILED, "detail": "template or channel gone"}
+                )
+            else:
+                outcome = await self._send_one(job, template, channel, recipient)
+            await self._store.set_recipient(job.id, outcome)
+
+    async def _send_one(
+        self, job: OutboundJob, template: Template, channel: Channel, recipient: Recipient
+    ) -> Recipient:
+        customer = await self._store.get_customer(recipient.customer_id)
+        phone = customer and (customer.mobile_phone or customer.account_phone)
+        if customer is None or not phone:
+            return recipient.model_copy(update={"state": RecipientState.SKIPPED_NO_PHONE})
+        if await self._store.is_opted_out(phone):
+            return recipient.model_copy(update={"state": RecipientState.SKIPPED_OPTED_OUT})
+        try:
+            text = render_template(template.body, {**job.values, **customer_values(customer)})
+        except TemplateError as exc:
+            return recipient.model_copy(update={"state": RecipientState.FAILED, "detail": str(exc)})
+        conversation, _ = await self._store.open_conversation(
+            Conversation(
+                id=uuid.uuid4().hex,
+                channel=channel.kind,
+                channel_id=channel.id,
+                workstream_id=channel.workstream_id,
+                customer_address=phone,
+                business_address=channel.addresses[0],
+                customer_id=customer.id,
+                opened_at=self._clock.now(),
+            )
+        )
+        message_id = hashlib.sha256(f"{job.id}:{customer.id}".encode()).hexdigest()[:32]
+        await self._store.append_message(
+            Message(
+                id=message_id,
+                conversation_id=conversation.id,
+                direction=Direction.OUTBOUND,
+                sender=SenderKind.SYSTEM,
+                text=text,
+                status=DeliveryStatus.QUEUED,
+                created_at=self._clock.now(),
+            )
+        )
+        await self._queue.send(
+            OUTBOUND,
+            OutboundRequest(message_id=message_id).model_dump_json(),
+            session_id=conversation.id,
+            message_id=f"outbound:{message_id}",
+        )
+        return recipient.model_copy(
+            update={"state": RecipientState.QUEUED, "message_id": message_id}
+        )
+
+
+def _progress(job: OutboundJob) -> JobProgress:
+    counts = Counter(r.state for r in job.recipients)
+    return JobProgress(
+        job=job,
+        counts={state: counts.get(state, 0) for state in RecipientState},
+        done=counts.get(RecipientState.PENDING, 0) == 0,
+    )
