@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from shared.channels import twilio
+from shared.domain.messaging import keyword_consent
 from shared.domain.models import Channel, ChannelKind, InboundMessage, SmsProvider, TwilioAccount
 from shared.errors import Forbidden, NotFound
 from shared.ports import Clock, ConfigStore, WorkQueue
@@ -49,6 +50,8 @@ class SmsWebhookService:
         return inbound
 
     async def _enqueue(self, inbound: InboundMessage) -> None:
+        if inbound.consent is None:
+            inbound = inbound.model_copy(update={"consent": keyword_consent(inbound.text)})
         await self._queue.send(
             INBOUND,
             inbound.model_dump_json(),
