@@ -44,4 +44,3 @@ def store_factory(request: pytest.FixtureRequest) -> StoreFactory:
 async def store(store_factory: StoreFactory, tmp_path: Path) -> AsyncIterator[Store]:
     async with store_factory(tmp_path) as opened:
         yield opened
-

@@ -9,7 +9,7 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import Customer
+from shared.domain.models import Customer, TwilioAccount
 from tests.support import TWILIO_TOKEN, bearer, drain
 
 TWILIO_ACCOUNT = {
@@ -63,7 +63,8 @@ async def test_editing_without_secrets_keeps_them(
     assert edited.status_code == 200
     stored = await services.store.get_channel("sms-two")
     assert stored is not None and stored.account is not None
-    assert getattr(stored.account, "auth_token") == "s3cret-token"
+    assert isinstance(stored.account, TwilioAccount)
+    assert stored.account.auth_token == "s3cret-token"
     assert stored.addresses == ("+12025550178",)
 
 
