@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from functions.dependencies import Services
 from shared.channels.twilio import EMPTY_TWIML
+from shared.services.sms_webhooks import SignedForm
 
 router = APIRouter(prefix="/api/sms", tags=["sms webhooks"])
 
@@ -23,10 +24,20 @@ def public_url(request: Request, base_url: str) -> str:
     responses={200: {"content": {"text/xml": {}}, "description": "Empty TwiML: no auto reply"}},
 )
 async def twilio_inbound(request: Request, services: Services) -> Response:
-    await services.sms_webhooks.accept_twilio(
+    await services.sms_webhooks.accept_twilio(await signed_form(request, services))
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+@router.post("/twilio/status", status_code=204)
+async def twilio_status(request: Request, services: Services) -> Response:
+    await services.sms_webhooks.accept_twilio_status(await signed_form(request, services))
+    return Response(status_code=204)
+
+
+async def signed_form(request: Request, services: Services) -> SignedForm:
+    return SignedForm(
         url=public_url(request, services.settings.public_base_url),
         body=await request.body(),
         signature=request.headers.get("x-twilio-signature"),
-        signature_settings=request.headers.get("x-twilio-webhooks-signature-settings"),
+        settings=request.headers.get("x-twilio-webhooks-signature-settings"),
     )
-    return Response(EMPTY_TWIML, media_type="text/xml")

@@ -8,7 +8,14 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from shared.domain.models import ChannelKind, InboundMessage, MediaRef, SmsProvider
+from shared.domain.models import (
+    ChannelKind,
+    DeliveryReport,
+    DeliveryStatus,
+    InboundMessage,
+    MediaRef,
+    SmsProvider,
+)
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.errors import BadRequest
 
@@ -69,16 +76,11 @@ def _required(params: FormParams, name: str) -> str:
     return value
 
 
-def _phone(params: FormParams, name: str) -> str:
+def phone_field(params: FormParams, name: str) -> str:
     try:
         return to_e164(_required(params, name))
     except InvalidPhoneNumber as exc:
         raise BadRequest(f"Twilio webhook field {name}: {exc}") from exc
-
-
-def business_number(params: FormParams) -> str:
-    """The number the customer texted: it selects the channel, and so the token to verify."""
-    return _phone(params, "To")
 
 
 def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:
@@ -99,9 +101,42 @@ def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:
         provider=SmsProvider.TWILIO,
         provider_message_id=_required(params, "MessageSid"),
         channel=ChannelKind.SMS,
-        customer_address=_phone(params, "From"),
-        business_address=_phone(params, "To"),
+        customer_address=phone_field(params, "From"),
+        business_address=phone_field(params, "To"),
         text=params.first("Body") or "",
         media=media,
         received_at=received_at,
+    )
+
+
+# MessageStatus values of a status callback for a message we sent, by what they mean to us.
+_STATUS = {
+    **dict.fromkeys(("queued", "accepted", "scheduled"), DeliveryStatus.QUEUED),
+    **dict.fromkeys(("sending", "sent", "partially_delivered"), DeliveryStatus.SENT),
+    **dict.fromkeys(("delivered", "read"), DeliveryStatus.DELIVERED),
+    **dict.fromkeys(("failed", "undelivered", "canceled"), DeliveryStatus.FAILED),
+}
+
+
+def parse_status(params: FormParams) -> DeliveryReport:
+    """Normalize a status callback. Twilio may send the same status twice and statuses out of
+    order: the report id is the message and its status, so a repeat is one report."""
+    sid = _required(params, "MessageSid")
+    raw = _required(params, "MessageStatus")
+    status = _STATUS.get(raw)
+    if status is None:
+        raise BadRequest(
+            f"Twilio status callback has MessageStatus {raw!r}, not one for a sent message"
+        )
+    error = None
+    if status is DeliveryStatus.FAILED:
+        code = params.first("ErrorCode")
+        message = params.first("ErrorMessage")
+        error = " ".join(part for part in (code and f"Twilio error {code}", message) if part) or raw
+    return DeliveryReport(
+        provider=SmsProvider.TWILIO,
+        report_id=f"{sid}:{raw}",
+        provider_message_id=sid,
+        status=status,
+        error=error,
     )

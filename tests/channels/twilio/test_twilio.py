@@ -18,7 +18,14 @@ from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, bearer, drain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = f"{PUBLIC_BASE_URL}/api/sms/twilio"
-SUPPORTED_EVENTS = {"inbound_sms", "inbound_mms"}
+SUPPORTED_EVENTS = {
+    "inbound_sms",
+    "inbound_mms",
+    "status_sent",
+    "status_delivered",
+    "status_undelivered",
+}
+STATUS_URL = f"{PUBLIC_BASE_URL}/api/sms/twilio/status"
 
 
 def fixture(name: str) -> bytes:
@@ -200,3 +207,74 @@ async def test_concurrent_retries_store_the_message_once(
         len(await services.store.list_messages(work["conversation"]["id"], include_internal=True))
         == 1
     )
+
+
+async def reply_sent_by_alice(client: httpx.AsyncClient, services: Container) -> str:
+    """An inbound SMS answered by alice and sent: returns the reply's provider message id."""
+    body = fixture("inbound_sms")
+    assert (await post(client, body, signed(body))).status_code == 200
+    await drain(services)
+    alice = bearer(services, "alice", Role.AGENT)
+    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
+    sent = await client.post(
+        f"/api/conversations/{work['conversation']['id']}/messages",
+        json={"text": "We are on it"},
+        headers=alice,
+    )
+    assert sent.status_code == 201
+    await drain(services)
+    reply = await services.store.get_message(sent.json()["id"])
+    assert reply is not None and reply.provider_message_id is not None
+    return reply.provider_message_id.removeprefix("twilio:")
+
+
+async def post_status(
+    client: httpx.AsyncClient, name: str, sid: str, *, token: str = TWILIO_TOKEN
+) -> httpx.Response:
+    body = fixture(name).replace(b"MessageSid=SMyyy", f"MessageSid={sid}".encode())
+    headers = signed(body, token=token, url=STATUS_URL)
+    return await client.post("/api/sms/twilio/status", content=body, headers=headers)
+
+
+async def test_status_callbacks_move_a_reply_forward_only(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    sid = await reply_sent_by_alice(client, services)
+    for name in ("status_delivered", "status_sent", "status_delivered"):
+        assert (await post_status(client, name, sid)).status_code == 204
+        await drain(services)
+    message = await services.store.find_message_by_provider_id(f"twilio:{sid}")
+    assert message is not None
+    assert message.status == "delivered"  # the late "sent" changed nothing
+
+
+async def test_an_undelivered_status_marks_the_reply_failed_with_twilios_reason(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    sid = await reply_sent_by_alice(client, services)
+    assert (await post_status(client, "status_undelivered", sid)).status_code == 204
+    await drain(services)
+    message = await services.store.find_message_by_provider_id(f"twilio:{sid}")
+    assert message is not None
+    assert (message.status, message.error) == ("failed", "Twilio error 30003")
+
+
+async def test_a_status_callback_with_a_bad_signature_is_refused(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    sid = await reply_sent_by_alice(client, services)
+    response = await post_status(client, "status_delivered", sid, token="another-token")
+    assert response.status_code == 403
+    assert services.local_queue is not None
+    assert await services.local_queue.pending_count("delivery") == 0
+
+
+async def test_a_status_for_an_inbound_message_is_not_a_delivery_report(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    body = fixture("status_sent").replace(b"MessageStatus=sent", b"MessageStatus=received")
+    response = await client.post(
+        "/api/sms/twilio/status", content=body, headers=signed(body, url=STATUS_URL)
+    )
+    assert response.status_code == 400
+    assert "MessageStatus" in response.json()["detail"]
