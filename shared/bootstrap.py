@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
 from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.sqlite_store import SqliteStore
 from shared.adapters.system_clock import SystemClock
+from shared.adapters.twilio_sms import TwilioSmsSender
 from shared.auth import DevTokenIssuer, TokenVerifier
+from shared.domain.models import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
 from shared.services.campaigns import CampaignService
@@ -43,22 +47,31 @@ class Container:
     channels: ChannelService
     campaigns: CampaignService
 
+    closers: tuple[Callable[[], Awaitable[None]], ...] = ()
+
     async def close(self) -> None:
-        await self.store.close()
+        for close in reversed(self.closers):
+            await close()
 
 
 async def build_container(settings: Settings) -> Container:
     clock = SystemClock()
-    database = SqliteDatabase(settings.sqlite_path)
-    await database.open()
-    store = SqliteStore(database)
-    local_queue = LocalWorkQueue(
-        database,
-        visibility_timeout=settings.queue_visibility_timeout_seconds,
-        max_delivery_count=settings.queue_max_delivery_count,
-    )
-    queue: WorkQueue = local_queue
-    sms_sender = SandboxSmsSender(store, clock)
+    closers: list[Callable[[], Awaitable[None]]] = []
+    database: SqliteDatabase | None = None
+    if settings.storage_backend == "sqlite" or settings.queue_backend == "local":
+        database = SqliteDatabase(settings.sqlite_path)
+        await database.open()
+        closers.append(database.close)
+    store = await _open_store(settings, database, closers)
+    local_queue: LocalWorkQueue | None = None
+    if database is not None and settings.queue_backend == "local":
+        local_queue = LocalWorkQueue(
+            database,
+            visibility_timeout=settings.queue_visibility_timeout_seconds,
+            max_delivery_count=settings.queue_max_delivery_count,
+        )
+    queue = local_queue or await _open_queue(settings, closers)
+    sms_sender = _sms_sender(settings, store, clock)
     dev_issuer = DevTokenIssuer(
         settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
     )
@@ -80,6 +93,38 @@ async def build_container(settings: Settings) -> Container:
         delivery=DeliveryService(store),
         channels=ChannelService(store, sms_sender),
         campaigns=CampaignService(store, queue, clock),
+        closers=tuple(closers),
+    )
+
+
+async def _open_store(
+    settings: Settings,
+    database: SqliteDatabase | None,
+    closers: list[Callable[[], Awaitable[None]]],
+) -> Store:
+    if settings.storage_backend == "sqlite":
+        assert database is not None
+        return SqliteStore(database)
+    raise NotImplementedError(f"STORAGE_BACKEND={settings.storage_backend}")
+
+
+async def _open_queue(
+    settings: Settings, closers: list[Callable[[], Awaitable[None]]]
+) -> WorkQueue:
+    raise NotImplementedError(f"QUEUE_BACKEND={settings.queue_backend}")
+
+
+def _sms_sender(settings: Settings, store: Store, clock: Clock) -> SmsSender:
+    if settings.sms_sender == "sandbox":
+        return SandboxSmsSender(store, clock)
+    status_base = settings.public_base_url.rstrip("/") + "/api/sms"
+    return ProviderSmsSender(
+        {
+            SmsProvider.TWILIO: TwilioSmsSender(
+                api_base_url=settings.twilio_api_base_url,
+                status_callback_url=f"{status_base}/twilio/status",
+            ),
+        }
     )
 
 

@@ -35,28 +35,50 @@ class LocalSettingsJsonSource(PydanticBaseSettingsSource):
                 self._values = {str(k).upper(): v for k, v in values.items()}
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._values.get(field_name.upper()), field_name, False
+        return self._values.get(setting_name(field_name, field).upper()), field_name, False
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name in self.settings_cls.model_fields:
-            value = self._values.get(name.upper())
+        for name, field in self.settings_cls.model_fields.items():
+            value = self._values.get(setting_name(name, field).upper())
             if value not in (None, ""):
                 found[name] = value
         return found
 
 
+def setting_name(field_name: str, field: FieldInfo) -> str:
+    """The app setting a field is read from: its alias where Azure fixes the name."""
+    return field.validation_alias if isinstance(field.validation_alias, str) else field_name.upper()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    storage_backend: Literal["sqlite"] = "sqlite"
+    storage_backend: Literal["sqlite", "cosmos"] = "sqlite"
     sqlite_path: Path = Path(".data/omnichannel.db")
+    """The embedded store, and the local work queue whenever QUEUE_BACKEND is local."""
 
-    queue_backend: Literal["local"] = "local"
+    cosmos_endpoint: str = ""
+    cosmos_key: str = ""
+    """Only for a local Cosmos protocol server: in Azure the app signs in with its identity."""
+    cosmos_database: str = "omnichannel"
+    cosmos_verify_tls: bool = True
+    """False only for a local server's self-signed certificate."""
+
+    queue_backend: Literal["local", "servicebus"] = "local"
     queue_max_delivery_count: int = Field(default=5, ge=1)
     queue_visibility_timeout_seconds: float = Field(default=30.0, gt=0)
+    servicebus_namespace: str = Field(
+        default="", validation_alias="ServiceBusConnection__fullyQualifiedNamespace"
+    )
+    """The same identity-based setting the Service Bus triggers bind with."""
 
-    sms_sender: Literal["sandbox"] = "sandbox"
+    azure_client_id: str = ""
+    """A user-assigned managed identity's client id; empty for the system-assigned one."""
+
+    sms_sender: Literal["sandbox", "providers"] = "sandbox"
+    twilio_api_base_url: str = "https://api.twilio.com"
+    telesign_api_base_url: str = "https://rest-api.telesign.com"
 
     public_base_url: str = "http://localhost:7071"
     """The URL the outside world (Twilio) calls this app at: webhook signatures cover it."""

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from shared.settings import Settings
+from shared.settings import Settings, setting_name
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_sample_lists_every_setting() -> None:
     values = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
-    assert {name.upper() for name in Settings.model_fields} <= set(values)
+    names = {setting_name(name, field) for name, field in Settings.model_fields.items()}
+    assert names <= set(values)
 
 
 def test_the_sample_is_valid_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +39,11 @@ def test_a_missing_local_settings_file_is_fine(
 ) -> None:
     monkeypatch.setenv("LOCAL_SETTINGS_FILE", str(tmp_path / "none.json"))
     assert Settings().storage_backend == "sqlite"
+
+
+def test_the_service_bus_namespace_is_the_triggers_identity_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("LOCAL_SETTINGS_FILE", str(tmp_path / "none.json"))
+    monkeypatch.setenv("ServiceBusConnection__fullyQualifiedNamespace", "ns.servicebus.windows.net")
+    assert Settings().servicebus_namespace == "ns.servicebus.windows.net"

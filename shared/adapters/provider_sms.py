@@ -1,0 +1,21 @@
+"""SMS_SENDER=providers: each message leaves through its channel's own provider account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from shared.domain.models import Channel, SmsProvider
+from shared.ports import SendFailed, SmsSender
+
+
+class ProviderSmsSender:
+    def __init__(self, senders: Mapping[SmsProvider, SmsSender]) -> None:
+        self._senders = dict(senders)
+
+    async def send(
+        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+    ) -> str:
+        sender = self._senders.get(channel.provider) if channel.provider else None
+        if sender is None:
+            raise SendFailed(f"channel {channel.id} has no SMS provider account", permanent=True)
+        return await sender.send(channel, message_id=message_id, to=to, from_=from_, text=text)

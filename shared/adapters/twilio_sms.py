@@ -1,0 +1,59 @@
+"""Sending SMS through a channel's Twilio account with twilio's own async client."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import ClientError
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from shared.domain.models import Channel, TwilioAccount
+from shared.ports import SendFailed
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 15.0
+
+
+def is_transient(status: int) -> bool:
+    """Worth retrying: rate limiting and Twilio's own failures. Every other 4xx (bad number,
+    unsubscribed recipient, wrong credentials) fails the same way again."""
+    return status == 429 or status >= 500
+
+
+class TwilioSmsSender:
+    def __init__(self, *, api_base_url: str, status_callback_url: str) -> None:
+        self._api_base_url = api_base_url.rstrip("/")
+        self._status_callback_url = status_callback_url
+
+    def _client(self, account: TwilioAccount) -> Client:
+        # No pooled session: a send may run on any event loop the host gives us.
+        http = AsyncTwilioHttpClient(pool_connections=False, timeout=TIMEOUT_SECONDS)
+        client = Client(account.account_sid, account.auth_token, http_client=http)
+        client.api.base_url = self._api_base_url
+        return client
+
+    async def send(
+        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+    ) -> str:
+        account = channel.account
+        if not isinstance(account, TwilioAccount):
+            raise SendFailed(f"channel {channel.id} is not a Twilio account", permanent=True)
+        sender = (
+            {"messaging_service_sid": account.messaging_service_sid}
+            if account.messaging_service_sid
+            else {"from_": from_}
+        )
+        try:
+            sent = await self._client(account).messages.create_async(
+                to=to, body=text, status_callback=self._status_callback_url, **sender
+            )
+        except TwilioRestException as exc:
+            reason = f"Twilio error {exc.code}: {exc.msg}" if exc.code else str(exc.msg)
+            raise SendFailed(reason, permanent=not is_transient(exc.status)) from exc
+        except (TwilioException, ClientError, TimeoutError) as exc:
+            raise SendFailed(f"Twilio unreachable: {exc}", permanent=False) from exc
+        log.info("message %s sent by Twilio as %s", message_id, sent.sid)
+        return str(sent.sid)
