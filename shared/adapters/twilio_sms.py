@@ -28,13 +28,6 @@ class TwilioSmsSender:
         self._api_base_url = api_base_url.rstrip("/")
         self._status_callback_url = status_callback_url
 
-    def _client(self, account: TwilioAccount) -> Client:
-        # No pooled session: a send may run on any event loop the host gives us.
-        http = AsyncTwilioHttpClient(pool_connections=False, timeout=TIMEOUT_SECONDS)
-        client = Client(account.account_sid, account.auth_token, http_client=http)
-        client.api.base_url = self._api_base_url
-        return client
-
     async def send(
         self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
     ) -> str:
@@ -47,9 +40,13 @@ class TwilioSmsSender:
             else {"from_": from_}
         )
         try:
-            sent = await self._client(account).messages.create_async(
-                to=to, body=text, status_callback=self._status_callback_url, **sender
-            )
+            # A session per send, opened and closed on the event loop the host runs it on.
+            async with AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS) as http:
+                client = Client(account.account_sid, account.auth_token, http_client=http)
+                client.api.base_url = self._api_base_url
+                sent = await client.messages.create_async(
+                    to=to, body=text, status_callback=self._status_callback_url, **sender
+                )
         except TwilioRestException as exc:
             reason = f"Twilio error {exc.code}: {exc.msg}" if exc.code else str(exc.msg)
             raise SendFailed(reason, permanent=not is_transient(exc.status)) from exc
