@@ -1,8 +1,8 @@
 """Bearer tokens: who is calling, with which roles.
 
-Locally a development issuer signs RS256 tokens with a key it keeps in the data folder; the
-same verification path (issuer, audience, expiry, signature, roles claim) serves Entra ID tokens
-once their verifier is configured.
+Locally a development issuer signs RS256 tokens with a key it keeps in the data folder; in
+Azure, Microsoft Entra ID issues them and its published signing keys verify them. Both check
+issuer, audience, expiry and signature, and read roles from the `roles` claim.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Protocol
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.types import Options
 
 from shared.domain.models import Model
 from shared.errors import Unauthorized
@@ -46,6 +47,41 @@ def _principal(claims: dict[str, object]) -> Principal:
     return Principal(
         subject=str(claims["sub"]), roles=roles, name=name if isinstance(name, str) else None
     )
+
+
+_REQUIRED_CLAIMS: Options = {"require": ["exp", "iss", "aud", "sub"]}
+
+
+class EntraTokenVerifier:
+    """Access tokens Microsoft Entra ID issued for this app, in the v2.0 or v1.0 format.
+
+    The tenant's signing keys come from its JWKS document and are cached; a token signed with
+    a key not yet cached makes one fetch (Entra ID rolls its keys)."""
+
+    def __init__(self, *, authority_host: str, tenant_id: str, audience: str) -> None:
+        if not tenant_id:
+            raise ValueError("AUTH_MODE=entra needs ENTRA_TENANT_ID")
+        authority = authority_host.rstrip("/")
+        self._audience = audience
+        self._issuers = [f"{authority}/{tenant_id}/v2.0", f"https://sts.windows.net/{tenant_id}/"]
+        self._keys = jwt.PyJWKClient(
+            f"{authority}/{tenant_id}/discovery/v2.0/keys", cache_keys=True, timeout=10
+        )
+
+    def verify(self, token: str) -> Principal:
+        try:
+            key = self._keys.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self._audience,
+                issuer=self._issuers,
+                options=_REQUIRED_CLAIMS,
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return _principal(claims)
 
 
 class DevTokenIssuer:
@@ -110,7 +146,7 @@ class DevTokenIssuer:
                 algorithms=["RS256"],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iss", "aud", "sub"]},
+                options=_REQUIRED_CLAIMS,
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc

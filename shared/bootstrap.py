@@ -13,7 +13,7 @@ from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.sqlite_store import SqliteStore
 from shared.adapters.system_clock import SystemClock
 from shared.adapters.twilio_sms import TwilioSmsSender
-from shared.auth import DevTokenIssuer, TokenVerifier
+from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
 from shared.domain.models import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
@@ -72,9 +72,18 @@ async def build_container(settings: Settings) -> Container:
         )
     queue = local_queue or await _open_queue(settings, closers)
     sms_sender = _sms_sender(settings, store, clock)
-    dev_issuer = DevTokenIssuer(
-        settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
-    )
+    dev_issuer: DevTokenIssuer | None = None
+    tokens: TokenVerifier
+    if settings.auth_mode == "entra":
+        tokens = EntraTokenVerifier(
+            authority_host=settings.entra_authority_host,
+            tenant_id=settings.entra_tenant_id,
+            audience=settings.auth_audience,
+        )
+    else:
+        tokens = dev_issuer = DevTokenIssuer(
+            settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
+        )
     routing = RoutingService(store, queue, clock)
     return Container(
         settings=settings,
@@ -83,7 +92,7 @@ async def build_container(settings: Settings) -> Container:
         local_queue=local_queue,
         clock=clock,
         sms_sender=sms_sender,
-        tokens=dev_issuer,
+        tokens=tokens,
         dev_issuer=dev_issuer,
         sms_webhooks=SmsWebhookService(store, queue, clock),
         ingest=IngestService(store, routing, clock),

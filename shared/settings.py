@@ -86,7 +86,9 @@ class Settings(BaseSettings):
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
 
-    auth_mode: Literal["dev"] = "dev"
+    auth_mode: Literal["dev", "entra"] = "dev"
+    entra_tenant_id: str = ""
+    entra_authority_host: str = "https://login.microsoftonline.com"
     dev_auth_key_file: Path = Path(".data/dev-signing-key.pem")
     dev_auth_issuer: str = "https://localhost/omnichannel-dev"
     auth_audience: str = "api://omnichannel"
