@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import base64
+import binascii
+import re
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Model(BaseModel):
@@ -87,8 +91,22 @@ class TwilioAccount(Model):
 
 class TeleSignAccount(Model):
     provider: Literal[SmsProvider.TELESIGN] = SmsProvider.TELESIGN
-    customer_id: str = Field(min_length=1)
+    customer_id: str = Field(
+        pattern=r"^[0-9A-Fa-f]{8}(-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$",
+        description="TeleSign's customer id, a GUID",
+    )
     api_key: str = Field(min_length=1, repr=False, description="secret (base64): write-only")
+
+    @field_validator("api_key")
+    @classmethod
+    def _api_key_is_base64(cls, value: str) -> str:
+        # TeleSign signs with the decoded key: one that is not base64 could never verify.
+        try:
+            if base64.b64decode(value, validate=True):
+                return value
+        except binascii.Error:
+            pass
+        raise ValueError("api_key must be the base64 key TeleSign issued")
 
 
 class AcsAccount(Model):
@@ -138,6 +156,78 @@ class Workstream(Model):
 
 class AssignmentMethod(StrEnum):
     HIGHEST_CAPACITY = "highest_capacity"
+    ROUND_ROBIN = "round_robin"
+    """In the queue's member order, starting after whoever was assigned last."""
+    LEAST_ACTIVE = "least_active"
+    """Longest since the agent's last assignment."""
+    MOST_IDLE = "most_idle"
+    """Longest without any work, among the best skill matches."""
+
+
+class SkillMatching(StrEnum):
+    EXACT = "exact"
+    """Only agents with every required skill at the required proficiency or better."""
+    CLOSEST = "closest"
+    """Agents ranked by how close their skills come; the best available match wins."""
+
+
+class Skill(Model):
+    name: str = Field(min_length=1)
+    proficiency: int = Field(default=1, ge=1, le=10)
+
+
+class OperatingWindow(Model):
+    """Open on these weekdays (0 = Monday) from start to end, in the queue's time zone; an end
+    at or before the start runs past midnight."""
+
+    days: tuple[int, ...] = Field(min_length=1)
+    start: time
+    end: time
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 0 <= day <= 6 for day in days):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return days
+
+
+class OperatingHours(Model):
+    time_zone: str = Field(description="IANA name, e.g. Europe/Paris")
+    windows: tuple[OperatingWindow, ...] = Field(min_length=1)
+    closed_dates: tuple[date, ...] = Field(default=(), description="holidays, local dates")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+
+class Redirect(Model):
+    """Where work goes when a queue can't take it: another queue, an automated message to the
+    customer, or both."""
+
+    queue_id: str | None = None
+    message: str | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _not_blank(cls, message: str | None) -> str | None:
+        if message is not None and not message.strip():
+            raise ValueError("an automated message needs text")
+        return message
+
+
+class OverflowRule(Model):
+    """When the backlog passes either threshold, new and waiting work is redirected."""
+
+    max_waiting: int | None = Field(default=None, ge=0)
+    max_wait_seconds: int | None = Field(default=None, ge=0)
+    then: Redirect
 
 
 class Queue(Model):
@@ -145,6 +235,13 @@ class Queue(Model):
     name: str
     priority: int = 0
     assignment_method: AssignmentMethod = AssignmentMethod.HIGHEST_CAPACITY
+    skill_matching: SkillMatching = SkillMatching.EXACT
+    member_order: tuple[str, ...] = Field(
+        default=(), description="agent ids in round-robin order; unlisted members follow by id"
+    )
+    operating_hours: OperatingHours | None = None
+    out_of_hours: Redirect | None = None
+    overflow: OverflowRule | None = None
 
 
 class ConditionField(StrEnum):
@@ -152,18 +249,69 @@ class ConditionField(StrEnum):
     BUSINESS_ADDRESS = "business_address"
     TEXT = "text"
     CUSTOMER_IDENTIFIED = "customer_identified"
+    CONTEXT = "context"
+    """A context variable the widget or the channel set; `key` names it."""
+    PRE_CHAT = "pre_chat"
+    """A pre-chat answer; `key` names the question."""
+    CONTACT = "contact"
+    """An attribute of the identified contact; `key` names it."""
+    ACCOUNT = "account"
+    """An attribute of the contact's account; `key` names it."""
+
+
+KEYED_FIELDS = frozenset(
+    {
+        ConditionField.CONTEXT,
+        ConditionField.PRE_CHAT,
+        ConditionField.CONTACT,
+        ConditionField.ACCOUNT,
+    }
+)
 
 
 class Operator(StrEnum):
     EQUALS = "equals"
+    NOT_EQUALS = "not_equals"
     CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
     REGEX = "regex"
+    IN = "in"
+    """One of the comma-separated values."""
+    EXISTS = "exists"
+    GREATER_THAN = "greater_than"
+    LESS_THAN = "less_than"
 
 
 class Condition(Model):
     field: ConditionField
+    key: str | None = None
     operator: Operator
-    value: str
+    value: str = ""
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> Condition:
+        if (self.field in KEYED_FIELDS) != (self.key is not None):
+            raise ValueError(
+                f"field {self.field} {'needs' if self.key is None else 'takes no'} key"
+            )
+        if self.operator is Operator.REGEX:
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                raise ValueError(f"invalid regex: {exc}") from exc
+        if self.operator in (Operator.GREATER_THAN, Operator.LESS_THAN):
+            try:
+                float(self.value)
+            except ValueError as exc:
+                raise ValueError(f"{self.operator} compares with a number") from exc
+        return self
+
+
+class ConditionGroup(Model):
+    """Conditions combined: all must hold, or any one."""
+
+    match: Literal["all", "any"] = "all"
+    conditions: tuple[Condition | ConditionGroup, ...] = Field(min_length=1)
 
 
 class RoutingRule(Model):
@@ -174,15 +322,19 @@ class RoutingRule(Model):
     order: int
     name: str
     match: Literal["all", "any"] = "all"
-    conditions: tuple[Condition, ...] = ()
+    conditions: tuple[Condition | ConditionGroup, ...] = ()
     queue_id: str
     priority: int = 0
+    required_skills: tuple[Skill, ...] = Field(
+        default=(), description="each skill with the minimum proficiency the work needs"
+    )
 
 
 class Agent(Model):
     id: str
     display_name: str
     queue_ids: tuple[str, ...] = ()
+    skills: tuple[Skill, ...] = ()
     max_capacity: int = Field(default=3, ge=0)
     default_presence: Presence = Presence.OFFLINE
 
@@ -194,6 +346,9 @@ class AgentState(Model):
     presence: Presence
     used_capacity: int
     last_assigned_at: datetime | None = None
+    idle_since: datetime | None = Field(
+        default=None, description="when the agent last had no work at all; None if busy"
+    )
 
     @property
     def remaining_capacity(self) -> int:
@@ -279,6 +434,7 @@ class WorkItem(Model):
     queue_id: str
     priority: int = 0
     capacity_units: int = 1
+    required_skills: tuple[Skill, ...] = ()
     status: WorkItemStatus = WorkItemStatus.WAITING
     agent_id: str | None = None
     enqueued_at: datetime

@@ -1,22 +1,33 @@
-"""Pure routing rules: which queue a conversation goes to, and which agent may take an item."""
+"""Pure routing rules: which queue a conversation goes to, whether that queue takes it now, and
+which agent may take an item, best first."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from shared.domain.models import (
+    Agent,
     AgentState,
     AssignmentMethod,
     Condition,
     ConditionField,
+    ConditionGroup,
+    OperatingHours,
     Operator,
+    OverflowRule,
+    Queue,
     RoutingRule,
+    Skill,
+    SkillMatching,
     WorkItem,
     Workstream,
 )
 from shared.domain.models import Model as _Model
+
+ContextValue = str | float | bool
 
 
 class RoutingFacts(_Model):
@@ -26,16 +37,28 @@ class RoutingFacts(_Model):
     business_address: str
     text: str = ""
     customer_identified: bool = False
+    context: Mapping[str, ContextValue] = {}
+    pre_chat: Mapping[str, str] = {}
+    contact: Mapping[str, str] = {}
+    account: Mapping[str, str] = {}
 
 
 class RouteDecision(_Model):
     queue_id: str
     priority: int
     rule_id: str | None
+    required_skills: tuple[Skill, ...] = ()
 
 
-def _field_value(facts: RoutingFacts, field: ConditionField) -> str:
-    match field:
+def _as_text(value: ContextValue | None) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
+
+
+def _field_value(facts: RoutingFacts, condition: Condition) -> str | None:
+    key = condition.key or ""
+    match condition.field:
         case ConditionField.CHANNEL:
             return facts.channel
         case ConditionField.BUSINESS_ADDRESS:
@@ -43,23 +66,67 @@ def _field_value(facts: RoutingFacts, field: ConditionField) -> str:
         case ConditionField.TEXT:
             return facts.text
         case ConditionField.CUSTOMER_IDENTIFIED:
-            return "true" if facts.customer_identified else "false"
+            return _as_text(facts.customer_identified)
+        case ConditionField.CONTEXT:
+            return _as_text(facts.context.get(key))
+        case ConditionField.PRE_CHAT:
+            return facts.pre_chat.get(key)
+        case ConditionField.CONTACT:
+            return facts.contact.get(key)
+        case ConditionField.ACCOUNT:
+            return facts.account.get(key)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def condition_holds(condition: Condition, facts: RoutingFacts) -> bool:
-    actual = _field_value(facts, condition.field)
+    """Text compares without regard to case; a value the facts lack matches only the negative
+    operators (it is not equal to, and does not contain, anything)."""
+    actual = _field_value(facts, condition)
+    if condition.operator is Operator.EXISTS:
+        return actual is not None and actual != ""
+    if actual is None:
+        return condition.operator in (Operator.NOT_EQUALS, Operator.NOT_CONTAINS)
+    folded, expected = actual.casefold(), condition.value.casefold()
     match condition.operator:
         case Operator.EQUALS:
-            return actual.casefold() == condition.value.casefold()
+            return folded == expected
+        case Operator.NOT_EQUALS:
+            return folded != expected
         case Operator.CONTAINS:
-            return condition.value.casefold() in actual.casefold()
+            return expected in folded
+        case Operator.NOT_CONTAINS:
+            return expected not in folded
         case Operator.REGEX:
             return re.search(condition.value, actual, flags=re.IGNORECASE) is not None
+        case Operator.IN:
+            return folded in {v.strip().casefold() for v in condition.value.split(",")}
+        case Operator.GREATER_THAN | Operator.LESS_THAN:
+            number = _number(actual)
+            if number is None:
+                return False
+            limit = float(condition.value)
+            return number > limit if condition.operator is Operator.GREATER_THAN else number < limit
+
+
+def _holds(part: Condition | ConditionGroup, facts: RoutingFacts) -> bool:
+    if isinstance(part, ConditionGroup):
+        return _combine(part.match, part.conditions, facts)
+    return condition_holds(part, facts)
+
+
+def _combine(match: str, parts: Iterable[Condition | ConditionGroup], facts: RoutingFacts) -> bool:
+    results = (_holds(part, facts) for part in parts)
+    return all(results) if match == "all" else any(results)
 
 
 def rule_matches(rule: RoutingRule, facts: RoutingFacts) -> bool:
-    results = (condition_holds(c, facts) for c in rule.conditions)
-    return all(results) if rule.match == "all" else any(results)
+    return _combine(rule.match, rule.conditions, facts)
 
 
 def classify(
@@ -68,8 +135,80 @@ def classify(
     """First matching rule in order wins; with none, the workstream's fallback queue."""
     for rule in sorted(rules, key=lambda r: r.order):
         if rule.workstream_id == workstream.id and rule_matches(rule, facts):
-            return RouteDecision(queue_id=rule.queue_id, priority=rule.priority, rule_id=rule.id)
+            return RouteDecision(
+                queue_id=rule.queue_id,
+                priority=rule.priority,
+                rule_id=rule.id,
+                required_skills=rule.required_skills,
+            )
     return RouteDecision(queue_id=workstream.fallback_queue_id, priority=0, rule_id=None)
+
+
+# --- whether a queue takes work now ----------------------------------------------------------
+
+
+def is_open(hours: OperatingHours, at: datetime) -> bool:
+    """Open at this instant, in the queue's own time zone (daylight saving included)."""
+    local = at.astimezone(ZoneInfo(hours.time_zone))
+    if local.date() in hours.closed_dates:
+        return False
+    now, today, yesterday = local.time(), local.weekday(), (local.weekday() - 1) % 7
+    for window in hours.windows:
+        if window.start < window.end:
+            if today in window.days and window.start <= now < window.end:
+                return True
+        elif (today in window.days and now >= window.start) or (
+            yesterday in window.days and now < window.end
+        ):
+            return True
+    return False
+
+
+def overflow_due(rule: OverflowRule, *, waiting: int, longest_wait: timedelta) -> bool:
+    """The backlog has reached a threshold: as many items waiting as allowed, or one waiting
+    as long as allowed."""
+    return (rule.max_waiting is not None and waiting >= rule.max_waiting) or (
+        rule.max_wait_seconds is not None
+        and longest_wait >= timedelta(seconds=rule.max_wait_seconds)
+    )
+
+
+class Placement(_Model):
+    """Where work meant for a queue goes now: stays, or is redirected (to another queue, with
+    an automated message to the customer, or both)."""
+
+    queue_id: str
+    message: str | None = None
+    reason: str | None = None
+
+
+def place(queue: Queue, *, at: datetime, waiting: int, longest_wait: timedelta) -> Placement:
+    if queue.operating_hours is not None and not is_open(queue.operating_hours, at):
+        redirect = queue.out_of_hours
+        reason = "out of hours"
+    elif queue.overflow is not None and overflow_due(
+        queue.overflow, waiting=waiting, longest_wait=longest_wait
+    ):
+        redirect = queue.overflow.then
+        reason = "overflow"
+    else:
+        return Placement(queue_id=queue.id)
+    if redirect is None:
+        return Placement(queue_id=queue.id, reason=reason)
+    return Placement(
+        queue_id=redirect.queue_id or queue.id, message=redirect.message, reason=reason
+    )
+
+
+# --- which agent -----------------------------------------------------------------------------
+
+
+def skill_gap(agent: Agent, required: Sequence[Skill]) -> tuple[int, int]:
+    """How far an agent falls short: (skills missing or below level, levels short in total).
+    (0, 0) is an exact match."""
+    levels = {skill.name.casefold(): skill.proficiency for skill in agent.skills}
+    short = [max(0, need.proficiency - levels.get(need.name.casefold(), 0)) for need in required]
+    return (sum(1 for s in short if s), sum(short))
 
 
 def is_eligible(agent: AgentState, item: WorkItem, workstream: Workstream) -> bool:
@@ -83,28 +222,50 @@ def is_eligible(agent: AgentState, item: WorkItem, workstream: Workstream) -> bo
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def _rotation(queue: Queue, agents: Sequence[AgentState], after: str | None) -> dict[str, int]:
+    """Each agent's turn: the queue's member order, then unlisted members by id, starting
+    just after the agent assigned last."""
+    listed = [a for a in queue.member_order if any(s.agent.id == a for s in agents)]
+    order = listed + sorted({s.agent.id for s in agents} - set(listed))
+    start = order.index(after) + 1 if after in order else 0
+    return {agent_id: (i - start) % len(order) for i, agent_id in enumerate(order)}
+
+
 def rank_agents(
     agents: Sequence[AgentState],
     item: WorkItem,
     workstream: Workstream,
-    method: AssignmentMethod,
+    queue: Queue,
+    *,
+    last_assigned_agent_id: str | None = None,
 ) -> list[AgentState]:
-    """Eligible agents, best first, by the queue's assignment method.
+    """Eligible agents, best first: the best skill match, then the queue's assignment method,
+    then the agent id so the order is stable.
 
-    Highest remaining capacity first; ties go to whoever waited longest since an assignment,
-    then to the agent id so the order is stable.
+    `last_assigned_agent_id` is the queue's round-robin cursor, kept by the store so the
+    rotation stays fair across restarts.
     """
     eligible = [a for a in agents if is_eligible(a, item, workstream)]
-    match method:
-        case AssignmentMethod.HIGHEST_CAPACITY:
-            eligible.sort(
-                key=lambda a: (
-                    -a.remaining_capacity,
-                    a.last_assigned_at or _EPOCH,
-                    a.agent.id,
-                )
-            )
-    return eligible
+    if queue.skill_matching is SkillMatching.EXACT:
+        eligible = [a for a in eligible if skill_gap(a.agent, item.required_skills) == (0, 0)]
+    turn = _rotation(queue, eligible, last_assigned_agent_id) if eligible else {}
+
+    def method_key(a: AgentState) -> tuple[object, ...]:
+        last = a.last_assigned_at or _EPOCH
+        match queue.assignment_method:
+            case AssignmentMethod.HIGHEST_CAPACITY:
+                return (-a.remaining_capacity, last)
+            case AssignmentMethod.ROUND_ROBIN:
+                return (turn[a.agent.id],)
+            case AssignmentMethod.LEAST_ACTIVE:
+                return (last,)
+            case AssignmentMethod.MOST_IDLE:
+                return (a.idle_since is None, a.idle_since or _EPOCH, last)
+
+    return sorted(
+        eligible,
+        key=lambda a: (skill_gap(a.agent, item.required_skills), *method_key(a), a.agent.id),
+    )
 
 
 def waiting_order_key(item: WorkItem) -> tuple[int, datetime, str]:

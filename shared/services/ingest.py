@@ -106,6 +106,7 @@ class IngestService:
                     queue_id=decision.queue_id,
                     priority=decision.priority,
                     capacity_units=workstream.capacity_units,
+                    required_skills=decision.required_skills,
                     enqueued_at=now,
                 )
             )

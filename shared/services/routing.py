@@ -56,7 +56,7 @@ class RoutingService:
                 workstream = workstreams[item.workstream_id]
                 if workstream is None:
                     continue
-                for candidate in rank_agents(agents, item, workstream, queue.assignment_method):
+                for candidate in rank_agents(agents, item, workstream, queue):
                     won = await self._store.assign(item.id, candidate.agent.id, self._clock.now())
                     if won is None:
                         continue
