@@ -16,6 +16,7 @@ from shared.services.queues import (
     INBOUND,
     OUTBOUND,
     ROUTE,
+    WORK_QUEUES,
     BulkRequest,
     OutboundRequest,
     RouteRequest,
@@ -27,7 +28,10 @@ blueprint = func.Blueprint()
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name=INBOUND, connection=CONNECTION, is_sessions_enabled=True
+    arg_name="msg",
+    queue_name=INBOUND,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[INBOUND].sessions,
 )
 async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -35,7 +39,10 @@ async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name=ROUTE, connection=CONNECTION, is_sessions_enabled=True
+    arg_name="msg",
+    queue_name=ROUTE,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[ROUTE].sessions,
 )
 async def route_queue(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -43,15 +50,21 @@ async def route_queue(msg: func.ServiceBusMessage) -> None:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name=OUTBOUND, connection=CONNECTION, is_sessions_enabled=True
+    arg_name="msg",
+    queue_name=OUTBOUND,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[OUTBOUND].sessions,
 )
 async def send_outbound(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
-    await services.outbound.send(OutboundRequest.model_validate_json(msg.get_body()).message_id)
+    await services.outbound.send(OutboundRequest.model_validate_json(msg.get_body()))
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name=DELIVERY, connection=CONNECTION, is_sessions_enabled=True
+    arg_name="msg",
+    queue_name=DELIVERY,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[DELIVERY].sessions,
 )
 async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -59,7 +72,10 @@ async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
 
 
 @blueprint.service_bus_queue_trigger(
-    arg_name="msg", queue_name=BULK, connection=CONNECTION, is_sessions_enabled=True
+    arg_name="msg",
+    queue_name=BULK,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[BULK].sessions,
 )
 async def send_bulk(msg: func.ServiceBusMessage) -> None:
     services = await get_container()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
+from shared.adapters.servicebus_queue import ServiceBusQueue
 from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.sqlite_store import SqliteStore
 from shared.adapters.system_clock import SystemClock
@@ -98,7 +99,7 @@ async def build_container(settings: Settings) -> Container:
         ingest=IngestService(store, routing, clock),
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock),
-        outbound=OutboundService(store, sms_sender),
+        outbound=OutboundService(store, sms_sender, queue, clock),
         delivery=DeliveryService(store),
         channels=ChannelService(store, sms_sender),
         campaigns=CampaignService(store, queue, clock),
@@ -120,7 +121,12 @@ async def _open_store(
 async def _open_queue(
     settings: Settings, closers: list[Callable[[], Awaitable[None]]]
 ) -> WorkQueue:
-    raise NotImplementedError(f"QUEUE_BACKEND={settings.queue_backend}")
+    """Service Bus: the local queue is opened with the SQLite file in build_container."""
+    queue = ServiceBusQueue.connect(
+        settings.servicebus_namespace, client_id=settings.azure_client_id or None
+    )
+    closers.append(queue.close)
+    return queue
 
 
 def _sms_sender(settings: Settings, store: Store, clock: Clock) -> SmsSender:

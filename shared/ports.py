@@ -174,9 +174,11 @@ class WorkQueue(Protocol):
         *,
         session_id: str | None = None,
         message_id: str | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         """Durably enqueue. A message_id already seen on that queue is dropped (duplicate
-        detection), so a provider retry enqueues its message once."""
+        detection), so a provider retry enqueues its message once. With `not_before` (timezone
+        aware) the message is scheduled: it enters the queue, and its session, at that instant."""
         ...
 
 

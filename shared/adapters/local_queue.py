@@ -7,6 +7,8 @@
 - Duplicate detection: a message id already seen on a queue is dropped on send.
 - Dead letters: a message delivered `max_delivery_count` times without completion moves to
   dead_letters with the reason.
+- Scheduled messages: a message sent with `not_before` is enqueued at that instant (its
+  enqueued_at); until then it is neither received nor holds back the rest of its session.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.adapters.sqlite_db import SqliteDatabase
 
@@ -78,8 +81,10 @@ class LocalWorkQueue:
         *,
         session_id: str | None = None,
         message_id: str | None = None,
+        not_before: datetime | None = None,
     ) -> None:
         now = self._clock()
+        enqueue_at = now if not_before is None else max(now, _epoch_seconds(not_before))
 
         def insert(db: sqlite3.Connection) -> None:
             if message_id is not None:
@@ -93,11 +98,19 @@ class LocalWorkQueue:
             db.execute(
                 "INSERT INTO queue_messages (queue, session_id, message_id, body, enqueued_at, "
                 "visible_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (queue_name, session_id, message_id or uuid.uuid4().hex, body, now, now),
+                (
+                    queue_name,
+                    session_id,
+                    message_id or uuid.uuid4().hex,
+                    body,
+                    enqueue_at,
+                    enqueue_at,
+                ),
             )
 
         await self._db.atomic(insert)
-        self._arrival(queue_name).set()
+        if enqueue_at <= now:
+            self._arrival(queue_name).set()
 
     async def receive(self, queue_name: str) -> LeasedMessage | None:
         now = self._clock()
@@ -109,9 +122,12 @@ class LocalWorkQueue:
                     "SELECT * FROM queue_messages m WHERE m.queue = ? AND m.visible_at <= ? "
                     "AND (m.leased_until IS NULL OR m.leased_until <= ?) "
                     "AND (m.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM queue_messages o "
-                    "WHERE o.queue = m.queue AND o.session_id = m.session_id AND o.seq < m.seq)) "
+                    "WHERE o.queue = m.queue AND o.session_id = m.session_id AND o.seq != m.seq "
+                    # An earlier message already enqueued, or any message of the session leased
+                    # (a scheduled one can come due while a later one is in hand).
+                    "AND ((o.seq < m.seq AND o.enqueued_at <= ?) OR o.leased_until > ?))) "
                     "ORDER BY m.seq LIMIT 1",
-                    (queue_name, now, now),
+                    (queue_name, now, now, now, now),
                 ).fetchone()
                 if row is None:
                     return None
@@ -226,3 +242,9 @@ class LocalWorkQueue:
             ),
         )
         db.execute("DELETE FROM queue_messages WHERE seq = ?", (row["seq"],))
+
+
+def _epoch_seconds(instant: datetime) -> float:
+    if instant.tzinfo is None:
+        raise ValueError("not_before must be timezone-aware")
+    return instant.timestamp()

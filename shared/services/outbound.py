@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from shared.domain.models import DeliveryStatus, Message
-from shared.ports import SendFailed, SmsSender, Store
+from shared.domain.models import Conversation, DeliveryStatus, Message
+from shared.ports import Clock, SendFailed, SmsSender, Store, WorkQueue
+from shared.services.queues import OUTBOUND, OutboundRequest
 
 log = logging.getLogger(__name__)
 
+MAX_SEND_ATTEMPTS = 8
+FIRST_RETRY_DELAY = timedelta(seconds=10)
+MAX_RETRY_DELAY = timedelta(minutes=10)
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """Exponential backoff after the n-th transient failure: 10 s, 20 s, 40 s ... 10 min."""
+    return min(FIRST_RETRY_DELAY * (1 << (failed_attempts - 1)), MAX_RETRY_DELAY)
+
 
 class OutboundService:
-    def __init__(self, store: Store, sms: SmsSender) -> None:
+    def __init__(self, store: Store, sms: SmsSender, queue: WorkQueue, clock: Clock) -> None:
         self._store = store
         self._sms = sms
+        self._queue = queue
+        self._clock = clock
 
-    async def send(self, message_id: str) -> Message | None:
+    async def send(self, request: OutboundRequest) -> Message | None:
         """Idempotent: a message that has left the queued state is not sent again."""
+        message_id = request.message_id
         message = await self._store.get_message(message_id)
         if message is None or message.internal or message.status != DeliveryStatus.QUEUED:
             if message is not None and message.internal:
@@ -41,13 +55,41 @@ class OutboundService:
                 text=message.text,
             )
         except SendFailed as failure:
-            if not failure.permanent:
-                raise  # the queue retries it, with backoff
-            log.warning("message %s failed permanently: %s", message_id, failure.reason)
+            failed_attempts = request.failed_attempts + 1
+            if not failure.permanent and failed_attempts < MAX_SEND_ATTEMPTS:
+                await self._retry_later(conversation, request, failed_attempts, failure.reason)
+                return message
+            log.warning("message %s failed: %s", message_id, failure.reason)
             return await self._store.set_message_delivery(
                 message.id, DeliveryStatus.FAILED, None, failure.reason
             )
         # Prefixed like inbound ids, so a delivery report finds its message per provider.
         return await self._store.set_message_delivery(
             message.id, DeliveryStatus.SENT, f"{channel.provider or channel.kind}:{provider_id}"
+        )
+
+    async def _retry_later(
+        self,
+        conversation: Conversation,
+        request: OutboundRequest,
+        failed_attempts: int,
+        reason: str,
+    ) -> None:
+        # A scheduled copy rather than an exception: Service Bus redelivers an abandoned
+        # message at once, which would spend every delivery within seconds of an outage.
+        delay = retry_delay(failed_attempts)
+        log.warning(
+            "message %s: transient failure %d (%s), retrying in %s",
+            request.message_id,
+            failed_attempts,
+            reason,
+            delay,
+        )
+        await self._queue.send(
+            OUTBOUND,
+            request.model_copy(update={"failed_attempts": failed_attempts}).model_dump_json(),
+            session_id=conversation.id,
+            # One id per retry, so duplicate detection drops only a redelivery's repeat of it.
+            message_id=f"outbound:{request.message_id}:retry:{failed_attempts}",
+            not_before=self._clock.now() + delay,
         )

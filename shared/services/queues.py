@@ -1,8 +1,15 @@
-"""The work queues and the bodies sent on them: the one place their names are spelled."""
+"""The work queues and the bodies sent on them: the one place their names are spelled, and
+the one place their shape is declared (sessions, delivery count, lock and duplicate window) for
+the triggers, the publishers and the infrastructure that creates them (docs/servicebus.md)."""
 
 from __future__ import annotations
 
-from shared.domain.models import Model
+from dataclasses import dataclass
+from datetime import timedelta
+
+from pydantic import Field
+
+from shared.domain.models import DeliveryReport, InboundMessage, Model
 
 INBOUND = "inbound"
 ROUTE = "route"
@@ -21,9 +28,39 @@ class OutboundRequest(Model):
     """Send one stored customer-visible message (session: its conversation, kept in order)."""
 
     message_id: str
+    failed_attempts: int = Field(default=0, ge=0)
+    """Transient provider failures so far: a retry is scheduled with a longer backoff each time."""
 
 
 class BulkRequest(Model):
     """Work through one outbound job's pending recipients (session: the job id)."""
 
     job_id: str
+
+
+MAX_DELIVERY_COUNT = 5
+"""Deliveries of one message before it is dead-lettered (QUEUE_MAX_DELIVERY_COUNT locally)."""
+LOCK_DURATION = timedelta(minutes=1)
+"""A delivery's lock; the Functions host renews it while the handler runs (host.json)."""
+DUPLICATE_DETECTION_WINDOW = timedelta(days=1)
+"""How long a message id is remembered: Event Grid retries a webhook for up to 24 hours."""
+
+
+@dataclass(frozen=True)
+class WorkQueueSpec:
+    name: str
+    body: type[Model]
+    sessions: bool
+    """Messages sharing a session id are handled one at a time, in the order they were sent."""
+
+
+WORK_QUEUES: dict[str, WorkQueueSpec] = {
+    spec.name: spec
+    for spec in (
+        WorkQueueSpec(INBOUND, InboundMessage, sessions=True),
+        WorkQueueSpec(ROUTE, RouteRequest, sessions=True),
+        WorkQueueSpec(OUTBOUND, OutboundRequest, sessions=True),
+        WorkQueueSpec(DELIVERY, DeliveryReport, sessions=True),
+        WorkQueueSpec(BULK, BulkRequest, sessions=True),
+    )
+}

@@ -3,21 +3,84 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import timedelta
 from pathlib import Path
 
-from shared.services.queues import BULK, DELIVERY, INBOUND, OUTBOUND, ROUTE
+from shared.services import queues
+from shared.services.queues import (
+    DUPLICATE_DETECTION_WINDOW,
+    LOCK_DURATION,
+    MAX_DELIVERY_COUNT,
+    WORK_QUEUES,
+)
+from shared.settings import Settings
 from tests.support import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_each_queue_has_one_session_enabled_trigger() -> None:
+def test_each_work_queue_has_one_trigger_with_its_declared_sessions_flag() -> None:
+    spelled = {
+        value for name, value in vars(queues).items() if name.isupper() and isinstance(value, str)
+    }
+    assert spelled == set(WORK_QUEUES), "every queue name in queues.py is a declared work queue"
     functions = catalog().queue_functions
-    assert sorted(f.queue_name for f in functions) == sorted(
-        [INBOUND, ROUTE, OUTBOUND, DELIVERY, BULK]
-    )
-    assert all(f.sessions for f in functions)
+    assert sorted(f.queue_name for f in functions) == sorted(WORK_QUEUES)
+    assert {f.queue_name: f.sessions for f in functions} == {
+        name: spec.sessions for name, spec in WORK_QUEUES.items()
+    }
     assert len({f.name for f in functions}) == len(functions)
+
+
+def _iso_duration(delta: timedelta) -> str:
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    return "P" + (f"{delta.days}D" if delta.days else "") + (f"T{time}" if time else "")
+
+
+def test_infra_creates_exactly_the_declared_queues() -> None:
+    expected = [
+        {
+            "name": spec.name,
+            "properties": {
+                "requiresSession": spec.sessions,
+                "maxDeliveryCount": MAX_DELIVERY_COUNT,
+                "lockDuration": _iso_duration(LOCK_DURATION),
+                "requiresDuplicateDetection": True,
+                "duplicateDetectionHistoryTimeWindow": _iso_duration(DUPLICATE_DETECTION_WINDOW),
+            },
+        }
+        for spec in WORK_QUEUES.values()
+    ]
+    infra = json.loads((ROOT / "infra" / "servicebus-queues.json").read_text())
+    assert infra["queues"] == expected, json.dumps(expected, indent=2)
+
+
+def test_the_local_queue_dead_letters_after_as_many_deliveries_as_service_bus() -> None:
+    assert Settings.model_fields["queue_max_delivery_count"].default == MAX_DELIVERY_COUNT
+
+
+def _timespan(value: str) -> timedelta:
+    match = re.fullmatch(r"(\d+):(\d{2}):(\d{2})", value)
+    assert match, value
+    hours, minutes, seconds = map(int, match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def test_host_json_service_bus_settings_fit_the_queues() -> None:
+    host = json.loads((ROOT / "host.json").read_text())
+    service_bus = host["extensions"]["serviceBus"]
+    # The triggers complete on return and abandon on exception; handlers are idempotent.
+    assert service_bus["autoCompleteMessages"] is True
+    # A handler running up to the function timeout keeps its (session) lock all along.
+    renewal = _timespan(service_bus["maxAutoLockRenewalDuration"])
+    assert renewal >= _timespan(host["functionTimeout"])
+    assert renewal > LOCK_DURATION
+    if any(spec.sessions for spec in WORK_QUEUES.values()):
+        assert service_bus["maxConcurrentSessions"] >= 1
+        assert _timespan(service_bus["sessionIdleTimeout"]) < LOCK_DURATION
 
 
 def test_timers_have_six_field_ncrontab_schedules() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ class ManualClock:
 
     def __call__(self) -> float:
         return self.now
+
+    def after(self, seconds: float) -> datetime:
+        return datetime.fromtimestamp(self.now + seconds, UTC)
 
 
 @pytest.fixture
@@ -169,4 +173,107 @@ async def test_a_waiting_consumer_wakes_on_send(queue: LocalWorkQueue) -> None:
     waiter = asyncio.create_task(queue.wait_for_message("q", max_wait=5))
     await asyncio.sleep(0)
     await queue.send("q", "x")
+    await asyncio.wait_for(waiter, 1)
+
+
+async def test_a_scheduled_message_is_not_received_before_its_time(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "later", message_id="m1", not_before=clock.after(20))
+    assert await queue.receive("q") is None
+    clock.now += 19.9
+    assert await queue.receive("q") is None
+    clock.now += 0.1
+    due = await queue.receive("q")
+    assert due is not None and (due.body, due.delivery_count) == ("later", 1)
+    assert datetime.fromtimestamp(due.enqueued_at, UTC) == clock.after(0)
+
+
+async def test_a_scheduled_time_already_past_is_delivered_at_once(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "overdue", not_before=clock.after(-60))
+    received = await queue.receive("q")
+    assert received is not None and received.enqueued_at == clock.now
+
+
+async def test_a_scheduled_message_survives_a_reopen_and_keeps_its_time(tmp_path: Path) -> None:
+    clock = ManualClock()
+    first = SqliteDatabase(tmp_path / "q.db")
+    await first.open()
+    await LocalWorkQueue(first, clock=clock).send("q", "x", not_before=clock.after(30))
+    await first.close()
+    second = SqliteDatabase(tmp_path / "q.db")
+    await second.open()
+    reopened = LocalWorkQueue(second, clock=clock)
+    assert await reopened.receive("q") is None
+    clock.now += 30
+    assert await reopened.receive("q") is not None
+    await second.close()
+
+
+async def test_a_scheduled_message_id_is_taken_at_send_time(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "retry 1", message_id="outbound:m:retry:1", not_before=clock.after(10))
+    await queue.send("q", "again", message_id="outbound:m:retry:1", not_before=clock.after(10))
+    await queue.send("q", "again, now", message_id="outbound:m:retry:1")
+    assert await queue.pending_count("q") == 1
+    clock.now += 10
+    received = await queue.receive("q")
+    assert received is not None and received.body == "retry 1"
+
+
+async def test_a_scheduled_message_does_not_hold_back_its_session(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
+    await queue.send("q", "a1", session_id="A")
+    first = await queue.receive("q")
+    assert first is not None and first.body == "a1"
+    await queue.complete(first)
+    clock.now += 10
+    retried = await queue.receive("q")
+    assert retried is not None and retried.body == "retry of a0"
+
+
+async def test_a_scheduled_message_coming_due_waits_for_its_sessions_message_in_hand(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
+    await queue.send("q", "a1", session_id="A")
+    in_hand = await queue.receive("q")
+    assert in_hand is not None and in_hand.body == "a1"
+    clock.now += 10
+    assert await queue.receive("q") is None, "one message of a session at a time"
+    await queue.complete(in_hand)
+    due = await queue.receive("q")
+    assert due is not None and due.body == "retry of a0"
+
+
+async def test_once_due_a_scheduled_message_goes_before_later_ones_of_its_session(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
+    clock.now += 10
+    await queue.send("q", "a1", session_id="A")
+    first = await queue.receive("q")
+    assert first is not None and first.body == "retry of a0"
+
+
+async def test_a_naive_scheduled_time_is_refused(queue: LocalWorkQueue) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await queue.send("q", "x", not_before=datetime(2026, 11, 1))
+    assert await queue.pending_count("q") == 0
+
+
+async def test_a_scheduled_send_does_not_wake_idle_consumers(
+    queue: LocalWorkQueue, clock: ManualClock
+) -> None:
+    waiter = asyncio.create_task(queue.wait_for_message("q", max_wait=5))
+    await asyncio.sleep(0)
+    await queue.send("q", "x", not_before=clock.after(60))
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    await queue.send("q", "y")
     await asyncio.wait_for(waiter, 1)

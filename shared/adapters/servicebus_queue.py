@@ -1,0 +1,103 @@
+"""The Service Bus work queue (QUEUE_BACKEND=servicebus): the publishing side, on the async SDK.
+
+The queue triggers in functions/queue_triggers.py consume; this adapter only sends. It signs in
+with the app's managed identity, so the namespace needs no keys (docs/servicebus.md lists the
+roles). Every message is built by `build_message`, a pure function, so what goes on the wire is
+tested without a server (tests/unit/test_servicebus_queue.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.identity.aio import DefaultAzureCredential
+from azure.servicebus import ServiceBusMessage
+from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
+
+from shared.services.queues import WORK_QUEUES
+
+CONTENT_TYPE = "application/json"
+BODY_TYPE_PROPERTY = "body_type"
+"""Names the body's model, so a dead letter or a peeked message says what it is."""
+
+
+def build_message(
+    queue_name: str,
+    body: str,
+    *,
+    session_id: str | None,
+    message_id: str | None,
+    not_before: datetime | None,
+) -> ServiceBusMessage:
+    """The message `WorkQueue.send` puts on `queue_name`. Raises ValueError for what Service Bus
+    would refuse or misroute: an unknown queue, a session queue without a session id, a naive
+    scheduled time."""
+    spec = WORK_QUEUES.get(queue_name)
+    if spec is None:
+        raise ValueError(f"{queue_name!r} is not a work queue")
+    if spec.sessions and session_id is None:
+        raise ValueError(f"queue {queue_name!r} is session-enabled: a session id is required")
+    if not_before is not None and not_before.tzinfo is None:
+        raise ValueError("not_before must be timezone-aware")
+    return ServiceBusMessage(
+        body,
+        content_type=CONTENT_TYPE,
+        application_properties={BODY_TYPE_PROPERTY: spec.body.__name__},
+        session_id=session_id,
+        # Duplicate detection keys on the message id: a random one when the sender has none.
+        message_id=message_id or uuid.uuid4().hex,
+        # Sent with send_messages, the broker holds the message until this instant.
+        scheduled_enqueue_time_utc=None if not_before is None else not_before.astimezone(UTC),
+    )
+
+
+class ServiceBusQueue:
+    def __init__(
+        self, client: ServiceBusClient, *, credential: AsyncTokenCredential | None = None
+    ) -> None:
+        self._client = client
+        self._credential = credential
+        self._senders: dict[str, tuple[ServiceBusSender, asyncio.Lock]] = {}
+
+    @classmethod
+    def connect(cls, fully_qualified_namespace: str, *, client_id: str | None) -> ServiceBusQueue:
+        """A publisher signed in as the app's managed identity (the user-assigned one when
+        `client_id` is given). Nothing is opened until the first send."""
+        if not fully_qualified_namespace:
+            raise ValueError("ServiceBusConnection__fullyQualifiedNamespace is not set")
+        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+        return cls(ServiceBusClient(fully_qualified_namespace, credential), credential=credential)
+
+    async def send(
+        self,
+        queue_name: str,
+        body: str,
+        *,
+        session_id: str | None = None,
+        message_id: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        message = build_message(
+            queue_name, body, session_id=session_id, message_id=message_id, not_before=not_before
+        )
+        sender, lock = self._sender(queue_name)
+        # An async sender is not safe for concurrent sends (azure-sdk-for-python#36334).
+        async with lock:
+            await sender.send_messages(message)
+
+    def _sender(self, queue_name: str) -> tuple[ServiceBusSender, asyncio.Lock]:
+        """One sender per queue for the life of the process: opening a link is expensive."""
+        if queue_name not in self._senders:
+            self._senders[queue_name] = (
+                self._client.get_queue_sender(queue_name),
+                asyncio.Lock(),
+            )
+        return self._senders[queue_name]
+
+    async def close(self) -> None:
+        await self._client.close()  # closes every sender it handed out
+        if self._credential is not None:
+            await self._credential.close()
