@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import Field
 
 from functions.dependencies import Services
+from shared.channels import acs
 from shared.channels.twilio import EMPTY_TWIML
-from shared.services.sms_webhooks import SignedForm
+from shared.domain.models import Model
+from shared.errors import BadRequest
+from shared.services.sms_webhooks import EventGridDelivery, SignedForm, SignedJson
 
 router = APIRouter(prefix="/api/sms", tags=["sms webhooks"])
 
@@ -32,6 +38,108 @@ async def twilio_inbound(request: Request, services: Services) -> Response:
 async def twilio_status(request: Request, services: Services) -> Response:
     await services.sms_webhooks.accept_twilio_status(await signed_form(request, services))
     return Response(status_code=204)
+
+
+# TeleSign retries every answer but 200 (not 204), so both callbacks answer 200, empty.
+@router.post("/telesign", response_class=Response, responses={200: {"description": "Accepted"}})
+async def telesign_inbound(request: Request, services: Services) -> Response:
+    await services.sms_webhooks.accept_telesign(await signed_json(request))
+    return Response(status_code=200)
+
+
+@router.post(
+    "/telesign/status", response_class=Response, responses={200: {"description": "Accepted"}}
+)
+async def telesign_status(request: Request, services: Services) -> Response:
+    await services.sms_webhooks.accept_telesign_status(await signed_json(request))
+    return Response(status_code=200)
+
+
+class EventGridValidationAnswer(Model):
+    validation_response: str = Field(serialization_alias="validationResponse")
+
+
+class EventGridAccepted(Model):
+    accepted: int = Field(description="SMS and delivery reports durably enqueued")
+    ignored: int = Field(description="events acknowledged and dropped (other event types)")
+
+
+async def event_grid_delivery(
+    request: Request,
+    query_secret: Annotated[
+        str | None,
+        Query(
+            alias=acs.SECRET_QUERY_PARAMETER,
+            description="the ACS channel's webhook secret, in the Event Grid subscription URL",
+        ),
+    ] = None,
+    header_secret: Annotated[
+        str | None,
+        Header(
+            alias=acs.SECRET_HEADER,
+            description="the same secret, as an Event Grid delivery header",
+        ),
+    ] = None,
+) -> EventGridDelivery:
+    return EventGridDelivery(
+        body=await request.body(),
+        secrets=tuple(s for s in (query_secret, header_secret) if s is not None),
+        bearer_token=request.headers.get("authorization", "").lower().startswith("bearer "),
+    )
+
+
+AcsDelivery = Annotated[EventGridDelivery, Depends(event_grid_delivery)]
+
+
+@router.post(
+    "/acs",
+    response_model=EventGridValidationAnswer | EventGridAccepted,
+    responses={
+        401: {"description": "no webhook secret"},
+        403: {"description": "not the secret of the channel of every event"},
+    },
+)
+async def acs_events(
+    delivery: AcsDelivery, services: Services
+) -> EventGridValidationAnswer | EventGridAccepted:
+    """Event Grid deliveries from Azure Communication Services, in the Event Grid or the
+    CloudEvents 1.0 schema: the subscription validation handshake, SMSReceived and
+    SMSDeliveryReportReceived. 200 only once every event is durably enqueued."""
+    outcome = await services.sms_webhooks.accept_acs(delivery)
+    if outcome.validation_code is not None:
+        return EventGridValidationAnswer(validation_response=outcome.validation_code)
+    return EventGridAccepted(accepted=outcome.accepted, ignored=outcome.ignored)
+
+
+@router.options(
+    "/acs",
+    response_class=Response,
+    responses={200: {"description": "WebHook-Allowed-Origin echoes WebHook-Request-Origin"}},
+)
+async def acs_handshake(
+    delivery: AcsDelivery,
+    services: Services,
+    webhook_request_origin: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The CloudEvents abuse-protection handshake Event Grid sends to the subscription's URL
+    (so with its `?code=` secret), which must carry an ACS channel's secret like any delivery."""
+    await services.sms_webhooks.accept_acs_handshake(delivery)
+    if not webhook_request_origin:
+        raise BadRequest("the handshake lacks WebHook-Request-Origin")
+    return Response(
+        status_code=200,
+        headers={"WebHook-Allowed-Origin": webhook_request_origin, "WebHook-Allowed-Rate": "*"},
+    )
+
+
+async def signed_json(request: Request) -> SignedJson:
+    return SignedJson(
+        body=await request.body(),
+        authorizations=(
+            request.headers.get("authorization"),
+            request.headers.get("x-ts-authorization"),
+        ),
+    )
 
 
 async def signed_form(request: Request, services: Services) -> SignedForm:

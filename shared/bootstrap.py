@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from shared.adapters.acs_sms import AcsSmsSender
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
@@ -13,6 +14,7 @@ from shared.adapters.servicebus_queue import ServiceBusQueue
 from shared.adapters.sqlite_db import SqliteDatabase
 from shared.adapters.sqlite_store import SqliteStore
 from shared.adapters.system_clock import SystemClock
+from shared.adapters.telesign_sms import TeleSignSmsSender
 from shared.adapters.twilio_sms import TwilioSmsSender
 from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
 from shared.domain.models import SmsProvider
@@ -138,6 +140,14 @@ def _sms_sender(settings: Settings, store: Store, clock: Clock) -> SmsSender:
             SmsProvider.TWILIO: TwilioSmsSender(
                 api_base_url=settings.twilio_api_base_url,
                 status_callback_url=f"{status_base}/twilio/status",
+            ),
+            SmsProvider.TELESIGN: TeleSignSmsSender(
+                api_base_url=settings.telesign_api_base_url,
+                status_callback_url=f"{status_base}/telesign/status",
+            ),
+            # ACS reports delivery through Event Grid, to /api/sms/acs: no callback URL here.
+            SmsProvider.ACS: AcsSmsSender(
+                managed_identity_client_id=settings.azure_client_id or None
             ),
         }
     )

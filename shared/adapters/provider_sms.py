@@ -8,6 +8,13 @@ from shared.domain.models import Channel, SmsProvider
 from shared.ports import SendFailed, SmsSender
 
 
+def is_transient(status: int) -> bool:
+    """Whether a provider's HTTP error is worth retrying: rate limiting and the provider's own
+    failures. Every other 4xx (bad number, unsubscribed recipient, wrong credentials) fails
+    the same way again."""
+    return status == 429 or status >= 500
+
+
 class ProviderSmsSender:
     def __init__(self, senders: Mapping[SmsProvider, SmsSender]) -> None:
         self._senders = dict(senders)

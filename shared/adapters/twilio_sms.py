@@ -9,18 +9,13 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from shared.adapters.provider_sms import is_transient
 from shared.domain.models import Channel, TwilioAccount
 from shared.ports import SendFailed
 
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 15.0
-
-
-def is_transient(status: int) -> bool:
-    """Worth retrying: rate limiting and Twilio's own failures. Every other 4xx (bad number,
-    unsubscribed recipient, wrong credentials) fails the same way again."""
-    return status == 429 or status >= 500
 
 
 class TwilioSmsSender:

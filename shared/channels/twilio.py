@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
+from shared.channels.numbers import provider_number
 from shared.domain.models import (
     ChannelKind,
     DeliveryReport,
@@ -16,7 +17,6 @@ from shared.domain.models import (
     MediaRef,
     SmsProvider,
 )
-from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.errors import BadRequest
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -77,10 +77,7 @@ def _required(params: FormParams, name: str) -> str:
 
 
 def phone_field(params: FormParams, name: str) -> str:
-    try:
-        return to_e164(_required(params, name))
-    except InvalidPhoneNumber as exc:
-        raise BadRequest(f"Twilio webhook field {name}: {exc}") from exc
+    return provider_number("Twilio", name, _required(params, name))
 
 
 def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:

@@ -26,3 +26,8 @@ def to_e164(raw: str) -> str:
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidPhoneNumber("not a possible phone number")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_international_digits(raw: str) -> str:
+    """A number as TeleSign's API writes it: country code and digits, no '+' (15558675309)."""
+    return to_e164(raw).removeprefix("+")

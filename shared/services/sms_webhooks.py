@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from shared.channels import twilio
+from shared.channels import acs, telesign, twilio
 from shared.domain.messaging import keyword_consent
 from shared.domain.models import (
+    AcsAccount,
     Channel,
     ChannelKind,
     DeliveryReport,
     InboundMessage,
     SmsProvider,
+    TeleSignAccount,
     TwilioAccount,
 )
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ports import Clock, ConfigStore, WorkQueue
 from shared.services.queues import DELIVERY, INBOUND
 
@@ -31,6 +34,38 @@ class SignedForm:
     body: bytes
     signature: str | None
     settings: str | None
+
+
+@dataclass(frozen=True)
+class SignedJson:
+    """A JSON callback as TeleSign signed it: the raw body, and the Authorization and
+    X-TS-Authorization headers (either may carry `TSA {customer_id}:{signature}`)."""
+
+    body: bytes
+    authorizations: tuple[str | None, ...]
+
+
+@dataclass(frozen=True)
+class EventGridDelivery:
+    """An Event Grid request to the ACS webhook: the raw body, every webhook secret it carried
+    (`?code=` and the x-webhook-secret header) and whether it had a bearer token."""
+
+    body: bytes
+    secrets: tuple[str, ...]
+    bearer_token: bool = False
+
+
+@dataclass(frozen=True)
+class AcsAcceptance:
+    """What an Event Grid delivery came to: the validation code to echo, if it was the
+    subscription handshake, and how many events were enqueued or acknowledged and dropped."""
+
+    validation_code: str | None
+    accepted: int
+    ignored: int
+
+
+CHANNEL_PAGE = 100
 
 
 class SmsWebhookService:
@@ -75,6 +110,131 @@ class SmsWebhookService:
             raise Forbidden("X-Twilio-Signature does not match this request")
         return params
 
+    async def accept_telesign(self, request: SignedJson) -> InboundMessage:
+        """An inbound SMS (MO) callback: BadRequest on a malformed body, NotFound for a number
+        no TeleSign channel serves, Forbidden unless the channel's account signed it; nothing
+        is stored or enqueued then. Returns once the message is durably on `inbound`."""
+        callback = telesign.parse(request.body, telesign.MoCallback)
+        channel = await self._channel(telesign.business_number(callback), SmsProvider.TELESIGN)
+        claimed = telesign.credentials(request.authorizations)
+        if not isinstance(channel.account, TeleSignAccount) or not telesign.signed_by(
+            channel.account, request.body, claimed
+        ):
+            raise Forbidden("the TeleSign signature does not match this channel and body")
+        inbound = telesign.parse_inbound(callback, self._clock.now())
+        await self._enqueue(inbound)
+        return inbound
+
+    async def accept_telesign_status(self, request: SignedJson) -> DeliveryReport:
+        """A delivery report for a message we sent. Its body names no number, so the customer
+        id in the signature header selects the account, and that account's key must have
+        signed the body; the signature is checked before the body is read."""
+        claimed = telesign.credentials(request.authorizations)
+        accounts = await self._telesign_accounts({c.customer_id.upper() for c in claimed})
+        if not any(telesign.signed_by(a, request.body, claimed) for a in accounts):
+            raise Forbidden("no TeleSign account of ours signed this callback")
+        report = telesign.parse_status(telesign.parse(request.body, telesign.DeliveryCallback))
+        await self._enqueue_report(report)
+        return report
+
+    async def _telesign_accounts(self, customer_ids: set[str]) -> list[TeleSignAccount]:
+        """The distinct TeleSign accounts of our channels with one of these customer ids."""
+        found: dict[tuple[str, str], TeleSignAccount] = {}
+        after: str | None = None
+        while customer_ids:
+            page = await self._store.list_channels(after=after, limit=CHANNEL_PAGE)
+            for channel in page:
+                account = channel.account
+                if isinstance(account, TeleSignAccount) and (
+                    account.customer_id.upper() in customer_ids
+                ):
+                    found[(account.customer_id, account.api_key)] = account
+            if len(page) < CHANNEL_PAGE:
+                break
+            after = page[-1].id
+        return list(found.values())
+
+    async def accept_acs(self, delivery: EventGridDelivery) -> AcsAcceptance:
+        """Event Grid's POST, in either schema. Unauthorized without a secret, BadRequest if any
+        event is malformed, NotFound for a number no ACS channel serves, Forbidden unless each
+        event carries the secret of its own channel (a batch may mix channels); in each case
+        nothing is enqueued. Returns once every event is durably on its queue."""
+        self._require_acs_secret(delivery)
+        events = acs.parse_events(delivery.body, self._clock.now())
+        verdicts: dict[str | None, bool] = {}
+        for event in events:
+            number = _business_address(event)
+            if number not in verdicts:
+                verdicts[number] = await self._acs_secret_is_valid(number, delivery.secrets)
+            if not verdicts[number]:
+                raise Forbidden("the webhook secret is not the one of this event's ACS channel")
+        validation_code: str | None = None
+        accepted = ignored = 0
+        for event in events:
+            if isinstance(event, acs.ReceivedSms):
+                # Event Grid redelivers an event with its id: that is the duplicate key.
+                await self._enqueue(event.inbound, message_id=f"{SmsProvider.ACS}:{event.event_id}")
+                accepted += 1
+            elif isinstance(event, acs.DeliveryReportEvent):
+                await self._enqueue_report(event.report)
+                accepted += 1
+            elif isinstance(event, acs.SubscriptionValidation):
+                validation_code = event.validation_code
+                log.info("Event Grid subscription validated by event %s", event.event_id)
+            else:
+                ignored += 1
+        return AcsAcceptance(validation_code, accepted, ignored)
+
+    async def accept_acs_handshake(self, delivery: EventGridDelivery) -> None:
+        """CloudEvents' OPTIONS abuse-protection handshake. It names no number, so the secret
+        must be some ACS channel's; Unauthorized or Forbidden otherwise."""
+        self._require_acs_secret(delivery)
+        if not await self._acs_secret_is_valid(None, delivery.secrets):
+            raise Forbidden("the webhook secret is no ACS channel's")
+
+    @staticmethod
+    def _require_acs_secret(delivery: EventGridDelivery) -> None:
+        if delivery.secrets:
+            return
+        if delivery.bearer_token:
+            # Event Grid's Entra ID token names Event Grid as the caller, whoever's subscription
+            # it delivers for: it cannot say which ACS resource, so which channel, sent events.
+            raise Unauthorized(
+                "an Entra ID token does not authorize ACS events: put the channel's webhook "
+                f"secret in the subscription URL (?{acs.SECRET_QUERY_PARAMETER}=) or in the "
+                f"{acs.SECRET_HEADER} delivery header"
+            )
+        raise Unauthorized(
+            f"the channel's webhook secret is required: ?{acs.SECRET_QUERY_PARAMETER}= in the "
+            f"subscription URL or the {acs.SECRET_HEADER} header"
+        )
+
+    async def _acs_secret_is_valid(self, number: str | None, secrets: tuple[str, ...]) -> bool:
+        """Whether every secret given is the webhook secret of the ACS channel serving
+        `number`, or, for an event naming no number, of some ACS channel."""
+        if number is not None:
+            channel = await self._channel(number, SmsProvider.ACS)
+            return isinstance(channel.account, AcsAccount) and acs.carries_secret(
+                channel.account.webhook_secret, secrets
+            )
+        async for channel in self._channels_of(SmsProvider.ACS):
+            if isinstance(channel.account, AcsAccount) and acs.carries_secret(
+                channel.account.webhook_secret, secrets
+            ):
+                return True
+        return False
+
+    async def _channels_of(self, provider: SmsProvider) -> AsyncIterator[Channel]:
+        after: str | None = None
+        while True:
+            page = await self._store.list_channels(after=after, limit=CHANNEL_PAGE)
+            for channel in page:
+                if channel.provider == provider:
+                    yield channel
+            if len(page) < CHANNEL_PAGE:
+                return
+            after = page[-1].id
+
     async def _enqueue_report(self, report: DeliveryReport) -> None:
         # One session per message, so its reports apply one at a time.
         await self._queue.send(
@@ -84,13 +244,22 @@ class SmsWebhookService:
             message_id=f"{report.provider}:{report.report_id}",
         )
 
-    async def _enqueue(self, inbound: InboundMessage) -> None:
+    async def _enqueue(self, inbound: InboundMessage, *, message_id: str | None = None) -> None:
+        """`message_id`, the queue's duplicate key, defaults to the provider's message id."""
         if inbound.consent is None:
             inbound = inbound.model_copy(update={"consent": keyword_consent(inbound.text)})
         await self._queue.send(
             INBOUND,
             inbound.model_dump_json(),
             session_id=inbound.session_key,
-            message_id=f"{inbound.provider}:{inbound.provider_message_id}",
+            message_id=message_id or f"{inbound.provider}:{inbound.provider_message_id}",
         )
         log.info("accepted %s message %s", inbound.provider, inbound.provider_message_id)
+
+
+def _business_address(event: acs.AcsEvent) -> str | None:
+    """Our number an ACS event is about, which selects its channel; None for events that name
+    none (the subscription handshake, event types we ignore)."""
+    if isinstance(event, acs.ReceivedSms | acs.DeliveryReportEvent):
+        return event.business_address
+    return None

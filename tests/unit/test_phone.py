@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.phone import InvalidPhoneNumber, to_e164
+from shared.domain.phone import InvalidPhoneNumber, to_e164, to_international_digits
 
 
 @pytest.mark.parametrize(
@@ -22,3 +22,16 @@ def test_numbers_are_normalized_to_e164(raw: str, e164: str) -> None:
 def test_impossible_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhoneNumber):
         to_e164(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "digits"),
+    [("+14155550101", "14155550101"), ("447911123456", "447911123456")],
+)
+def test_telesign_numbers_are_country_code_and_digits(raw: str, digits: str) -> None:
+    assert to_international_digits(raw) == digits
+
+
+def test_telesign_numbers_are_validated() -> None:
+    with pytest.raises(InvalidPhoneNumber):
+        to_international_digits("12345")
