@@ -84,8 +84,13 @@ async def event_grid_delivery(
     return EventGridDelivery(
         body=await request.body(),
         secrets=tuple(s for s in (query_secret, header_secret) if s is not None),
-        bearer_token=request.headers.get("authorization", "").lower().startswith("bearer "),
+        bearer_token=_bearer(request.headers.get("authorization")),
     )
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 AcsDelivery = Annotated[EventGridDelivery, Depends(event_grid_delivery)]

@@ -38,6 +38,12 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> Principal: ...
 
 
+class AppRoleVerifier(Protocol):
+    def verify_app_role(self, token: str, role: str) -> None:
+        """Unauthorized unless the token is valid and grants the caller this app role."""
+        ...
+
+
 def _principal(claims: dict[str, object]) -> Principal:
     raw_roles = claims.get("roles", [])
     roles = frozenset(
@@ -68,10 +74,10 @@ class EntraTokenVerifier:
             f"{authority}/{tenant_id}/discovery/v2.0/keys", cache_keys=True, timeout=10
         )
 
-    def verify(self, token: str) -> Principal:
+    def _claims(self, token: str) -> dict[str, object]:
         try:
             key = self._keys.get_signing_key_from_jwt(token)
-            claims = jwt.decode(
+            claims: dict[str, object] = jwt.decode(
                 token,
                 key.key,
                 algorithms=["RS256"],
@@ -81,7 +87,17 @@ class EntraTokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}") from exc
-        return _principal(claims)
+        return claims
+
+    def verify(self, token: str) -> Principal:
+        return _principal(self._claims(token))
+
+    def verify_app_role(self, token: str, role: str) -> None:
+        """For services calling us, such as Event Grid: an app role the tenant's admin
+        assigned to the caller's service principal."""
+        roles = self._claims(token).get("roles")
+        if not isinstance(roles, list) or role not in roles:
+            raise Unauthorized(f"the token does not grant the {role} role")
 
 
 class DevTokenIssuer:

@@ -97,7 +97,12 @@ async def build_container(settings: Settings) -> Container:
         sms_sender=sms_sender,
         tokens=tokens,
         dev_issuer=dev_issuer,
-        sms_webhooks=SmsWebhookService(store, queue, clock),
+        sms_webhooks=SmsWebhookService(
+            store,
+            queue,
+            clock,
+            event_grid_tokens=tokens if isinstance(tokens, EntraTokenVerifier) else None,
+        ),
         ingest=IngestService(store, routing, clock),
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock),

@@ -32,12 +32,22 @@ def catalog() -> FunctionCatalog:
 
 
 @pytest.fixture
-async def services(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Container]:
+def extra_settings() -> dict[str, str]:
+    """Settings a test module adds to the defaults: override this fixture in the module."""
+    return {}
+
+
+@pytest.fixture
+async def services(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra_settings: dict[str, str]
+) -> AsyncIterator[Container]:
     monkeypatch.setenv("LOCAL_SETTINGS_FILE", str(tmp_path / "absent.json"))
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "omnichannel.db"))
     monkeypatch.setenv("DEV_AUTH_KEY_FILE", str(tmp_path / "key.pem"))
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
     monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
+    for name, value in extra_settings.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     container = await get_container()
     await seed_demo(container.store, twilio_auth_token=TWILIO_TOKEN)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from shared.auth import AppRoleVerifier
 from shared.channels import acs, telesign, twilio
 from shared.domain.messaging import keyword_consent
 from shared.domain.models import (
@@ -48,11 +49,11 @@ class SignedJson:
 @dataclass(frozen=True)
 class EventGridDelivery:
     """An Event Grid request to the ACS webhook: the raw body, every webhook secret it carried
-    (`?code=` and the x-webhook-secret header) and whether it had a bearer token."""
+    (`?code=` and the x-webhook-secret header) and its Entra ID bearer token, if any."""
 
     body: bytes
     secrets: tuple[str, ...]
-    bearer_token: bool = False
+    bearer_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,23 @@ class AcsAcceptance:
 CHANNEL_PAGE = 100
 
 
+# The app role Event Grid's service principal holds on our app registration, as Event Grid's
+# secure webhook delivery with Microsoft Entra ID sets it up.
+EVENT_GRID_ROLE = "AzureEventGridSecureWebhookSubscriber"
+
+
 class SmsWebhookService:
-    def __init__(self, store: ConfigStore, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: ConfigStore,
+        queue: WorkQueue,
+        clock: Clock,
+        event_grid_tokens: AppRoleVerifier | None = None,
+    ) -> None:
         self._store = store
         self._queue = queue
         self._clock = clock
+        self._event_grid_tokens = event_grid_tokens
 
     async def _channel(self, business_address: str, provider: SmsProvider) -> Channel:
         """The channel serving the number the customer texted, at this provider."""
@@ -155,17 +168,20 @@ class SmsWebhookService:
         return list(found.values())
 
     async def accept_acs(self, delivery: EventGridDelivery) -> AcsAcceptance:
-        """Event Grid's POST, in either schema. Unauthorized without a secret, BadRequest if any
-        event is malformed, NotFound for a number no ACS channel serves, Forbidden unless each
-        event carries the secret of its own channel (a batch may mix channels); in each case
-        nothing is enqueued. Returns once every event is durably on its queue."""
-        self._require_acs_secret(delivery)
+        """Event Grid's POST, in either schema. Unauthorized without a secret or a valid Entra ID
+        token, BadRequest if any event is malformed, NotFound for a number no ACS channel
+        serves, Forbidden unless each event carries the secret of its own channel (a batch may
+        mix channels); in each case nothing is enqueued. Returns once every event is durably on
+        its queue."""
+        by_token = self._authorized_by_token(delivery)
         events = acs.parse_events(delivery.body, self._clock.now())
         verdicts: dict[str | None, bool] = {}
         for event in events:
             number = _business_address(event)
             if number not in verdicts:
-                verdicts[number] = await self._acs_secret_is_valid(number, delivery.secrets)
+                verdicts[number] = await self._acs_event_authorized(
+                    number, delivery.secrets, by_token=by_token
+                )
             if not verdicts[number]:
                 raise Forbidden("the webhook secret is not the one of this event's ACS channel")
         validation_code: str | None = None
@@ -187,27 +203,42 @@ class SmsWebhookService:
 
     async def accept_acs_handshake(self, delivery: EventGridDelivery) -> None:
         """CloudEvents' OPTIONS abuse-protection handshake. It names no number, so the secret
-        must be some ACS channel's; Unauthorized or Forbidden otherwise."""
-        self._require_acs_secret(delivery)
-        if not await self._acs_secret_is_valid(None, delivery.secrets):
+        must be some ACS channel's, or the token Event Grid's; Unauthorized or Forbidden
+        otherwise."""
+        if not self._authorized_by_token(delivery) and not await self._acs_secret_is_valid(
+            None, delivery.secrets
+        ):
             raise Forbidden("the webhook secret is no ACS channel's")
 
-    @staticmethod
-    def _require_acs_secret(delivery: EventGridDelivery) -> None:
+    def _authorized_by_token(self, delivery: EventGridDelivery) -> bool:
+        """True when Event Grid's Entra ID token authorizes the delivery: a secure webhook
+        subscription can only be created by someone the tenant's admin allowed, so the token
+        stands for the subscription and each event's number still selects its channel. False
+        when the delivery relies on its secret instead; Unauthorized when it has neither."""
         if delivery.secrets:
-            return
-        if delivery.bearer_token:
-            # Event Grid's Entra ID token names Event Grid as the caller, whoever's subscription
-            # it delivers for: it cannot say which ACS resource, so which channel, sent events.
+            return False
+        if delivery.bearer_token is None:
             raise Unauthorized(
-                "an Entra ID token does not authorize ACS events: put the channel's webhook "
-                f"secret in the subscription URL (?{acs.SECRET_QUERY_PARAMETER}=) or in the "
-                f"{acs.SECRET_HEADER} delivery header"
+                f"the channel's webhook secret is required: ?{acs.SECRET_QUERY_PARAMETER}= in "
+                f"the subscription URL or the {acs.SECRET_HEADER} header, or Event Grid's "
+                "Entra ID token"
             )
-        raise Unauthorized(
-            f"the channel's webhook secret is required: ?{acs.SECRET_QUERY_PARAMETER}= in the "
-            f"subscription URL or the {acs.SECRET_HEADER} header"
-        )
+        if self._event_grid_tokens is None:
+            raise Unauthorized(
+                "Entra ID tokens are only accepted with AUTH_MODE=entra: use the channel's "
+                f"webhook secret (?{acs.SECRET_QUERY_PARAMETER}= or {acs.SECRET_HEADER})"
+            )
+        self._event_grid_tokens.verify_app_role(delivery.bearer_token, EVENT_GRID_ROLE)
+        return True
+
+    async def _acs_event_authorized(
+        self, number: str | None, secrets: tuple[str, ...], *, by_token: bool
+    ) -> bool:
+        if not by_token:
+            return await self._acs_secret_is_valid(number, secrets)
+        if number is not None:
+            await self._channel(number, SmsProvider.ACS)  # NotFound if no ACS channel serves it
+        return True
 
     async def _acs_secret_is_valid(self, number: str | None, secrets: tuple[str, ...]) -> bool:
         """Whether every secret given is the webhook secret of the ACS channel serving

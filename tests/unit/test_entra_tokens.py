@@ -3,72 +3,41 @@ way login.microsoftonline.com publishes them."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
-import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.auth import EntraTokenVerifier, Role
 from shared.errors import Unauthorized
-from tests.loopback import Answer, LoopbackApi
-
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-AUDIENCE = "api://omnichannel"
-KID = "entra-test-key"
-
-
-@pytest.fixture(scope="module")
-def signing_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+from tests.entra import AUDIENCE, TENANT, Tenant, running_tenant
 
 
 @pytest.fixture
-def authority(signing_key: rsa.RSAPrivateKey) -> Iterator[LoopbackApi]:
-    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing_key.public_key()))
-    keys = {"keys": [public | {"kid": KID, "use": "sig", "kty": "RSA"}]}
-    with LoopbackApi(Answer(200, keys)).running() as api:
-        yield api
+def tenant() -> Iterator[Tenant]:
+    with running_tenant() as started:
+        yield started
 
 
-def verifier(authority: LoopbackApi) -> EntraTokenVerifier:
+def verifier(tenant: Tenant) -> EntraTokenVerifier:
     return EntraTokenVerifier(
-        authority_host=authority.base_url, tenant_id=TENANT, audience=AUDIENCE
+        authority_host=tenant.authority_host, tenant_id=TENANT, audience=AUDIENCE
     )
 
 
-def token(key: rsa.RSAPrivateKey, authority: LoopbackApi, **claims: Any) -> str:
-    now = int(time.time())
-    body = {
-        "iss": f"{authority.base_url}/{TENANT}/v2.0",
-        "aud": AUDIENCE,
-        "sub": "00u-alice",
-        "name": "Alice",
-        "roles": ["agent", "supervisor", "Some.Other.Role"],
-        "iat": now,
-        "nbf": now,
-        "exp": now + 600,
-    } | claims
-    return jwt.encode(body, key, algorithm="RS256", headers={"kid": KID})
-
-
-def test_a_token_of_the_tenant_names_the_caller_and_roles(
-    signing_key: rsa.RSAPrivateKey, authority: LoopbackApi
-) -> None:
-    principal = verifier(authority).verify(token(signing_key, authority))
+def test_a_token_of_the_tenant_names_the_caller_and_roles(tenant: Tenant) -> None:
+    token = tenant.token(roles=["agent", "supervisor", "Some.Other.Role"])
+    principal = verifier(tenant).verify(token)
     assert principal.subject == "00u-alice"
     assert principal.roles == {Role.AGENT, Role.SUPERVISOR}
-    assert authority.requests[0].path == f"/{TENANT}/discovery/v2.0/keys"
+    assert tenant.authority.requests[0].path == f"/{TENANT}/discovery/v2.0/keys"
 
 
-def test_v1_tokens_of_the_tenant_are_accepted(
-    signing_key: rsa.RSAPrivateKey, authority: LoopbackApi
-) -> None:
-    v1 = token(signing_key, authority, iss=f"https://sts.windows.net/{TENANT}/")
-    assert verifier(authority).verify(v1).subject == "00u-alice"
+def test_v1_tokens_of_the_tenant_are_accepted(tenant: Tenant) -> None:
+    v1 = tenant.token(iss=f"https://sts.windows.net/{TENANT}/")
+    assert verifier(tenant).verify(v1).subject == "00u-alice"
 
 
 @pytest.mark.parametrize(
@@ -79,17 +48,22 @@ def test_v1_tokens_of_the_tenant_are_accepted(
         pytest.param({"exp": int(time.time()) - 60}, id="expired"),
     ],
 )
-def test_tokens_for_someone_else_are_refused(
-    signing_key: rsa.RSAPrivateKey, authority: LoopbackApi, claims: dict[str, Any]
-) -> None:
+def test_tokens_for_someone_else_are_refused(tenant: Tenant, claims: dict[str, Any]) -> None:
     with pytest.raises(Unauthorized):
-        verifier(authority).verify(token(signing_key, authority, **claims))
+        verifier(tenant).verify(tenant.token(**claims))
 
 
-def test_a_token_signed_by_another_key_is_refused(authority: LoopbackApi) -> None:
+def test_a_token_signed_by_another_key_is_refused(tenant: Tenant) -> None:
     forger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(Unauthorized):
-        verifier(authority).verify(token(forger, authority))
+        verifier(tenant).verify(tenant.token(key=forger))
+
+
+def test_an_app_role_is_required_by_name(tenant: Tenant) -> None:
+    granted = tenant.token(roles=["AzureEventGridSecureWebhookSubscriber"])
+    verifier(tenant).verify_app_role(granted, "AzureEventGridSecureWebhookSubscriber")
+    with pytest.raises(Unauthorized, match="role"):
+        verifier(tenant).verify_app_role(tenant.token(roles=["agent"]), "Some.Role")
 
 
 def test_entra_mode_needs_a_tenant() -> None:

@@ -209,7 +209,9 @@ async def test_a_delivery_without_the_channels_secret_is_refused_and_stores_noth
     await nothing_was_accepted(services)
 
 
-async def test_a_bearer_token_alone_is_told_to_use_the_secret(client: httpx.AsyncClient) -> None:
+async def test_without_entra_a_bearer_token_is_told_to_use_the_secret(
+    client: httpx.AsyncClient,
+) -> None:
     response = await post(
         client,
         "sms_received.eventgrid",
