@@ -13,3 +13,9 @@ blueprint = func.Blueprint()
 async def routing_sweep(timer: func.TimerRequest) -> None:
     services = await get_container()
     await services.routing.sweep()
+
+
+@blueprint.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)
+async def capacity_reconcile(timer: func.TimerRequest) -> None:
+    services = await get_container()
+    await services.routing.reconcile_capacity()

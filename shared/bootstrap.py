@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from shared.adapters.acs_sms import AcsSmsSender
+from shared.adapters.cosmos_store import open_cosmos_store
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
@@ -122,7 +123,9 @@ async def _open_store(
     if settings.storage_backend == "sqlite":
         assert database is not None
         return SqliteStore(database)
-    raise NotImplementedError(f"STORAGE_BACKEND={settings.storage_backend}")
+    store = await open_cosmos_store(settings)
+    closers.append(store.close)
+    return store
 
 
 async def _open_queue(

@@ -142,6 +142,12 @@ class WorkStore(Protocol):
 
     async def set_presence(self, agent_id: str, presence: Presence) -> None: ...
 
+    async def reconcile_capacity(self) -> int:
+        """Recompute every agent's used capacity from the items it holds, healing what a crash
+        between an assignment's writes left (a store whose assignment is one transaction has
+        nothing to heal). Returns how many agents were corrected."""
+        ...
+
 
 class OutboundJobStore(Protocol):
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:

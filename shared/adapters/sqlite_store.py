@@ -535,6 +535,11 @@ class SqliteStore:
             )
         )
 
+    async def reconcile_capacity(self) -> int:
+        # Used capacity is summed from the items in the same transaction as each assignment:
+        # there is no second record to drift.
+        return 0
+
     # --- outbound jobs ------------------------------------------------------------------------
 
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:

@@ -32,6 +32,14 @@ class RoutingService:
         """The safety net: every queue with a backlog gets a routing pass."""
         await self.request_routing(await self._store.queues_with_waiting_items())
 
+    async def reconcile_capacity(self) -> None:
+        """Heal agents' used capacity left wrong by a crash mid-assignment; capacity it frees
+        may serve a backlog, so a sweep follows a correction."""
+        corrected = await self._store.reconcile_capacity()
+        if corrected:
+            log.warning("capacity of %d agents recomputed from their items", corrected)
+            await self.sweep()
+
     async def route_queue(self, queue_id: str) -> list[WorkItem]:
         """Assign waiting items, by priority then age, until none is left or none fits.
 

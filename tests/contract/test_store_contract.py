@@ -38,6 +38,10 @@ from tests.contract.conftest import StoreFactory
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
+# Cosmos DB answers 404 to a read of an absent item, which the adapter reads as "none"; the
+# local server answers 500. Tests that read a record that is not there meet it.
+missing_read_gap = pytest.mark.cosmos_server_gap("a read of a missing item answers 500, not 404")
+
 
 def conversation(customer: str = "+14155550101", *, channel_id: str = "sms-1") -> Conversation:
     return Conversation(
@@ -105,6 +109,7 @@ async def waiting_item(store: Store, **kw: object) -> WorkItem:
 # --- configuration ----------------------------------------------------------------------------
 
 
+@missing_read_gap
 async def test_configuration_records_round_trip(store: Store) -> None:
     channel = Channel(
         id="sms-1",
@@ -121,22 +126,25 @@ async def test_configuration_records_round_trip(store: Store) -> None:
     assert await store.get_channel("sms-1") == channel
     assert await store.find_channel(ChannelKind.SMS, "+12025550100") == channel
     assert await store.find_channel(ChannelKind.SMS, "+12025550101") == channel
-    assert await store.find_channel(ChannelKind.CHAT, "+12025550100") is None
     assert await store.get_workstream("ws") == workstream
     assert await store.get_queue("q1") == queue
+    assert await store.find_channel(ChannelKind.CHAT, "+12025550100") is None
     assert await store.get_queue("missing") is None
 
 
+@missing_read_gap
 async def test_a_number_belongs_to_one_channel(store: Store) -> None:
     first = Channel(id="a", kind=ChannelKind.SMS, addresses=("+12025550100",), workstream_id="ws")
     await store.put_channel(first)
     with pytest.raises(Conflict):
         await store.put_channel(first.model_copy(update={"id": "b"}))
-    assert await store.get_channel("b") is None
     moved = first.model_copy(update={"addresses": ("+12025550111",)})
     await store.put_channel(moved)
-    assert await store.find_channel(ChannelKind.SMS, "+12025550100") is None
     assert await store.find_channel(ChannelKind.SMS, "+12025550111") == moved
+    # Reads of what is not there come last, so a store that cannot answer them (the local
+    # Cosmos server) still runs the rest.
+    assert await store.get_channel("b") is None
+    assert await store.find_channel(ChannelKind.SMS, "+12025550100") is None
 
 
 async def test_put_replaces_the_whole_record(store: Store) -> None:
@@ -261,6 +269,7 @@ async def test_internal_notes_are_left_out_on_request(store: Store) -> None:
     assert len(await store.list_messages(conv.id, include_internal=True)) == 2
 
 
+@missing_read_gap
 async def test_delivery_status_updates_the_message(store: Store) -> None:
     conv, _ = await store.open_conversation(conversation())
     stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
@@ -377,6 +386,7 @@ async def test_sent_sms_are_recorded_once_newest_first(store: Store) -> None:
 # --- admin listings, templates, consent, outbound jobs ---------------------------------------
 
 
+@missing_read_gap
 async def test_channels_list_by_cursor_and_delete(store: Store) -> None:
     for n in range(5):
         await store.put_channel(
@@ -399,6 +409,7 @@ async def test_channels_list_by_cursor_and_delete(store: Store) -> None:
     )
 
 
+@missing_read_gap
 async def test_templates_round_trip(store: Store) -> None:
     for n in range(3):
         await store.put_template(Template(id=f"t{n}", name=f"T{n}", body="Hi {first_name}"))
@@ -408,6 +419,7 @@ async def test_templates_round_trip(store: Store) -> None:
     assert await store.get_template("t1") is None
 
 
+@missing_read_gap
 async def test_customers_are_read_by_id(store: Store) -> None:
     customer = Customer(id="c1", display_name="Ada", mobile_phone="+14155550101")
     await store.put_customer(customer)
@@ -423,6 +435,7 @@ async def test_a_message_id_is_stored_once(store: Store) -> None:
     assert len(await store.list_messages(conv.id, include_internal=True)) == 1
 
 
+@missing_read_gap
 async def test_messages_are_found_by_provider_id_and_keep_the_failure_reason(store: Store) -> None:
     conv, _ = await store.open_conversation(conversation())
     stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
@@ -442,15 +455,16 @@ async def test_messages_are_found_by_provider_id_and_keep_the_failure_reason(sto
     assert await store.find_message_by_provider_id("twilio:nope") is None
 
 
+@missing_read_gap
 async def test_consent_belongs_to_the_number(store: Store) -> None:
-    assert not await store.is_opted_out("+14155550101")
     await store.set_sms_consent("+14155550101", opted_out=True, at=T0)
     assert await store.is_opted_out("+14155550101")
-    assert not await store.is_opted_out("+14155550102")
     await store.set_sms_consent("+14155550101", opted_out=False, at=T0 + timedelta(hours=1))
     assert not await store.is_opted_out("+14155550101")
+    assert not await store.is_opted_out("+14155550102")  # never seen: read last (see above)
 
 
+@missing_read_gap
 async def test_outbound_jobs_are_created_once_and_track_recipients(store: Store) -> None:
     job = OutboundJob(
         id="job1",

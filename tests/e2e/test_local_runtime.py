@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.cosmos_server import cosmos_app_settings
 from tests.e2e.runtime import (
     DEADLINE,
     ROOT,
@@ -49,8 +52,19 @@ def test_the_banner_tells_a_newcomer_what_to_try(runtime: Runtime) -> None:
     assert runtime.stop() == 0
 
 
-def test_sms_to_agent_and_back_over_http(runtime: Runtime) -> None:
-    runtime.start()
+@pytest.fixture(params=["sqlite", "cosmos"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The slice runs on each store; the local queue stays in the SQLite file either way."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    database = "e2e-" + hashlib.sha256(bytes(tmp_path)).hexdigest()[:20]
+    with cosmos_app_settings(database) as settings:
+        yield settings
+
+
+def test_sms_to_agent_and_back_over_http(runtime: Runtime, store_settings: dict[str, str]) -> None:
+    runtime.start(settings=store_settings)
     assert send_sms(runtime, "Where is my order?").status_code == 200
     (work,) = eventually(lambda: work_of(runtime, "alice"), "the offer to alice")
     conversation_id = work["conversation"]["id"]
@@ -102,14 +116,16 @@ def test_sms_to_agent_and_back_over_http(runtime: Runtime) -> None:
     assert runtime.stop() == 0
 
 
-def test_an_acknowledged_message_survives_sigkill(runtime: Runtime) -> None:
+def test_an_acknowledged_message_survives_sigkill(
+    runtime: Runtime, store_settings: dict[str, str]
+) -> None:
     """Invariant 3: acknowledged, then the process dies before any consumer ran: after a
     restart the message still reaches an agent, once."""
-    runtime.start("--consumers-per-queue", "0")
+    runtime.start("--consumers-per-queue", "0", settings=store_settings)
     assert send_sms(runtime, "Please call me back", sid="SMkill0001").status_code == 200
     assert runtime.stop(signal.SIGKILL) == -signal.SIGKILL
 
-    runtime.start()
+    runtime.start(settings=store_settings)
     (work,) = eventually(lambda: work_of(runtime, "alice"), "the message after restart")
     assert (
         send_sms(runtime, "Please call me back", sid="SMkill0001").status_code == 200

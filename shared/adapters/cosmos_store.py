@@ -1,0 +1,911 @@
+"""The Store on Azure Cosmos DB (NoSQL API), with the async SDK.
+
+Layout (containers, partition keys, ids, indexes): shared/adapters/cosmos_layout.py and
+docs/cosmos.md. Three patterns carry the port's guarantees without multi-partition
+transactions:
+
+- Claims: uniqueness is a document with a deterministic id, created if absent; 409 means the
+  key is taken (an open conversation per channel and number, a provider message id, a message
+  id, a channel's number). A claim carries a snapshot of what it was taken for, so whoever
+  finds a claim whose record is not written yet (its writer is in flight or died) writes that
+  record itself; writes of one record are idempotent (same id, same partition: 409 = done).
+- ETags: a read-modify-write replaces only the version it read (412 -> read again, retry).
+- Assignment touches two partitions (the agent's held capacity, then the item): the hold is
+  taken first under the agent's ETag, the item is then taken under its own ETag, a lost race
+  releases the hold (compensation), and `reconcile_capacity` recomputes every agent's holds
+  from the items, so a crash between the two writes heals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from azure.cosmos import PartitionKey, exceptions
+from azure.cosmos.aio import CosmosClient, DatabaseProxy
+from azure.identity.aio import DefaultAzureCredential
+from pydantic import BaseModel
+
+from shared.adapters import cosmos_layout as layout
+from shared.adapters.cosmos_documents import (
+    Doc,
+    create_if_absent,
+    create_or_replace,
+    delete_if_present,
+    read_or_none,
+    update,
+)
+from shared.adapters.cosmos_layout import document, epoch_micros, model_json, stored_fields
+from shared.adapters.cosmos_metrics import CosmosMetrics, MeteredContainer
+from shared.domain.models import (
+    CAPACITY_HOLDING,
+    Agent,
+    AgentState,
+    Channel,
+    ChannelKind,
+    Conversation,
+    Customer,
+    DeliveryStatus,
+    Message,
+    OutboundJob,
+    Presence,
+    Queue,
+    Recipient,
+    RoutingRule,
+    SentSms,
+    Template,
+    WorkItem,
+    WorkItemStatus,
+    Workstream,
+)
+from shared.errors import Conflict
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+HOLD_GRACE = timedelta(minutes=2)
+"""A capacity hold younger than this may belong to an assignment still in flight: reconcile
+leaves it alone. Far longer than the two writes take."""
+
+CLAIM_GRACE_SECONDS = 120.0
+"""A number's claim younger than this, whose channel is not written yet, belongs to a write in
+flight (claims are taken before the channel is written)."""
+
+SETTLE_TIMEOUT_SECONDS = 2.0
+SETTLE_POLL_SECONDS = 0.01
+"""How long, and how often, an assignment waits for others in flight on the same agent."""
+
+_HOLDING = [str(status) for status in CAPACITY_HOLDING]
+_NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
+
+
+def _load(kind: type[M], doc: Doc) -> M:
+    return kind.model_validate(doc["data"])
+
+
+class CosmosStore:
+    def __init__(
+        self,
+        client: CosmosClient,
+        database: DatabaseProxy,
+        *,
+        credential: DefaultAzureCredential | None = None,
+        metrics: CosmosMetrics | None = None,
+        hold_grace: timedelta = HOLD_GRACE,
+    ) -> None:
+        self._client = client
+        self._credential = credential
+        self.metrics = metrics or CosmosMetrics()
+        self._hold_grace = hold_grace
+
+        def container(spec: layout.ContainerSpec) -> MeteredContainer:
+            return MeteredContainer(database.get_container_client(spec.name), self.metrics)
+
+        self._config = container(layout.CONFIG)
+        self._lookups = container(layout.LOOKUPS)
+        self._customers = container(layout.CUSTOMERS)
+        self._conversations = container(layout.CONVERSATIONS)
+        self._work = container(layout.WORK)
+        self._jobs = container(layout.JOBS)
+        self._outbox = container(layout.OUTBOX)
+
+    async def close(self) -> None:
+        await self._client.close()
+        if self._credential is not None:
+            await self._credential.close()
+
+    async def _get_config(self, kind: type[M], doc_type: str, record_id: str) -> M | None:
+        doc = await read_or_none(self._config, record_id, doc_type)
+        return None if doc is None else _load(kind, doc)
+
+    async def _put_config(self, doc_type: str, record_id: str, model: BaseModel) -> None:
+        await self._config.upsert(document(record_id, doc_type, doc_type, model))
+
+    async def _list_config(
+        self, kind: type[M], doc_type: str, after: str | None, limit: int
+    ) -> list[M]:
+        rows = await self._config.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.id > @after "
+            "ORDER BY c.id",
+            {"@pk": doc_type, "@after": after or "", "@limit": limit},
+            partition_key=doc_type,
+        )
+        return [kind.model_validate(row) for row in rows]
+
+    # --- configuration ------------------------------------------------------------------------
+
+    async def put_channel(self, channel: Channel) -> None:
+        claimed: list[str] = []
+        try:
+            for address in channel.addresses:
+                if await self._claim_address(channel, address):
+                    claimed.append(address)
+        except Conflict:
+            for address in claimed:  # compensation: this write changes nothing
+                key = layout.channel_address_key(channel.kind, address)
+                await delete_if_present(self._lookups, key, key)
+            raise
+        replaced = await create_or_replace(
+            self._config, document(channel.id, "channel", "channel", channel)
+        )
+        if replaced is not None:
+            previous = Channel.model_validate(replaced["data"])
+            for address in set(previous.addresses) - set(channel.addresses):
+                key = layout.channel_address_key(previous.kind, address)
+                await delete_if_present(self._lookups, key, key)
+
+    async def _claim_address(self, channel: Channel, address: str) -> bool:
+        """Take the number for the channel; True if this call took it. A claim whose channel
+        no longer lists the number, or never got written past the grace period (an
+        interrupted write), is free to take."""
+        key = layout.channel_address_key(channel.kind, address)
+        claim = document(key, key, "channel-address", channel_id=channel.id)
+        while True:
+            if await create_if_absent(self._lookups, claim):
+                return True
+            current = await read_or_none(self._lookups, key, key)
+            if current is None:
+                continue
+            owner_id = str(current["channel_id"])
+            if owner_id == channel.id:
+                return False
+            owner = await self.get_channel(owner_id)
+            if owner is not None and owner.kind == channel.kind and address in owner.addresses:
+                raise Conflict(f"{address} already belongs to another channel")
+            if owner is None and time.time() - float(current["_ts"]) < CLAIM_GRACE_SECONDS:
+                raise Conflict(f"{address} is being given to another channel right now")
+            try:
+                await self._lookups.replace(claim, etag=current["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return True
+
+    async def get_channel(self, channel_id: str) -> Channel | None:
+        return await self._get_config(Channel, "channel", channel_id)
+
+    async def find_channel(self, kind: ChannelKind, address: str) -> Channel | None:
+        key = layout.channel_address_key(kind, address)
+        claim = await read_or_none(self._lookups, key, key)
+        if claim is None:
+            return None
+        channel = await self.get_channel(str(claim["channel_id"]))
+        # The claim is a pointer; the channel is the truth (a stale claim points elsewhere).
+        if channel is None or channel.kind != kind or address not in channel.addresses:
+            return None
+        return channel
+
+    async def list_channels(self, *, after: str | None, limit: int) -> Sequence[Channel]:
+        return await self._list_config(Channel, "channel", after, limit)
+
+    async def delete_channel(self, channel_id: str) -> bool:
+        current = await read_or_none(self._config, channel_id, "channel")
+        if current is None:
+            return False
+        try:
+            await self._config.delete(channel_id, "channel", etag=current["_etag"])
+        except (
+            exceptions.CosmosAccessConditionFailedError,
+            exceptions.CosmosResourceNotFoundError,
+        ):
+            return await self.delete_channel(channel_id)
+        channel = Channel.model_validate(current["data"])
+        for address in channel.addresses:
+            key = layout.channel_address_key(channel.kind, address)
+            await delete_if_present(self._lookups, key, key)
+        return True
+
+    async def put_workstream(self, workstream: Workstream) -> None:
+        await self._put_config("workstream", workstream.id, workstream)
+
+    async def get_workstream(self, workstream_id: str) -> Workstream | None:
+        return await self._get_config(Workstream, "workstream", workstream_id)
+
+    async def put_queue(self, queue: Queue) -> None:
+        await self._put_config("queue", queue.id, queue)
+
+    async def get_queue(self, queue_id: str) -> Queue | None:
+        return await self._get_config(Queue, "queue", queue_id)
+
+    async def put_rule(self, rule: RoutingRule) -> None:
+        await self._config.upsert(
+            document(
+                rule.id,
+                "rule",
+                "rule",
+                rule,
+                workstream_id=rule.workstream_id,
+                rule_order=rule.order,
+            )
+        )
+
+    async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]:
+        rows = await self._config.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.workstream_id = @workstream "
+            "ORDER BY c.rule_order, c.id",
+            {"@pk": "rule", "@workstream": workstream_id},
+            partition_key="rule",
+        )
+        return [RoutingRule.model_validate(row) for row in rows]
+
+    async def put_template(self, template: Template) -> None:
+        await self._put_config("template", template.id, template)
+
+    async def get_template(self, template_id: str) -> Template | None:
+        return await self._get_config(Template, "template", template_id)
+
+    async def list_templates(self, *, after: str | None, limit: int) -> Sequence[Template]:
+        return await self._list_config(Template, "template", after, limit)
+
+    async def delete_template(self, template_id: str) -> bool:
+        return await delete_if_present(self._config, template_id, "template")
+
+    async def put_agent(self, agent: Agent) -> None:
+        """The agent's record and its live state share one document: an edit replaces the
+        record (a patch) and keeps presence and held capacity."""
+        created = await create_if_absent(
+            self._work,
+            document(
+                agent.id,
+                layout.AGENTS_PARTITION,
+                "agent",
+                agent,
+                queue_ids=list(agent.queue_ids),
+                presence=None,
+                holds={},
+            ),
+        )
+        if not created:
+            await self._work.patch(
+                agent.id,
+                layout.AGENTS_PARTITION,
+                [
+                    {"op": "set", "path": "/data", "value": model_json(agent)},
+                    {"op": "set", "path": "/queue_ids", "value": list(agent.queue_ids)},
+                ],
+            )
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+        return None if doc is None else _load(Agent, doc)
+
+    async def put_customer(self, customer: Customer) -> None:
+        """The phone index is written before the customer and pruned after it, so it may
+        hold stale entries but never misses one; readers check against the customer."""
+        phones = _phones(customer)
+        for phone in phones:
+            key = layout.customer_phone_key(phone)
+            await self._lookups.upsert(document(customer.id, key, "customer-phone"))
+        replaced = await create_or_replace(
+            self._customers, document(customer.id, customer.id, "customer", customer)
+        )
+        if replaced is not None:
+            for phone in _phones(Customer.model_validate(replaced["data"])) - phones:
+                key = layout.customer_phone_key(phone)
+                await delete_if_present(self._lookups, customer.id, key)
+
+    async def get_customer(self, customer_id: str) -> Customer | None:
+        doc = await read_or_none(self._customers, customer_id, customer_id)
+        return None if doc is None else _load(Customer, doc)
+
+    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
+        key = layout.customer_phone_key(e164)
+        ids = await self._lookups.query(
+            "SELECT VALUE c.id FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        found = []
+        for customer_id in sorted(ids):
+            customer = await self.get_customer(customer_id)
+            if customer is not None and e164 in _phones(customer):
+                found.append(customer)
+        return found
+
+    # --- conversations ------------------------------------------------------------------------
+
+    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
+        key = layout.open_conversation_key(candidate.channel_id, candidate.customer_address)
+        claim = document(
+            key,
+            key,
+            "open-conversation",
+            conversation=model_json(candidate),
+            materialized=False,
+        )
+        if await create_if_absent(self._lookups, claim):
+            await self._materialize_conversation(claim)
+            return candidate, True
+        current = await self._lookups.read(key, key)
+        if current["materialized"]:
+            conversation = await self.get_conversation(str(current["conversation"]["id"]))
+            if conversation is not None:
+                return conversation, False
+        return await self._materialize_conversation(current), False
+
+    async def _materialize_conversation(self, claim: Doc) -> Conversation:
+        """Write the claimed conversation (idempotent), then mark the claim as written."""
+        conversation = Conversation.model_validate(claim["conversation"])
+        await create_if_absent(
+            self._conversations,
+            document(
+                conversation.id,
+                conversation.id,
+                "conversation",
+                conversation,
+                seq=0,
+                open_item=None,
+            ),
+        )
+        if not claim["materialized"]:
+            await self._lookups.patch(
+                claim["id"], claim["pk"], [{"op": "set", "path": "/materialized", "value": True}]
+            )
+        return conversation
+
+    async def get_conversation(self, conversation_id: str) -> Conversation | None:
+        doc = await read_or_none(self._conversations, conversation_id, conversation_id)
+        return None if doc is None else _load(Conversation, doc)
+
+    async def append_message(self, message: Message) -> Message | None:
+        provider_id = message.provider_message_id
+        if provider_id is not None:
+            key = layout.provider_message_key(provider_id)
+            provider_claim = document(
+                key,
+                key,
+                "provider-message",
+                conversation_id=message.conversation_id,
+                message_id=message.id,
+                message=model_json(message),
+                ttl=layout.PROVIDER_MESSAGE_TTL_SECONDS,
+            )
+            if not await create_if_absent(self._lookups, provider_claim):
+                await self._finish_claimed_message(await self._lookups.read(key, key))
+                return None
+        key = layout.message_key(message.id)
+        if not await create_if_absent(self._lookups, _message_locator(message)):
+            if provider_id is not None:  # the id was taken first: release the provider id
+                claim_key = layout.provider_message_key(provider_id)
+                await delete_if_present(self._lookups, claim_key, claim_key)
+            await self._finish_claimed_message(await self._lookups.read(key, key))
+            return None
+        return await self._write_message(message)
+
+    async def _finish_claimed_message(self, claim: Doc) -> None:
+        """A duplicate found the claim of an earlier delivery: make sure that one is stored
+        (its writer may have died between the claim and the message)."""
+        if claim.get("message") is None:
+            return  # an outbound message's provider id: the message was stored first
+        message = Message.model_validate(claim["message"])
+        await create_if_absent(self._lookups, _message_locator(message))
+        await self._write_message(message)
+
+    async def _write_message(self, message: Message) -> Message:
+        """Store the message with the next number of its conversation, or find it stored.
+        The unique key on /seq makes two writers pick different numbers."""
+        partition = message.conversation_id
+        while True:
+            last = await self._conversations.query(
+                "SELECT TOP 1 VALUE c.seq FROM c WHERE c.pk = @pk ORDER BY c.seq DESC",
+                {"@pk": partition},
+                partition_key=partition,
+            )
+            stored = message.model_copy(update={"sequence": int(last[0]) + 1 if last else 1})
+            body = document(
+                stored.id,
+                partition,
+                "message",
+                stored,
+                seq=stored.sequence,
+                internal=stored.internal,
+            )
+            if await create_if_absent(self._conversations, body):
+                return stored
+            # 409: the message is there already (another writer), or the number was taken.
+            existing = await read_or_none(self._conversations, stored.id, partition)
+            if existing is not None:
+                return _load(Message, existing)
+
+    async def _message_doc(self, message_id: str) -> Doc | None:
+        key = layout.message_key(message_id)
+        locator = await read_or_none(self._lookups, key, key)
+        if locator is None:
+            return None
+        return await read_or_none(self._conversations, message_id, str(locator["conversation_id"]))
+
+    async def get_message(self, message_id: str) -> Message | None:
+        doc = await self._message_doc(message_id)
+        return None if doc is None else _load(Message, doc)
+
+    async def find_message_by_provider_id(self, provider_message_id: str) -> Message | None:
+        key = layout.provider_message_key(provider_message_id)
+        claim = await read_or_none(self._lookups, key, key)
+        if claim is None:
+            return None
+        doc = await read_or_none(
+            self._conversations, str(claim["message_id"]), str(claim["conversation_id"])
+        )
+        return None if doc is None else _load(Message, doc)
+
+    async def list_messages(
+        self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
+    ) -> Sequence[Message]:
+        rows = await self._conversations.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'message' "
+            "AND c.seq > @after AND (@internal OR c.internal = false) ORDER BY c.seq",
+            {"@pk": conversation_id, "@after": after_sequence, "@internal": include_internal},
+            partition_key=conversation_id,
+        )
+        return [Message.model_validate(row) for row in rows]
+
+    async def set_message_delivery(
+        self,
+        message_id: str,
+        status: DeliveryStatus,
+        provider_message_id: str | None,
+        error: str | None = None,
+    ) -> Message | None:
+        doc = await self._message_doc(message_id)
+        if doc is None:
+            return None
+        conversation_id = str(doc["pk"])
+        if provider_message_id and provider_message_id != doc["data"]["provider_message_id"]:
+            # The index first: a delivery report may arrive before this call returns.
+            key = layout.provider_message_key(provider_message_id)
+            await self._lookups.upsert(
+                document(
+                    key,
+                    key,
+                    "provider-message",
+                    conversation_id=conversation_id,
+                    message_id=message_id,
+                    message=None,
+                    ttl=layout.PROVIDER_MESSAGE_TTL_SECONDS,
+                )
+            )
+
+        def deliver(current: Doc) -> Doc:
+            message = _load(Message, current)
+            changed = message.model_copy(
+                update={
+                    "status": status,
+                    "provider_message_id": provider_message_id or message.provider_message_id,
+                    "error": error,
+                }
+            )
+            return {**current, "data": model_json(changed)}
+
+        updated = await update(self._conversations, message_id, conversation_id, deliver)
+        return None if updated is None else _load(Message, updated)
+
+    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
+        key = layout.sms_consent_key(address)
+        await self._lookups.upsert(
+            document(key, key, "sms-consent", opted_out=opted_out, changed_at=at.isoformat())
+        )
+
+    async def is_opted_out(self, address: str) -> bool:
+        key = layout.sms_consent_key(address)
+        doc = await read_or_none(self._lookups, key, key)
+        return bool(doc and doc["opted_out"])
+
+    # --- work items ---------------------------------------------------------------------------
+
+    async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
+        """The conversation document holds the pointer to its unclosed item: set only if
+        unset (a conditional patch), then the item is written where its queue is."""
+        pointer = {"id": item.id, "queue_id": item.queue_id, "item": model_json(item)}
+        try:
+            await self._conversations.patch(
+                item.conversation_id,
+                item.conversation_id,
+                [{"op": "set", "path": "/open_item", "value": pointer}],
+                filter_predicate=_NO_OPEN_ITEM,
+            )
+        except exceptions.CosmosAccessConditionFailedError:
+            conversation = await self._conversations.read(
+                item.conversation_id, item.conversation_id
+            )
+            return await self._materialize_item(conversation["open_item"]), False
+        return await self._materialize_item(pointer), True
+
+    async def _materialize_item(self, pointer: Doc) -> WorkItem:
+        """Write the pointed item and its locator, or find them written (idempotent)."""
+        item = WorkItem.model_validate(pointer["item"])
+        key = layout.work_item_key(item.id)
+        await create_if_absent(
+            self._lookups, document(key, key, "work-item", queue_id=item.queue_id)
+        )
+        partition = layout.queue_partition(item.queue_id)
+        if await create_if_absent(self._work, _item_document(item)):
+            return item
+        return _load(WorkItem, await self._work.read(item.id, partition))
+
+    async def _item_doc(self, item_id: str) -> Doc | None:
+        key = layout.work_item_key(item_id)
+        locator = await read_or_none(self._lookups, key, key)
+        if locator is None:
+            return None
+        return await read_or_none(
+            self._work, item_id, layout.queue_partition(str(locator["queue_id"]))
+        )
+
+    async def get_work_item(self, item_id: str) -> WorkItem | None:
+        doc = await self._item_doc(item_id)
+        return None if doc is None else _load(WorkItem, doc)
+
+    async def open_work_item(self, conversation_id: str) -> WorkItem | None:
+        conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
+        pointer = None if conversation is None else conversation.get("open_item")
+        if pointer is None:
+            return None
+        doc = await read_or_none(
+            self._work, str(pointer["id"]), layout.queue_partition(str(pointer["queue_id"]))
+        )
+        item = await self._materialize_item(pointer) if doc is None else _load(WorkItem, doc)
+        return None if item.status == WorkItemStatus.CLOSED else item
+
+    async def queues_with_waiting_items(self) -> Sequence[str]:
+        """For the sweep timer, not the hot path: this query spans every partition."""
+        queue_ids = await self._work.query(
+            "SELECT VALUE c.queue_id FROM c WHERE c.type = 'item' AND c.status = @waiting",
+            {"@waiting": str(WorkItemStatus.WAITING)},
+            partition_key=None,
+        )
+        return sorted(set(queue_ids))
+
+    async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
+        partition = layout.queue_partition(queue_id)
+        rows = await self._work.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.status = @waiting "
+            "ORDER BY c.priority DESC, c.enqueued_at, c.id",
+            {"@pk": partition, "@waiting": str(WorkItemStatus.WAITING), "@limit": limit},
+            partition_key=partition,
+        )
+        return [WorkItem.model_validate(row) for row in rows]
+
+    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        item_doc = await self._item_doc(item_id)
+        if item_doc is None:
+            return None
+        item = _load(WorkItem, item_doc)
+        if item.status != WorkItemStatus.WAITING:
+            return None
+        if not await self._hold_capacity(agent_id, item, now):
+            return None
+        try:
+            return await self._take_item(item_doc, agent_id, now)
+        except exceptions.CosmosAccessConditionFailedError:
+            # Another router took the item since it was read: give the capacity back.
+            await self._release_hold(agent_id, item.id)
+            return None
+        except exceptions.CosmosHttpResponseError:
+            await self._release_hold(agent_id, item.id)
+            raise
+
+    async def _hold_capacity(self, agent_id: str, item: WorkItem, now: datetime) -> bool:
+        """First write: the agent holds the item's units, if they fit (under its ETag).
+
+        Holds of assignments in flight count, since they may win. When they alone make the
+        item not fit, wait for them to settle (milliseconds) rather than refuse on a count
+        that is about to drop: a router that lost its item is releasing its hold."""
+        deadline = asyncio.get_running_loop().time() + SETTLE_TIMEOUT_SECONDS
+        while True:
+            doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+            if doc is None:
+                return False
+            maximum = _load(Agent, doc).max_capacity
+            holds: dict[str, Any] = doc["holds"]
+            if _held_units(holds) + item.capacity_units > maximum:
+                holds, in_flight = await self._settled_holds(agent_id, holds)
+                if _held_units(holds) + item.capacity_units > maximum:
+                    if not in_flight or asyncio.get_running_loop().time() > deadline:
+                        return False
+                    await asyncio.sleep(SETTLE_POLL_SECONDS)
+                    continue
+            entry = {
+                "units": item.capacity_units,
+                "queue_id": item.queue_id,
+                "assigned_at": now.isoformat(),
+                "held_at": datetime.now(UTC).isoformat(),
+            }
+            changed = {**stored_fields(doc), "holds": {**holds, item.id: entry}}
+            try:
+                await self._work.replace(changed, etag=doc["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return True
+
+    async def _settled_holds(
+        self, agent_id: str, holds: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """The holds that count: those whose item is the agent's, and those of assignments in
+        flight (item still waiting, hold recent); the flag says whether any is in flight. A
+        hold whose item went to another agent, or whose assignment died, counts no more."""
+        cutoff = datetime.now(UTC) - self._hold_grace
+        counting: dict[str, Any] = {}
+        in_flight = False
+        for item_id, hold in holds.items():
+            doc = await read_or_none(
+                self._work, item_id, layout.queue_partition(str(hold["queue_id"]))
+            )
+            if doc is None:
+                continue
+            item = _load(WorkItem, doc)
+            if item.agent_id == agent_id and item.status in CAPACITY_HOLDING:
+                counting[item_id] = hold
+            elif (
+                item.status == WorkItemStatus.WAITING
+                and datetime.fromisoformat(hold["held_at"]) > cutoff
+            ):
+                counting[item_id] = hold
+                in_flight = True
+        return counting, in_flight
+
+    async def _take_item(self, item_doc: Doc, agent_id: str, now: datetime) -> WorkItem:
+        """Second write: the item becomes the agent's, if still the version read (ETag)."""
+        assigned = _load(WorkItem, item_doc).model_copy(
+            update={"status": WorkItemStatus.ACTIVE, "agent_id": agent_id, "assigned_at": now}
+        )
+        await self._work.replace(_item_document(assigned), etag=item_doc["_etag"])
+        return assigned
+
+    async def _release_hold(self, agent_id: str, item_id: str) -> None:
+        def release(doc: Doc) -> Doc | None:
+            if item_id not in doc["holds"]:
+                return None
+            holds = {key: value for key, value in doc["holds"].items() if key != item_id}
+            return {**doc, "holds": holds}
+
+        await update(self._work, agent_id, layout.AGENTS_PARTITION, release)
+
+    async def reconcile_capacity(self) -> int:
+        """Recompute each agent's holds from the items it holds: a hold whose item is not
+        the agent's (a crash between the two writes of an assignment) is released, an item
+        without its hold gets one back. Holds younger than the grace period may belong to an
+        assignment in flight and are kept. Returns how many agents were corrected."""
+        rows = await self._work.query(
+            "SELECT c.id, c.queue_id, c.data.agent_id AS agent_id, c.data.capacity_units AS units, "
+            "c.data.assigned_at AS assigned_at FROM c "
+            "WHERE c.type = 'item' AND ARRAY_CONTAINS(@holding, c.status)",
+            {"@holding": _HOLDING},
+            partition_key=None,
+        )
+        held_by: dict[str, dict[str, Any]] = defaultdict(dict)
+        for row in rows:
+            held_by[str(row["agent_id"])][str(row["id"])] = row
+        agent_ids = await self._work.query(
+            "SELECT VALUE c.id FROM c WHERE c.pk = @pk AND c.type = 'agent'",
+            {"@pk": layout.AGENTS_PARTITION},
+            partition_key=layout.AGENTS_PARTITION,
+        )
+        cutoff = datetime.now(UTC) - self._hold_grace
+        corrected = 0
+        for agent_id in agent_ids:
+            items = held_by.get(agent_id, {})
+
+            def reconcile(doc: Doc, items: dict[str, Any] = items) -> Doc | None:
+                holds = {
+                    item_id: hold
+                    for item_id, hold in doc["holds"].items()
+                    if item_id in items or datetime.fromisoformat(hold["held_at"]) > cutoff
+                }
+                for item_id, row in items.items():
+                    holds.setdefault(
+                        item_id,
+                        {
+                            "units": row["units"],
+                            "queue_id": row["queue_id"],
+                            "assigned_at": row["assigned_at"],
+                            "held_at": datetime.now(UTC).isoformat(),
+                        },
+                    )
+                return None if holds == doc["holds"] else {**doc, "holds": holds}
+
+            if await update(self._work, agent_id, layout.AGENTS_PARTITION, reconcile):
+                log.warning("agent %s: held capacity recomputed from its items", agent_id)
+                corrected += 1
+        return corrected
+
+    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
+        agent = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+        if agent is None:
+            return []
+        items = []
+        for item_id, hold in agent["holds"].items():
+            doc = await read_or_none(
+                self._work, item_id, layout.queue_partition(str(hold["queue_id"]))
+            )
+            # A hold whose item write is in flight (or never happened) is not work yet.
+            if doc is None:
+                continue
+            item = _load(WorkItem, doc)
+            if item.agent_id == agent_id and item.status != WorkItemStatus.CLOSED:
+                items.append(item)
+        return sorted(items, key=lambda i: (i.enqueued_at, i.id))
+
+    async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
+        rows = await self._work.query(
+            "SELECT * FROM c WHERE c.pk = @pk AND c.type = 'agent' "
+            "AND ARRAY_CONTAINS(c.queue_ids, @queue) ORDER BY c.id",
+            {"@pk": layout.AGENTS_PARTITION, "@queue": queue_id},
+            partition_key=layout.AGENTS_PARTITION,
+        )
+        return [_agent_state(row) for row in rows]
+
+    async def agent_state(self, agent_id: str) -> AgentState | None:
+        doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+        return None if doc is None else _agent_state(doc)
+
+    async def set_presence(self, agent_id: str, presence: Presence) -> None:
+        await self._work.patch(
+            agent_id,
+            layout.AGENTS_PARTITION,
+            [{"op": "set", "path": "/presence", "value": str(presence)}],
+        )
+
+    # --- outbound jobs ------------------------------------------------------------------------
+
+    async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
+        if await create_if_absent(self._jobs, document(job.id, job.id, "job", job)):
+            return job, True
+        return _load(OutboundJob, await self._jobs.read(job.id, job.id)), False
+
+    async def get_outbound_job(self, job_id: str) -> OutboundJob | None:
+        doc = await read_or_none(self._jobs, job_id, job_id)
+        return None if doc is None else _load(OutboundJob, doc)
+
+    async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
+        def with_recipient(doc: Doc) -> Doc:
+            job = _load(OutboundJob, doc)
+            recipients = tuple(
+                recipient if r.customer_id == recipient.customer_id else r for r in job.recipients
+            )
+            return {**doc, "data": model_json(job.model_copy(update={"recipients": recipients}))}
+
+        updated = await update(self._jobs, job_id, job_id, with_recipient)
+        return None if updated is None else _load(OutboundJob, updated)
+
+    # --- sandbox outbox -----------------------------------------------------------------------
+
+    async def record_sent_sms(self, sms: SentSms) -> None:
+        await create_if_absent(
+            self._outbox,
+            document(
+                sms.provider_message_id,
+                layout.SENT_SMS_PARTITION,
+                "sent-sms",
+                sms,
+                sent_at=epoch_micros(sms.sent_at),
+            ),
+        )
+
+    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]:
+        rows = await self._outbox.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk ORDER BY c.sent_at DESC, c.id",
+            {"@pk": layout.SENT_SMS_PARTITION, "@limit": limit},
+            partition_key=layout.SENT_SMS_PARTITION,
+        )
+        return [SentSms.model_validate(row) for row in rows]
+
+
+def _message_locator(message: Message) -> Doc:
+    """Where the message lives (get_message has only its id), and the claim on that id."""
+    key = layout.message_key(message.id)
+    return document(
+        key,
+        key,
+        "message-locator",
+        conversation_id=message.conversation_id,
+        message=model_json(message),
+    )
+
+
+def _phones(customer: Customer) -> set[str]:
+    return {p for p in (customer.mobile_phone, customer.account_phone) if p}
+
+
+def _item_document(item: WorkItem) -> Doc:
+    return document(
+        item.id,
+        layout.queue_partition(item.queue_id),
+        "item",
+        item,
+        queue_id=item.queue_id,
+        status=str(item.status),
+        priority=item.priority,
+        enqueued_at=epoch_micros(item.enqueued_at),
+    )
+
+
+def _held_units(holds: dict[str, Any]) -> int:
+    return sum(int(hold["units"]) for hold in holds.values())
+
+
+def _agent_state(doc: Doc) -> AgentState:
+    agent = _load(Agent, doc)
+    # The latest assignment is the latest hold's: a hold released by compensation takes its
+    # time with it. (Releasing work on close will have to keep the time on the agent.)
+    assigned = [datetime.fromisoformat(h["assigned_at"]) for h in doc["holds"].values()]
+    return AgentState(
+        agent=agent,
+        presence=Presence(doc["presence"]) if doc["presence"] else agent.default_presence,
+        used_capacity=_held_units(doc["holds"]),
+        last_assigned_at=max(assigned, default=None),
+    )
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+async def open_cosmos_store(
+    settings: Settings, *, hold_grace: timedelta = HOLD_GRACE
+) -> CosmosStore:
+    """Sign in with the key (a local protocol server), which may also create the database
+    and containers; or with the app's identity (Azure), where infrastructure created them."""
+    credential: DefaultAzureCredential | None = None
+    if settings.cosmos_key:
+        client = CosmosClient(
+            settings.cosmos_endpoint,
+            credential=settings.cosmos_key,
+            connection_verify=settings.cosmos_verify_tls,
+        )
+    else:
+        credential = DefaultAzureCredential(
+            managed_identity_client_id=settings.azure_client_id or None
+        )
+        client = CosmosClient(
+            settings.cosmos_endpoint,
+            credential=credential,
+            connection_verify=settings.cosmos_verify_tls,
+        )
+    try:
+        if settings.cosmos_key:
+            database = await create_containers(client, settings.cosmos_database)
+        else:
+            database = client.get_database_client(settings.cosmos_database)
+    except BaseException:
+        await client.close()
+        if credential is not None:
+            await credential.close()
+        raise
+    return CosmosStore(client, database, credential=credential, hold_grace=hold_grace)
+
+
+async def create_containers(client: CosmosClient, database_name: str) -> DatabaseProxy:
+    """The database and every container of the layout, created where absent."""
+    database = await client.create_database_if_not_exists(database_name)
+    for spec in layout.CONTAINERS:
+        await database.create_container_if_not_exists(
+            spec.name,
+            partition_key=PartitionKey(path=layout.PARTITION_KEY_PATH),
+            indexing_policy=spec.indexing_policy(),
+            unique_key_policy=spec.unique_key_policy(),
+            default_ttl=spec.default_ttl,
+        )
+    return database

@@ -1,0 +1,143 @@
+"""What only the Cosmos store has: the hot path's shape (no query spans partitions), its
+request-unit accounting, and healing a crash between the two writes of an assignment."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.adapters.cosmos_layout import AGENTS_PARTITION
+from shared.adapters.cosmos_metrics import OperationKind
+from shared.domain.models import (
+    ChannelKind,
+    InboundMessage,
+    SmsProvider,
+    WorkItemStatus,
+)
+from shared.local.seed import SMS_NUMBER, seed_demo
+from shared.services.ingest import IngestService
+from shared.services.routing import RoutingService
+from tests.contract.conftest import cosmos_store
+from tests.contract.test_store_contract import T0, agent, waiting_item
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return T0
+
+
+class RecordingQueue:
+    """The WorkQueue port, faked: these tests call the services the queue would trigger."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(
+        self,
+        queue_name: str,
+        body: str,
+        *,
+        session_id: str | None = None,
+        message_id: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        self.sent.append((queue_name, body))
+
+
+def inbound(text: str, sid: str) -> InboundMessage:
+    return InboundMessage(
+        provider=SmsProvider.TWILIO,
+        provider_message_id=sid,
+        channel=ChannelKind.SMS,
+        customer_address="+14155550101",
+        business_address=SMS_NUMBER,
+        text=text,
+        received_at=T0,
+    )
+
+
+async def test_ingest_route_and_assign_use_no_cross_partition_query(tmp_path: Path) -> None:
+    async with cosmos_store(tmp_path) as store:
+        await seed_demo(store, twilio_auth_token="demo-token")
+        routing = RoutingService(store, RecordingQueue(), FixedClock())
+        ingest = IngestService(store, routing, FixedClock())
+        store.metrics.reset()
+
+        first = await ingest.ingest(inbound("Where is my order?", "SM0001"))
+        again = await ingest.ingest(inbound("Where is my order?", "SM0001"))  # provider retry
+        second = await ingest.ingest(inbound("It was due Monday", "SM0002"))
+        assigned = await routing.route_queue(first.work_item.queue_id)
+
+        hot_path = store.metrics.snapshot()
+        print(f"\ningest x3, route, assign on Cosmos: {hot_path.model_dump_json(indent=1)}")
+        assert again.message is None
+        assert second.conversation.id == first.conversation.id
+        assert [item.id for item in assigned] == [first.work_item.id]
+        assert assigned[0].status == WorkItemStatus.ACTIVE
+        assert hot_path.count(OperationKind.QUERY_CROSS_PARTITION) == 0
+        assert hot_path.count(OperationKind.POINT_READ) > 0
+        assert hot_path.count(OperationKind.QUERY_SINGLE_PARTITION) > 0
+
+        # The instrument does see a query that spans partitions: the sweep timer's.
+        store.metrics.reset()
+        await routing.sweep()
+        assert store.metrics.snapshot().count(OperationKind.QUERY_CROSS_PARTITION) == 1
+
+
+class ProcessDied(BaseException):
+    """The process stops here: no except clause of the adapter runs, as in a real crash."""
+
+
+async def test_reconcile_heals_a_crash_between_the_two_writes_of_an_assignment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with cosmos_store(tmp_path) as store:
+        await agent(store, "a1", capacity=1)
+        waiting = await waiting_item(store)
+
+        async def process_dies(*args: object) -> None:
+            raise ProcessDied
+
+        with monkeypatch.context() as crash:
+            crash.setattr(store, "_take_item", process_dies)
+            with pytest.raises(ProcessDied):
+                await store.assign(waiting.id, "a1", T0)
+
+        # The agent's capacity was written, the item's assignment never was.
+        leaked = await store.agent_state("a1")
+        assert leaked is not None and leaked.used_capacity == 1
+        assert await store.get_work_item(waiting.id) == waiting
+        assert await store.agent_items("a1") == []
+
+        # Within the grace period the hold may be an assignment in flight: it stays.
+        assert await store.reconcile_capacity() == 0
+
+        # Past it (a second process whose grace has run out), the hold is released.
+        async with cosmos_store(tmp_path, hold_grace=timedelta(0)) as later:
+            assert await later.reconcile_capacity() == 1
+            healed = await later.agent_state("a1")
+            assert healed is not None and healed.used_capacity == 0
+            assigned = await later.assign(waiting.id, "a1", T0)
+            assert assigned is not None and assigned.agent_id == "a1"
+            assert await later.agent_items("a1") == [assigned]
+            assert await later.reconcile_capacity() == 0
+
+
+async def test_reconcile_gives_back_the_hold_of_an_assigned_item(tmp_path: Path) -> None:
+    """The other direction: an item assigned to an agent whose hold is missing (the agent's
+    document was restored from an older copy, say) counts against its capacity again."""
+    async with cosmos_store(tmp_path) as store:
+        await agent(store, "a1", capacity=2)
+        assigned = await store.assign((await waiting_item(store)).id, "a1", T0)
+        assert assigned is not None
+        await store._work.patch(
+            "a1", AGENTS_PARTITION, [{"op": "set", "path": "/holds", "value": {}}]
+        )
+        assert (await store.agent_state("a1")).used_capacity == 0  # type: ignore[union-attr]
+
+        assert await store.reconcile_capacity() == 1
+        state = await store.agent_state("a1")
+        assert state is not None and state.used_capacity == 1
+        assert await store.agent_items("a1") == [assigned]
