@@ -8,7 +8,7 @@ PORT ?= 7071
 COSMOS_SERVER := tools/cosmos-server
 COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit clean bench-cost
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ unit: $(STAMP) $(COSMOS_STAMP)
 	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# Request units, queue messages and executions per flow on the Cosmos store (docs/cost.md).
+bench-cost: $(STAMP) $(COSMOS_STAMP)
+	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/python -m bench.cost
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache $(COSMOS_SERVER)/node_modules
