@@ -160,23 +160,19 @@ async def run(runs: int, twilio: LoopbackApi) -> list[FlowCost]:
     inbound_url = f"{PUBLIC}/api/sms/twilio"
     status_url = f"{PUBLIC}/api/sms/twilio/status"
 
-    async def first_inbound(n: int) -> int:
-        body, signature = signed_twilio_form(
-            TOKEN, inbound_url, sender=customers[n], to=BUSINESS, text="Where is my order?"
-        )
-        await services.sms_webhooks.accept_twilio(
-            SignedForm(url=inbound_url, body=body.encode(), signature=signature, settings=None)
-        )
-        return 1
+    def inbound(text: str) -> Callable[[int], Awaitable[int]]:
+        """Each customer texts the business number once, signed as Twilio signs it."""
 
-    async def follow_up(n: int) -> int:
-        body, signature = signed_twilio_form(
-            TOKEN, inbound_url, sender=customers[n], to=BUSINESS, text="It was due yesterday."
-        )
-        await services.sms_webhooks.accept_twilio(
-            SignedForm(url=inbound_url, body=body.encode(), signature=signature, settings=None)
-        )
-        return 1
+        async def step(n: int) -> int:
+            body, signature = signed_twilio_form(
+                TOKEN, inbound_url, sender=customers[n], to=BUSINESS, text=text
+            )
+            await services.sms_webhooks.accept_twilio(
+                SignedForm(url=inbound_url, body=body.encode(), signature=signature, settings=None)
+            )
+            return 1
+
+        return step
 
     conversations: list[tuple[str, str]] = []  # (agent, conversation), once assigned
     replies: list[str] = []
@@ -202,14 +198,20 @@ async def run(runs: int, twilio: LoopbackApi) -> list[FlowCost]:
             )
         return 2
 
-    flows = [await measure("first inbound SMS", runs, services, counter, first_inbound)]
+    flows = [
+        await measure("first inbound SMS", runs, services, counter, inbound("Where is my order?"))
+    ]
     for n in range(4):
         conversations += [
             (f"bench-{n}", view.conversation.id)
             for view in await services.agent_work.my_work(f"bench-{n}")
         ]
     assert len(conversations) == runs, f"{len(conversations)} of {runs} conversations assigned"
-    flows.append(await measure("follow-up inbound SMS", runs, services, counter, follow_up))
+    flows.append(
+        await measure(
+            "follow-up inbound SMS", runs, services, counter, inbound("It was due yesterday.")
+        )
+    )
     # Twilio names each message it creates; the reports find their reply by that name.
     twilio.answer_with(*(Answer(201, CREATED | {"sid": f"SM{n:032x}"}) for n in range(runs)))
     flows.append(await measure("agent reply", runs, services, counter, reply))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -58,6 +59,24 @@ def _principal(claims: dict[str, object]) -> Principal:
 _REQUIRED_CLAIMS: Options = {"require": ["exp", "iss", "aud", "sub"]}
 
 
+def _decode(
+    token: str, key: Callable[[str], Any], *, audience: str, issuer: str | Sequence[str]
+) -> dict[str, Any]:
+    """The claims of an RS256 token signed by `key(token)`, for this audience and issuer."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key(token),
+            algorithms=["RS256"],
+            audience=audience,
+            issuer=issuer,
+            options=_REQUIRED_CLAIMS,
+        )
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"invalid token: {exc}") from exc
+    return claims
+
+
 class EntraTokenVerifier:
     """Access tokens Microsoft Entra ID issued for this app, in the v2.0 or v1.0 format.
 
@@ -74,20 +93,13 @@ class EntraTokenVerifier:
             f"{authority}/{tenant_id}/discovery/v2.0/keys", cache_keys=True, timeout=10
         )
 
-    def _claims(self, token: str) -> dict[str, object]:
-        try:
-            key = self._keys.get_signing_key_from_jwt(token)
-            claims: dict[str, object] = jwt.decode(
-                token,
-                key.key,
-                algorithms=["RS256"],
-                audience=self._audience,
-                issuer=self._issuers,
-                options=_REQUIRED_CLAIMS,
-            )
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"invalid token: {exc}") from exc
-        return claims
+    def _claims(self, token: str) -> dict[str, Any]:
+        return _decode(
+            token,
+            lambda t: self._keys.get_signing_key_from_jwt(t).key,
+            audience=self._audience,
+            issuer=self._issuers,
+        )
 
     def verify(self, token: str) -> Principal:
         return _principal(self._claims(token))
@@ -155,15 +167,7 @@ class DevTokenIssuer:
         return jwt.encode(claims, self._private_key, algorithm="RS256")
 
     def verify(self, token: str) -> Principal:
-        try:
-            claims = jwt.decode(
-                token,
-                self._public_key,
-                algorithms=["RS256"],
-                audience=self._audience,
-                issuer=self._issuer,
-                options=_REQUIRED_CLAIMS,
-            )
-        except jwt.PyJWTError as exc:
-            raise Unauthorized(f"invalid token: {exc}") from exc
+        claims = _decode(
+            token, lambda _: self._public_key, audience=self._audience, issuer=self._issuer
+        )
         return _principal(claims)

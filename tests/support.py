@@ -13,6 +13,7 @@ import pytest
 from functions.http_api import create_api
 from shared.auth import Role
 from shared.bootstrap import Container, close_container, get_container
+from shared.domain.models import Message
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo
 from shared.settings import get_settings
@@ -87,3 +88,35 @@ async def drain(services: Container, *, rounds: int = 50) -> int:
         if not progressed:
             return handled
     raise AssertionError("queues did not drain")
+
+
+def assert_problem(response: httpx.Response, status: int, detail: str | None = None) -> None:
+    """An error as the API gives every error: problem+json with the status (and, when given,
+    these words in its detail)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == status
+    if detail is not None:
+        assert detail in problem["detail"]
+
+
+REPLY = "We are on it"
+
+
+async def alice_replies(client: httpx.AsyncClient, services: Container) -> Message:
+    """Alice answers the one conversation she holds, and the reply goes out: the stored
+    reply, once the queues have drained."""
+    await drain(services)
+    alice = bearer(services, "alice", Role.AGENT)
+    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
+    sent = await client.post(
+        f"/api/conversations/{work['conversation']['id']}/messages",
+        json={"text": REPLY},
+        headers=alice,
+    )
+    assert sent.status_code == 201
+    await drain(services)
+    reply = await services.store.get_message(sent.json()["id"])
+    assert reply is not None and reply.provider_message_id is not None
+    return reply

@@ -13,7 +13,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.identity.aio import DefaultAzureCredential
 
-from shared.adapters.provider_sms import is_transient
+from shared.adapters.provider_sms import account_of, is_transient
 from shared.domain.models import AcsAccount, Channel
 from shared.ports import SendFailed
 
@@ -53,9 +53,7 @@ class AcsSmsSender:
     async def send(
         self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
     ) -> str:
-        account = channel.account
-        if not isinstance(account, AcsAccount):
-            raise SendFailed(f"channel {channel.id} is not an ACS resource", permanent=True)
+        account = account_of(channel, AcsAccount)
         try:
             async with AsyncExitStack() as stack:
                 client = SmsClient(

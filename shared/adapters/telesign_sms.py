@@ -9,7 +9,7 @@ import requests
 from pydantic import ValidationError
 from telesign.messaging import MessagingClient
 
-from shared.adapters.provider_sms import is_transient
+from shared.adapters.provider_sms import account_of, is_transient
 from shared.channels.telesign import Status, Wire, delivery_status
 from shared.domain.models import Channel, DeliveryStatus, TeleSignAccount
 from shared.domain.phone import InvalidPhoneNumber, to_international_digits
@@ -48,9 +48,7 @@ class TeleSignSmsSender:
     async def send(
         self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
     ) -> str:
-        account = channel.account
-        if not isinstance(account, TeleSignAccount):
-            raise SendFailed(f"channel {channel.id} is not a TeleSign account", permanent=True)
+        account = account_of(channel, TeleSignAccount)
         try:
             phone_number = to_international_digits(to)
         except InvalidPhoneNumber as exc:

@@ -9,7 +9,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from shared.adapters.provider_sms import is_transient
+from shared.adapters.provider_sms import account_of, is_transient
 from shared.domain.models import Channel, TwilioAccount
 from shared.ports import SendFailed
 
@@ -26,9 +26,7 @@ class TwilioSmsSender:
     async def send(
         self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
     ) -> str:
-        account = channel.account
-        if not isinstance(account, TwilioAccount):
-            raise SendFailed(f"channel {channel.id} is not a Twilio account", permanent=True)
+        account = account_of(channel, TwilioAccount)
         sender = (
             {"messaging_service_sid": account.messaging_service_sid}
             if account.messaging_service_sid

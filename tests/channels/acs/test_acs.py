@@ -25,7 +25,7 @@ from tests.channels.acs.wire import (
     fixture,
     fixture_events,
 )
-from tests.support import bearer, drain
+from tests.support import alice_replies, assert_problem, bearer, drain
 
 URL = "/api/sms/acs"
 CUSTOMER = "+15555555555"  # the fixtures' customer, spelled without '+' there
@@ -167,8 +167,7 @@ async def test_subscription_validation_needs_the_secret_too(
     """Anyone can make Event Grid validate a subscription to our URL: the handshake proves
     nothing, so it is answered only with a channel's secret."""
     response = await post(client, "subscription_validation.eventgrid", secret=secret)
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, status)
     assert "validationResponse" not in response.text
 
 
@@ -203,8 +202,7 @@ async def test_a_delivery_without_the_channels_secret_is_refused_and_stores_noth
 ) -> None:
     for name in ("sms_received.eventgrid", "sms_delivery_report.eventgrid"):
         response = await post(client, name, secret=secret, headers=headers)
-        assert response.status_code == status
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, status)
         assert response.json()["status"] == status
     await nothing_was_accepted(services)
 
@@ -345,9 +343,7 @@ async def test_a_malformed_delivery_gets_400_and_stores_nothing(
         content=body if isinstance(body, bytes) else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail in response.json()["detail"]
+    assert_problem(response, 400, detail)
     assert "Great to connect" not in response.text  # the customer's text is never echoed
     await nothing_was_accepted(services)
 
@@ -413,27 +409,15 @@ async def test_the_cloudevents_handshake_needs_the_secret_and_an_origin(
     client: httpx.AsyncClient, params: dict[str, str], headers: dict[str, str], status: int
 ) -> None:
     response = await client.options(URL, params=params, headers=headers)
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, status)
     assert "webhook-allowed-origin" not in response.headers
 
 
 async def reply_sent_by_alice(client: httpx.AsyncClient, services: Container) -> str:
     """An ACS SMS answered by alice and sent (sandbox sender): the reply's ACS message id."""
     assert (await post(client, "sms_received.eventgrid")).status_code == 200
-    await drain(services)
-    alice = bearer(services, "alice", Role.AGENT)
-    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
-    sent = await client.post(
-        f"/api/conversations/{work['conversation']['id']}/messages",
-        json={"text": "We are on it"},
-        headers=alice,
-    )
-    assert sent.status_code == 201
-    await drain(services)
-    reply = await services.store.get_message(sent.json()["id"])
-    assert reply is not None and reply.provider_message_id is not None
-    assert reply.status == DeliveryStatus.SENT
+    reply = await alice_replies(client, services)
+    assert reply.status == DeliveryStatus.SENT and reply.provider_message_id is not None
     return reply.provider_message_id.removeprefix("acs:")
 
 

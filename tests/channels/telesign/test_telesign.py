@@ -31,7 +31,7 @@ from tests.channels.telesign.helpers import (
     signed,
 )
 from tests.loopback import Answer, LoopbackApi
-from tests.support import PUBLIC_BASE_URL, bearer, drain
+from tests.support import PUBLIC_BASE_URL, REPLY, alice_replies, assert_problem, bearer, drain
 
 SUPPORTED_EVENTS = {
     "inbound_sms",
@@ -151,9 +151,7 @@ async def test_a_bad_signature_is_refused_and_stores_nothing(
     client: httpx.AsyncClient, services: Container, headers: dict[str, str]
 ) -> None:
     response = await post(client, fixture("inbound_sms"), headers)
-    assert response.status_code == 403
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == 403
+    assert_problem(response, 403)
     await nothing_was_accepted(services)
 
 
@@ -184,9 +182,7 @@ async def test_a_malformed_callback_gets_400_and_stores_nothing(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     response = await post(client, body, signed(body))
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail in response.json()["detail"]
+    assert_problem(response, 400, detail)
     assert "Where is my order?" not in response.text + caplog.text  # the body is never echoed
     if detail == "phone_number":
         assert "field user_response.phone_number is not a phone number" in caplog.text
@@ -257,27 +253,16 @@ async def reply_sent_by_alice(
     """An inbound SMS answered by alice and sent through TeleSign: returns the reply's id."""
     body = fixture("inbound_sms")
     assert (await post(client, body, signed(body))).status_code == 200
-    await drain(services)
-    alice = bearer(services, "alice", Role.AGENT)
-    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
-    sent = await client.post(
-        f"/api/conversations/{work['conversation']['id']}/messages",
-        json={"text": "We are on it"},
-        headers=alice,
-    )
-    assert sent.status_code == 201
-    await drain(services)
+    reply = await alice_replies(client, services)
     (request,) = telesign_api.requests
     assert (request.method, request.path) == ("POST", "/v1/messaging")
     assert request.form() == {
         "phone_number": ["14155550101"],
-        "message": ["We are on it"],
+        "message": [REPLY],
         "message_type": ["ARN"],
         "callback_url": [STATUS_URL],
-        "external_id": [sent.json()["id"]],
+        "external_id": [reply.id],
     }
-    reply = await services.store.get_message(sent.json()["id"])
-    assert reply is not None
     assert (reply.status, reply.provider_message_id) == ("sent", f"telesign:{REFERENCE_ID}")
     return reply.id
 
@@ -350,8 +335,7 @@ async def test_a_report_not_signed_by_our_account_is_refused(
     client: httpx.AsyncClient, services: Container, signing: dict[str, str]
 ) -> None:
     response = await post_status(client, fixture("status_delivered"), **signing)
-    assert response.status_code == 403
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 403)
     await nothing_was_accepted(services)
 
 

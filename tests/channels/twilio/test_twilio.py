@@ -14,7 +14,14 @@ from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels.twilio import EMPTY_TWIML, FormParams, signature_is_valid
 from shared.services.queues import INBOUND
-from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, bearer, drain
+from tests.support import (
+    PUBLIC_BASE_URL,
+    TWILIO_TOKEN,
+    alice_replies,
+    assert_problem,
+    bearer,
+    drain,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 URL = f"{PUBLIC_BASE_URL}/api/sms/twilio"
@@ -149,9 +156,7 @@ async def test_a_bad_signature_is_refused_and_stores_nothing(
     client: httpx.AsyncClient, services: Container, headers: dict[str, str]
 ) -> None:
     response = await post(client, fixture("inbound_sms"), headers)
-    assert response.status_code == 403
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["status"] == 403
+    assert_problem(response, 403)
     await nothing_was_accepted(services)
 
 
@@ -177,9 +182,7 @@ async def test_a_malformed_webhook_gets_400_and_stores_nothing(
     params = dict(parse_qsl(fixture("inbound_sms").decode(), keep_blank_values=True)) | change
     body = urlencode(params).encode()
     response = await post(client, body, signed(body))
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
-    assert detail in response.json()["detail"]
+    assert_problem(response, 400, detail)
     await nothing_was_accepted(services)
 
 
@@ -213,18 +216,8 @@ async def reply_sent_by_alice(client: httpx.AsyncClient, services: Container) ->
     """An inbound SMS answered by alice and sent: returns the reply's provider message id."""
     body = fixture("inbound_sms")
     assert (await post(client, body, signed(body))).status_code == 200
-    await drain(services)
-    alice = bearer(services, "alice", Role.AGENT)
-    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
-    sent = await client.post(
-        f"/api/conversations/{work['conversation']['id']}/messages",
-        json={"text": "We are on it"},
-        headers=alice,
-    )
-    assert sent.status_code == 201
-    await drain(services)
-    reply = await services.store.get_message(sent.json()["id"])
-    assert reply is not None and reply.provider_message_id is not None
+    reply = await alice_replies(client, services)
+    assert reply.provider_message_id is not None
     return reply.provider_message_id.removeprefix("twilio:")
 
 
