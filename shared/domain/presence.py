@@ -1,0 +1,110 @@
+"""Pure presence rules: what an agent's presence is, from its choice, its heartbeats and its
+capacity. No I/O; a presence-refresh timer and the agent API apply these to stored state."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field, model_validator
+
+from shared.domain.models import Model, Presence
+
+DISCONNECT_GRACE = timedelta(seconds=150)
+
+
+class CustomPresence(Model):
+    """A presence an admin defines on one of the base states, e.g. "In training" on Away.
+    Routing sees only its base state."""
+
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    base: Presence
+
+
+class PresencePolicy(Model):
+    inactivity_timeout: timedelta = Field(
+        default=timedelta(minutes=30), description="no heartbeat this long clears a manual choice"
+    )
+    disconnect_grace: timedelta = DISCONNECT_GRACE
+    default_presence: Presence | None = Field(
+        default=None, description="the admin's presence for disconnected agents: Away or Offline"
+    )
+
+    @model_validator(mode="after")
+    def _default_is_away_or_offline(self) -> PresencePolicy:
+        if self.default_presence not in (None, Presence.AWAY, Presence.OFFLINE):
+            raise ValueError("the default presence is Away or Offline")
+        return self
+
+
+class PresenceState(Model):
+    """An agent's presence as stored: the manual choice if any, the last heartbeat, and the
+    presence the rules last computed (what routing reads)."""
+
+    presence: Presence = Presence.OFFLINE
+    custom_presence_id: str | None = None
+    manual: Presence | None = None
+    manual_custom_id: str | None = None
+    last_heartbeat_at: datetime | None = None
+    signed_in: bool = False
+
+
+def automatic(used_capacity: int, max_capacity: int) -> Presence:
+    """With no manual choice, presence follows capacity."""
+    return Presence.AVAILABLE if used_capacity < max_capacity else Presence.BUSY
+
+
+def sign_in(state: PresenceState, now: datetime) -> PresenceState:
+    return state.model_copy(update={"signed_in": True, "last_heartbeat_at": now})
+
+
+def sign_out(state: PresenceState) -> PresenceState:
+    """Logging out clears the manual choice: the next sign-in starts from capacity."""
+    return PresenceState(last_heartbeat_at=state.last_heartbeat_at)
+
+
+def heartbeat(state: PresenceState, now: datetime) -> PresenceState:
+    return state.model_copy(update={"last_heartbeat_at": now, "signed_in": True})
+
+
+def choose(
+    state: PresenceState, presence: Presence, now: datetime, custom: CustomPresence | None = None
+) -> PresenceState:
+    """A manual choice (a base state, or a custom presence on one): it overrides automatic
+    presence until sign-out or inactivity. Choosing counts as a sign of life."""
+    base = custom.base if custom is not None else presence
+    return heartbeat(state, now).model_copy(
+        update={"manual": base, "manual_custom_id": custom.id if custom else None}
+    )
+
+
+def refresh(
+    state: PresenceState,
+    *,
+    now: datetime,
+    used_capacity: int,
+    max_capacity: int,
+    policy: PresencePolicy,
+) -> PresenceState:
+    """The presence the rules give now:
+    - signed out, or never seen: Offline;
+    - silent longer than the inactivity timeout: the manual choice is cleared;
+    - silent longer than the disconnection grace (150 s): the admin's default presence if
+      set, else from capacity; within the grace nothing changes because of the silence, so an
+      agent who comes back in time keeps the presence it had;
+    - otherwise the manual choice if any, else from capacity.
+    """
+    if not state.signed_in or state.last_heartbeat_at is None:
+        return state.model_copy(update={"presence": Presence.OFFLINE, "custom_presence_id": None})
+    silent = now - state.last_heartbeat_at
+    if state.manual is not None and silent > policy.inactivity_timeout:
+        state = state.model_copy(update={"manual": None, "manual_custom_id": None})
+    if silent > policy.disconnect_grace:
+        presence = policy.default_presence or automatic(used_capacity, max_capacity)
+        return state.model_copy(update={"presence": presence, "custom_presence_id": None})
+    if state.manual is not None:
+        return state.model_copy(
+            update={"presence": state.manual, "custom_presence_id": state.manual_custom_id}
+        )
+    presence = automatic(used_capacity, max_capacity)
+    return state.model_copy(update={"presence": presence, "custom_presence_id": None})
