@@ -8,7 +8,7 @@ PORT ?= 7071
 COSMOS_SERVER := tools/cosmos-server
 COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
 
-.PHONY: run test lint typecheck unit clean bench-cost
+.PHONY: run test lint typecheck unit clean bench-cost bench-routing
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test: lint typecheck unit
 # Request units, queue messages and executions per flow on the Cosmos store (docs/cost.md).
 bench-cost: $(STAMP) $(COSMOS_STAMP)
 	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/python -m bench.cost
+
+# Routing decisions per second and their latency at 1,000 and 10,000 agents (SQLite).
+bench-routing: $(STAMP)
+	$(BIN)/python -m bench.routing
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache $(COSMOS_SERVER)/node_modules

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from functions import http_admin, http_agents, http_ops, http_sms
+from functions import (
+    http_admin,
+    http_admin_routing,
+    http_agents,
+    http_chat,
+    http_ops,
+    http_routing,
+    http_sms,
+)
 from functions.dependencies import ContainerProvider
 from functions.problems import install_problem_handlers
 from shared.bootstrap import get_container
@@ -20,6 +28,15 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     )
     api.state.container_provider = container_provider
     install_problem_handlers(api)
-    for module in (http_ops, http_sms, http_agents, http_admin):
+    for module in (
+        http_ops,
+        http_sms,
+        http_agents,
+        http_admin,
+        http_admin_routing,
+        http_routing,
+        http_chat,
+    ):
         api.include_router(module.router)
+    api.add_middleware(http_chat.ChatCors)
     return api

@@ -46,7 +46,8 @@ async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
 )
 async def route_queue(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
-    await services.routing.route_queue(RouteRequest.model_validate_json(msg.get_body()).queue_id)
+    request = RouteRequest.model_validate_json(msg.get_body())
+    await services.routing.route_queue(request.queue_id, explain_item_id=request.item_id)
 
 
 @blueprint.service_bus_queue_trigger(

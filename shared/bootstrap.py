@@ -18,15 +18,19 @@ from shared.adapters.system_clock import SystemClock
 from shared.adapters.telesign_sms import TeleSignSmsSender
 from shared.adapters.twilio_sms import TwilioSmsSender
 from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
+from shared.channels.chat import ConversationTokens
 from shared.domain.models import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
+from shared.services.assignments import AssignmentService
 from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
+from shared.services.chat import ChatService
 from shared.services.delivery import DeliveryService
 from shared.services.ingest import IngestService
 from shared.services.outbound import OutboundService
 from shared.services.routing import RoutingService
+from shared.services.routing_config import RoutingConfigService
 from shared.services.sms_webhooks import SmsWebhookService
 from shared.settings import Settings, get_settings
 
@@ -50,6 +54,9 @@ class Container:
     delivery: DeliveryService
     channels: ChannelService
     campaigns: CampaignService
+    routing_config: RoutingConfigService
+    assignments: AssignmentService
+    chat: ChatService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -89,6 +96,7 @@ async def build_container(settings: Settings) -> Container:
             settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
         )
     routing = RoutingService(store, queue, clock)
+    ingest = IngestService(store, routing, clock)
     return Container(
         settings=settings,
         store=store,
@@ -104,13 +112,27 @@ async def build_container(settings: Settings) -> Container:
             clock,
             event_grid_tokens=tokens if isinstance(tokens, EntraTokenVerifier) else None,
         ),
-        ingest=IngestService(store, routing, clock),
+        ingest=ingest,
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock),
         outbound=OutboundService(store, sms_sender, queue, clock),
         delivery=DeliveryService(store),
         channels=ChannelService(store, sms_sender),
         campaigns=CampaignService(store, queue, clock),
+        routing_config=RoutingConfigService(store, routing),
+        assignments=AssignmentService(store, routing, clock),
+        chat=ChatService(
+            store,
+            ingest,
+            routing,
+            ConversationTokens(
+                secret=settings.chat_token_secret,
+                key_file=settings.chat_token_key_file,
+                lifetime_seconds=settings.chat_token_lifetime_seconds,
+            ),
+            clock,
+            settings,
+        ),
         closers=tuple(closers),
     )
 

@@ -24,6 +24,7 @@ from shared.domain.models import (
     Presence,
     Queue,
     Recipient,
+    RoutingDecision,
     RoutingRule,
     SentSms,
     Template,
@@ -124,10 +125,14 @@ class WorkStore(Protocol):
         """Waiting items of a queue, higher priority first, then oldest first."""
         ...
 
-    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+    async def assign(
+        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+    ) -> WorkItem | None:
         """Give a waiting item to the agent if, at this instant, the item is still waiting and
         the agent's used capacity plus the item's units stays within its maximum (invariant 1).
-        None when either no longer holds; nothing changes then."""
+        None when either no longer holds; nothing changes then. With `offer_until` the item is
+        offered (it holds the capacity until accepted, declined or lapsed), else active. The
+        agent becomes its queue's round-robin cursor and its last assignment is `now`."""
         ...
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
@@ -149,6 +154,86 @@ class WorkStore(Protocol):
         ...
 
 
+# --- unified routing (issue 5) ------------------------------------------------------------------
+
+
+class RoutingStore(Protocol):
+    """Admin listings of routing configuration, offers, release of work, and diagnostics."""
+
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
+        """In id order after the cursor `after`, as every admin listing."""
+        ...
+
+    async def delete_workstream(self, workstream_id: str) -> bool: ...
+    async def list_queues(self, *, after: str | None, limit: int) -> Sequence[Queue]: ...
+    async def delete_queue(self, queue_id: str) -> bool: ...
+    async def get_rule(self, rule_id: str) -> RoutingRule | None: ...
+
+    async def list_all_rules(self, *, after: str | None, limit: int) -> Sequence[RoutingRule]:
+        """Every workstream's rules, in id order (list_rules gives one workstream's, in order)."""
+        ...
+
+    async def delete_rule(self, rule_id: str) -> bool: ...
+    async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]: ...
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        """Remove the agent and its live state; the caller checks it holds no work."""
+        ...
+
+    async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        """An item offered to this agent becomes active with it; None if it is not (any more)
+        offered to this agent."""
+        ...
+
+    async def return_to_queue(
+        self, item_id: str, agent_id: str, skip_until: datetime
+    ) -> WorkItem | None:
+        """An item offered to this agent (declined, or lapsed) waits again in its queue, at its
+        old place, releasing the agent's capacity; the agent is skipped for it until
+        `skip_until`. None if it is not (any more) offered to this agent."""
+        ...
+
+    async def offered_items(self) -> Sequence[WorkItem]:
+        """Every item on offer, for the sweep timer to find lapsed offers (not the hot path)."""
+        ...
+
+    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """Close an unclosed item, releasing its agent's capacity; an agent left without work
+        is idle from `now`. The conversation may then get a new item. None if unknown or
+        already closed."""
+        ...
+
+    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
+        """A waiting item moves to another queue (overflow, out of hours), keeping its place in
+        arrival order; None if it is no longer waiting."""
+        ...
+
+    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
+        """How many items wait in the queue, and when the oldest of them arrived."""
+        ...
+
+    async def round_robin_cursor(self, queue_id: str) -> str | None:
+        """The agent the queue assigned last: round robin resumes after it, across restarts."""
+        ...
+
+    async def record_routing_decision(self, decision: RoutingDecision) -> None: ...
+
+    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
+        """The conversation's routing decisions, oldest first."""
+        ...
+
+
+# --- chat (issue 7) -----------------------------------------------------------------------------
+
+
+class ChatStore(Protocol):
+    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
+        """An active item moves to wrap-up: the conversation is over for the customer, and its
+        agent keeps the item (and its capacity) until done with it. None if it is not active;
+        nothing changes then."""
+        ...
+
+
 class OutboundJobStore(Protocol):
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
         """Store a new job, or return the stored one with that id (flag False)."""
@@ -166,7 +251,16 @@ class OutboxStore(Protocol):
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
-class Store(ConfigStore, ConversationStore, WorkStore, OutboundJobStore, OutboxStore, Protocol):
+class Store(
+    ConfigStore,
+    ConversationStore,
+    WorkStore,
+    RoutingStore,
+    ChatStore,
+    OutboundJobStore,
+    OutboxStore,
+    Protocol,
+):
     async def close(self) -> None: ...
 
 

@@ -169,6 +169,18 @@ def queue_partition(queue_id: str) -> str:
     return f"queue:{queue_id}"
 
 
+ROUND_ROBIN_CURSOR_ID = "round-robin-cursor"
+"""In each queue's partition of `work`: the agent the queue assigned last."""
+
+ROUTING_DECISION_TTL_SECONDS = 90 * 24 * 3600
+"""Routing diagnostics answer "why did this go there" for recent conversations."""
+
+
+def routing_decisions_key(conversation_id: str) -> str:
+    """The partition of `lookups` holding one conversation's routing decisions."""
+    return f"routing-decisions:{conversation_id}"
+
+
 # --- documents ----------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -56,6 +56,7 @@ from shared.domain.models import (
     Presence,
     Queue,
     Recipient,
+    RoutingDecision,
     RoutingRule,
     SentSms,
     Template,
@@ -63,6 +64,7 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.domain.routing import idle_since
 from shared.errors import Conflict
 from shared.settings import Settings
 
@@ -83,6 +85,8 @@ SETTLE_POLL_SECONDS = 0.01
 """How long, and how often, an assignment waits for others in flight on the same agent."""
 
 _HOLDING = [str(status) for status in CAPACITY_HOLDING]
+_MOVING = "moving"
+"""An item document's status while the item moves to another queue's partition."""
 _NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
 
 
@@ -279,6 +283,8 @@ class CosmosStore:
                 queue_ids=list(agent.queue_ids),
                 presence=None,
                 holds={},
+                last_assigned_at=None,
+                released_at=None,
             ),
         )
         if not created:
@@ -531,7 +537,12 @@ class CosmosStore:
             conversation = await self._conversations.read(
                 item.conversation_id, item.conversation_id
             )
-            return await self._materialize_item(conversation["open_item"]), False
+            existing = await self._materialize_item(conversation["open_item"])
+            if existing.status == WorkItemStatus.CLOSED:
+                # A close stopped before clearing its pointer: finish it, then try again.
+                await self._clear_open_item(existing)
+                return await self.create_work_item(item)
+            return existing, False
         return await self._materialize_item(pointer), True
 
     async def _materialize_item(self, pointer: Doc) -> WorkItem:
@@ -551,9 +562,12 @@ class CosmosStore:
         locator = await read_or_none(self._lookups, key, key)
         if locator is None:
             return None
-        return await read_or_none(
+        doc = await read_or_none(
             self._work, item_id, layout.queue_partition(str(locator["queue_id"]))
         )
+        if doc is not None and doc["status"] == _MOVING:
+            return await self._finish_move(doc)
+        return doc
 
     async def get_work_item(self, item_id: str) -> WorkItem | None:
         doc = await self._item_doc(item_id)
@@ -567,6 +581,8 @@ class CosmosStore:
         doc = await read_or_none(
             self._work, str(pointer["id"]), layout.queue_partition(str(pointer["queue_id"]))
         )
+        if doc is not None and doc["status"] == _MOVING:
+            doc = await self._finish_move(doc)
         item = await self._materialize_item(pointer) if doc is None else _load(WorkItem, doc)
         return None if item.status == WorkItemStatus.CLOSED else item
 
@@ -589,17 +605,26 @@ class CosmosStore:
         )
         return [WorkItem.model_validate(row) for row in rows]
 
-    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+    async def assign(
+        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+    ) -> WorkItem | None:
         item_doc = await self._item_doc(item_id)
-        if item_doc is None:
+        if item_doc is None or item_doc["status"] != WorkItemStatus.WAITING:
             return None
         item = _load(WorkItem, item_doc)
-        if item.status != WorkItemStatus.WAITING:
-            return None
         if not await self._hold_capacity(agent_id, item, now):
             return None
         try:
-            return await self._take_item(item_doc, agent_id, now)
+            assigned = await self._take_item(item_doc, agent_id, now, offer_until)
+            await self._work.upsert(
+                document(
+                    layout.ROUND_ROBIN_CURSOR_ID,
+                    layout.queue_partition(item.queue_id),
+                    "cursor",
+                    agent_id=agent_id,
+                )
+            )
+            return assigned
         except exceptions.CosmosAccessConditionFailedError:
             # Another router took the item since it was read: give the capacity back.
             await self._release_hold(agent_id, item.id)
@@ -621,6 +646,11 @@ class CosmosStore:
                 return False
             maximum = _load(Agent, doc).max_capacity
             holds: dict[str, Any] = doc["holds"]
+            if item.id in holds:
+                # Holds are keyed by item: another router is giving this very item to this
+                # agent, or its release is still on the way. Sharing that hold would let the
+                # loser's compensating release take away the winner's capacity.
+                return False
             if _held_units(holds) + item.capacity_units > maximum:
                 holds, in_flight = await self._settled_holds(agent_id, holds)
                 if _held_units(holds) + item.capacity_units > maximum:
@@ -667,20 +697,48 @@ class CosmosStore:
                 in_flight = True
         return counting, in_flight
 
-    async def _take_item(self, item_doc: Doc, agent_id: str, now: datetime) -> WorkItem:
+    async def _take_item(
+        self, item_doc: Doc, agent_id: str, now: datetime, offer_until: datetime | None
+    ) -> WorkItem:
         """Second write: the item becomes the agent's, if still the version read (ETag)."""
         assigned = _load(WorkItem, item_doc).model_copy(
-            update={"status": WorkItemStatus.ACTIVE, "agent_id": agent_id, "assigned_at": now}
+            update={
+                "status": WorkItemStatus.ACTIVE if offer_until is None else WorkItemStatus.OFFERED,
+                "agent_id": agent_id,
+                "assigned_at": now,
+                "offer_expires_at": offer_until,
+            }
         )
         await self._work.replace(_item_document(assigned), etag=item_doc["_etag"])
         return assigned
 
-    async def _release_hold(self, agent_id: str, item_id: str) -> None:
+    async def _release_hold(
+        self,
+        agent_id: str,
+        item_id: str,
+        *,
+        kept_assignment: bool = False,
+        released_at: datetime | None = None,
+    ) -> None:
+        """Give the item's units back. A real assignment (not a compensated one) keeps its
+        time on the agent (least active); a release of work marks when the agent freed up."""
+
         def release(doc: Doc) -> Doc | None:
-            if item_id not in doc["holds"]:
+            hold = doc["holds"].get(item_id)
+            if hold is None:
                 return None
-            holds = {key: value for key, value in doc["holds"].items() if key != item_id}
-            return {**doc, "holds": holds}
+            changed = {
+                **doc,
+                "holds": {key: value for key, value in doc["holds"].items() if key != item_id},
+            }
+            if kept_assignment:
+                changed["last_assigned_at"] = max(
+                    filter(None, (doc.get("last_assigned_at"), hold["assigned_at"])),
+                    key=datetime.fromisoformat,
+                )
+            if released_at is not None:
+                changed["released_at"] = released_at.isoformat()
+            return changed
 
         await update(self._work, agent_id, layout.AGENTS_PARTITION, release)
 
@@ -769,6 +827,231 @@ class CosmosStore:
             [{"op": "set", "path": "/presence", "value": str(presence)}],
         )
 
+    # --- chat (issue 7) ----------------------------------------------------------------------
+
+    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
+        """One write in the item's queue partition, under its ETag; the agent's hold stays
+        (wrap-up holds capacity), and the conversation's pointer still names the item."""
+        doc = await self._item_doc(item_id)
+        if doc is None:
+            return None
+
+        def wrap_up(current: Doc) -> Doc | None:
+            item = _load(WorkItem, current)
+            if item.status != WorkItemStatus.ACTIVE:
+                return None
+            return _item_document(item.model_copy(update={"status": WorkItemStatus.WRAP_UP}))
+
+        updated = await update(self._work, item_id, str(doc["pk"]), wrap_up)
+        return None if updated is None else _load(WorkItem, updated)
+
+    # --- unified routing (issue 5) -------------------------------------------------------------
+
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
+        return await self._list_config(Workstream, "workstream", after, limit)
+
+    async def delete_workstream(self, workstream_id: str) -> bool:
+        return await delete_if_present(self._config, workstream_id, "workstream")
+
+    async def list_queues(self, *, after: str | None, limit: int) -> Sequence[Queue]:
+        return await self._list_config(Queue, "queue", after, limit)
+
+    async def delete_queue(self, queue_id: str) -> bool:
+        return await delete_if_present(self._config, queue_id, "queue")
+
+    async def get_rule(self, rule_id: str) -> RoutingRule | None:
+        return await self._get_config(RoutingRule, "rule", rule_id)
+
+    async def list_all_rules(self, *, after: str | None, limit: int) -> Sequence[RoutingRule]:
+        return await self._list_config(RoutingRule, "rule", after, limit)
+
+    async def delete_rule(self, rule_id: str) -> bool:
+        return await delete_if_present(self._config, rule_id, "rule")
+
+    async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]:
+        rows = await self._work.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'agent' "
+            "AND c.id > @after ORDER BY c.id",
+            {"@pk": layout.AGENTS_PARTITION, "@after": after or "", "@limit": limit},
+            partition_key=layout.AGENTS_PARTITION,
+        )
+        return [Agent.model_validate(row) for row in rows]
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        return await delete_if_present(self._work, agent_id, layout.AGENTS_PARTITION)
+
+    async def _change_item(
+        self, item_id: str, change: Callable[[WorkItem], WorkItem | None]
+    ) -> WorkItem | None:
+        """Read-modify-write of one item under its ETag (one partition)."""
+        doc = await self._item_doc(item_id)
+        if doc is None:
+            return None
+
+        def apply(current: Doc) -> Doc | None:
+            if current["status"] == _MOVING:
+                return None
+            changed = change(_load(WorkItem, current))
+            return None if changed is None else _item_document(changed)
+
+        updated = await update(self._work, item_id, str(doc["pk"]), apply)
+        return None if updated is None else _load(WorkItem, updated)
+
+    async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        def accept(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
+                return None
+            return item.model_copy(
+                update={"status": WorkItemStatus.ACTIVE, "offer_expires_at": None}
+            )
+
+        return await self._change_item(item_id, accept)
+
+    async def return_to_queue(
+        self, item_id: str, agent_id: str, skip_until: datetime
+    ) -> WorkItem | None:
+        """The item first, then the hold: a crash between leaves a hold whose item is not the
+        agent's, which reconcile releases."""
+
+        def give_back(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
+                return None
+            return item.model_copy(
+                update={
+                    "status": WorkItemStatus.WAITING,
+                    "agent_id": None,
+                    "assigned_at": None,
+                    "offer_expires_at": None,
+                    "skipped_agents": {**item.skipped_agents, agent_id: skip_until},
+                }
+            )
+
+        waiting = await self._change_item(item_id, give_back)
+        if waiting is not None:
+            await self._release_hold(agent_id, item_id, kept_assignment=True)
+        return waiting
+
+    async def offered_items(self) -> Sequence[WorkItem]:
+        """For the sweep timer, not the hot path: this query spans every partition."""
+        rows = await self._work.query(
+            "SELECT VALUE c.data FROM c WHERE c.type = 'item' AND c.status = @offered",
+            {"@offered": str(WorkItemStatus.OFFERED)},
+            partition_key=None,
+        )
+        return sorted((WorkItem.model_validate(row) for row in rows), key=lambda i: i.id)
+
+    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """The item first (the truth), then the agent's hold, then the conversation's pointer;
+        reconcile heals a stopped hold release, create_work_item a stale pointer."""
+
+        def close(item: WorkItem) -> WorkItem | None:
+            if item.status == WorkItemStatus.CLOSED:
+                return None
+            return item.model_copy(
+                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None}
+            )
+
+        closed = await self._change_item(item_id, close)
+        if closed is None:
+            return None
+        if closed.agent_id is not None:
+            await self._release_hold(
+                closed.agent_id, item_id, kept_assignment=True, released_at=now
+            )
+        await self._clear_open_item(closed)
+        return closed
+
+    async def _clear_open_item(self, closed: WorkItem) -> None:
+        def clear(doc: Doc) -> Doc | None:
+            pointer = doc.get("open_item")
+            if pointer is None or pointer["id"] != closed.id:
+                return None
+            return {**doc, "open_item": None}
+
+        await update(self._conversations, closed.conversation_id, closed.conversation_id, clear)
+
+    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
+        """Items live in their queue's partition, so a move is: mark the old document moving
+        (ETag: no router can take it from then on), then `_finish_move`. Whoever meets a
+        moving document finishes the move, so a crash midway heals on the next read."""
+        while True:
+            doc = await self._item_doc(item_id)
+            if doc is None or doc["status"] != WorkItemStatus.WAITING:
+                return None
+            if doc["queue_id"] == queue_id:
+                return _load(WorkItem, doc)
+            marked = {**stored_fields(doc), "status": _MOVING, "moving_to": queue_id}
+            try:
+                await self._work.replace(marked, etag=doc["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return _load(WorkItem, await self._finish_move(marked))
+
+    async def _finish_move(self, moving: Doc) -> Doc:
+        """Idempotent steps: the item in its new partition, the locator, the conversation's
+        pointer, then the old document goes."""
+        item = _load(WorkItem, moving).model_copy(update={"queue_id": moving["moving_to"]})
+        body = _item_document(item)
+        if not await create_if_absent(self._work, body):
+            body = await self._work.read(item.id, body["pk"])
+        key = layout.work_item_key(item.id)
+        await self._lookups.upsert(document(key, key, "work-item", queue_id=item.queue_id))
+
+        def repoint(doc: Doc) -> Doc | None:
+            pointer = doc.get("open_item")
+            if pointer is None or pointer["id"] != item.id or pointer["queue_id"] == item.queue_id:
+                return None
+            return {
+                **doc,
+                "open_item": {"id": item.id, "queue_id": item.queue_id, "item": model_json(item)},
+            }
+
+        await update(self._conversations, item.conversation_id, item.conversation_id, repoint)
+        await delete_if_present(self._work, item.id, str(moving["pk"]))
+        return body
+
+    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
+        partition = layout.queue_partition(queue_id)
+        where = "FROM c WHERE c.pk = @pk AND c.status = @waiting"
+        parameters = {"@pk": partition, "@waiting": str(WorkItemStatus.WAITING)}
+        count = await self._work.query(
+            f"SELECT VALUE COUNT(1) {where}", parameters, partition_key=partition
+        )
+        oldest = await self._work.query(
+            f"SELECT TOP 1 VALUE c.data.enqueued_at {where} ORDER BY c.enqueued_at",
+            parameters,
+            partition_key=partition,
+        )
+        return int(count[0]), datetime.fromisoformat(oldest[0]) if oldest else None
+
+    async def round_robin_cursor(self, queue_id: str) -> str | None:
+        doc = await read_or_none(
+            self._work, layout.ROUND_ROBIN_CURSOR_ID, layout.queue_partition(queue_id)
+        )
+        return None if doc is None else str(doc["agent_id"])
+
+    async def record_routing_decision(self, decision: RoutingDecision) -> None:
+        key = layout.routing_decisions_key(decision.conversation_id)
+        await create_if_absent(
+            self._lookups,
+            document(
+                decision.id,
+                key,
+                "routing-decision",
+                decision,
+                ttl=layout.ROUTING_DECISION_TTL_SECONDS,
+            ),
+        )
+
+    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
+        # Only /pk is indexed in lookups: the few decisions of one conversation sort here.
+        key = layout.routing_decisions_key(conversation_id)
+        rows = await self._lookups.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        decisions = (RoutingDecision.model_validate(row) for row in rows)
+        return sorted(decisions, key=lambda d: (d.decided_at, d.id))
+
     # --- outbound jobs ------------------------------------------------------------------------
 
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
@@ -849,14 +1132,17 @@ def _held_units(holds: dict[str, Any]) -> int:
 
 def _agent_state(doc: Doc) -> AgentState:
     agent = _load(Agent, doc)
-    # The latest assignment is the latest hold's: a hold released by compensation takes its
-    # time with it. (Releasing work on close will have to keep the time on the agent.)
-    assigned = [datetime.fromisoformat(h["assigned_at"]) for h in doc["holds"].values()]
+    # The latest assignment is the latest hold's, or the one kept when work was released: a
+    # hold released by compensation takes its time with it.
+    kept = [doc.get("last_assigned_at")] + [h["assigned_at"] for h in doc["holds"].values()]
+    used = _held_units(doc["holds"])
+    released = doc.get("released_at")
     return AgentState(
         agent=agent,
         presence=Presence(doc["presence"]) if doc["presence"] else agent.default_presence,
-        used_capacity=_held_units(doc["holds"]),
-        last_assigned_at=max(assigned, default=None),
+        used_capacity=used,
+        last_assigned_at=max((datetime.fromisoformat(t) for t in kept if t), default=None),
+        idle_since=idle_since(used, datetime.fromisoformat(released) if released else None),
     )
 
 

@@ -79,6 +79,17 @@ MIGRATIONS: tuple[str, ...] = (
         body TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
         dead_at REAL NOT NULL);
     """,
+    # Unified routing (issue 5): when an agent last released work (idle since), each queue's
+    # round-robin cursor, lapsed-offer lookups, and the routing decisions kept for diagnostics.
+    """
+    ALTER TABLE agent_presence ADD COLUMN released_at TEXT;
+    CREATE TABLE queue_cursors (queue_id TEXT PRIMARY KEY, agent_id TEXT NOT NULL);
+    CREATE INDEX items_by_status ON work_items (status);
+    CREATE TABLE routing_decisions (
+        id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, decided_at TEXT NOT NULL,
+        doc TEXT NOT NULL);
+    CREATE INDEX decisions_by_conversation ON routing_decisions (conversation_id, decided_at);
+    """,
 )
 
 

@@ -24,6 +24,7 @@ from shared.domain.models import (
     Presence,
     Queue,
     Recipient,
+    RoutingDecision,
     RoutingRule,
     SentSms,
     Template,
@@ -31,6 +32,7 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.domain.routing import idle_since
 from shared.errors import Conflict
 
 M = TypeVar("M", bound=BaseModel)
@@ -455,7 +457,9 @@ class SqliteStore:
         ).fetchone()
         return int(row[0])
 
-    async def assign(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+    async def assign(
+        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+    ) -> WorkItem | None:
         def assign_in_transaction(db: sqlite3.Connection) -> WorkItem | None:
             item = _get_doc(db, WorkItem, "work_items", item_id)
             agent = _get_doc(db, Agent, "agents", agent_id)
@@ -465,15 +469,23 @@ class SqliteStore:
                 return None
             assigned = item.model_copy(
                 update={
-                    "status": WorkItemStatus.ACTIVE,
+                    "status": WorkItemStatus.ACTIVE
+                    if offer_until is None
+                    else WorkItemStatus.OFFERED,
                     "agent_id": agent_id,
                     "assigned_at": now,
+                    "offer_expires_at": offer_until,
                 }
             )
             self._write_item(db, assigned)
             db.execute(
                 "UPDATE agent_presence SET last_assigned_at = ? WHERE agent_id = ?",
                 (now.isoformat(), agent_id),
+            )
+            db.execute(
+                "INSERT INTO queue_cursors (queue_id, agent_id) VALUES (?, ?) "
+                "ON CONFLICT (queue_id) DO UPDATE SET agent_id = excluded.agent_id",
+                (item.queue_id, agent_id),
             )
             return assigned
 
@@ -491,38 +503,46 @@ class SqliteStore:
             )
         )
 
-    def _agent_state(self, db: sqlite3.Connection, agent: Agent) -> AgentState:
-        row = db.execute(
-            "SELECT presence, last_assigned_at FROM agent_presence WHERE agent_id = ?",
-            (agent.id,),
-        ).fetchone()
-        presence = Presence(row["presence"]) if row else agent.default_presence
-        last = row["last_assigned_at"] if row else None
+    # An agent's record with its live state in one row: used capacity is summed from its
+    # items through the items_by_agent index.
+    _AGENT_STATE_SQL = (
+        "SELECT a.doc, p.presence, p.last_assigned_at, p.released_at, "  # noqa: S608
+        "(SELECT COALESCE(SUM(w.capacity_units), 0) FROM work_items w "
+        f"WHERE w.agent_id = a.id AND w.status IN ({_HOLDING_SQL})) AS used "
+        "FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id "
+    )
+
+    @staticmethod
+    def _agent_state(row: sqlite3.Row) -> AgentState:
+        agent = Agent.model_validate_json(row["doc"])
+        used = int(row["used"])
+        last, released = row["last_assigned_at"], row["released_at"]
         return AgentState(
             agent=agent,
-            presence=presence,
-            used_capacity=self._used_capacity(db, agent.id),
+            presence=Presence(row["presence"]) if row["presence"] else agent.default_presence,
+            used_capacity=used,
             last_assigned_at=datetime.fromisoformat(last) if last else None,
+            idle_since=idle_since(used, datetime.fromisoformat(released) if released else None),
         )
 
     async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
-        def read(db: sqlite3.Connection) -> list[AgentState]:
-            agents = _load_all(
-                Agent,
-                db.execute(
-                    "SELECT a.doc FROM agents a JOIN agent_queues q ON q.agent_id = a.id "
+        return await self._db.atomic(
+            lambda db: [
+                self._agent_state(row)
+                for row in db.execute(
+                    self._AGENT_STATE_SQL + "JOIN agent_queues q ON q.agent_id = a.id "
                     "WHERE q.queue_id = ? ORDER BY a.id",
-                    (queue_id,),
-                ).fetchall(),
-            )
-            return [self._agent_state(db, agent) for agent in agents]
-
-        return await self._db.atomic(read)
+                    (*_HOLDING, queue_id),
+                ).fetchall()
+            ]
+        )
 
     async def agent_state(self, agent_id: str) -> AgentState | None:
         def read(db: sqlite3.Connection) -> AgentState | None:
-            agent = _get_doc(db, Agent, "agents", agent_id)
-            return None if agent is None else self._agent_state(db, agent)
+            row = db.execute(
+                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*_HOLDING, agent_id)
+            ).fetchone()
+            return None if row is None else self._agent_state(row)
 
         return await self._db.atomic(read)
 
@@ -539,6 +559,178 @@ class SqliteStore:
         # Used capacity is summed from the items in the same transaction as each assignment:
         # there is no second record to drift.
         return 0
+
+    # --- chat (issue 7) ----------------------------------------------------------------------
+
+    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
+        def wrap_up(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if item is None or item.status != WorkItemStatus.ACTIVE:
+                return None
+            changed = item.model_copy(update={"status": WorkItemStatus.WRAP_UP})
+            self._write_item(db, changed)
+            return changed
+
+        return await self._db.atomic(wrap_up)
+
+    # --- unified routing (issue 5) -------------------------------------------------------------
+
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
+        return await self._list_docs(Workstream, "workstreams", after, limit)
+
+    async def delete_workstream(self, workstream_id: str) -> bool:
+        return await self._delete("workstreams", workstream_id)
+
+    async def list_queues(self, *, after: str | None, limit: int) -> Sequence[Queue]:
+        return await self._list_docs(Queue, "queues", after, limit)
+
+    async def delete_queue(self, queue_id: str) -> bool:
+        return await self._delete("queues", queue_id)
+
+    async def get_rule(self, rule_id: str) -> RoutingRule | None:
+        return await self._get(RoutingRule, "rules", rule_id)
+
+    async def list_all_rules(self, *, after: str | None, limit: int) -> Sequence[RoutingRule]:
+        return await self._list_docs(RoutingRule, "rules", after, limit)
+
+    async def delete_rule(self, rule_id: str) -> bool:
+        return await self._delete("rules", rule_id)
+
+    async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]:
+        return await self._list_docs(Agent, "agents", after, limit)
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        def delete(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM agent_queues WHERE agent_id = ?", (agent_id,))
+            db.execute("DELETE FROM agent_presence WHERE agent_id = ?", (agent_id,))
+            return db.execute("DELETE FROM agents WHERE id = ?", (agent_id,)).rowcount > 0
+
+        return await self._db.atomic(delete)
+
+    @staticmethod
+    def _offered_to(db: sqlite3.Connection, item_id: str, agent_id: str) -> WorkItem | None:
+        item = _get_doc(db, WorkItem, "work_items", item_id)
+        if item is None or item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
+            return None
+        return item
+
+    async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        def accept(db: sqlite3.Connection) -> WorkItem | None:
+            offered = self._offered_to(db, item_id, agent_id)
+            if offered is None:
+                return None
+            active = offered.model_copy(
+                update={"status": WorkItemStatus.ACTIVE, "offer_expires_at": None}
+            )
+            self._write_item(db, active)
+            return active
+
+        return await self._db.atomic(accept)
+
+    async def return_to_queue(
+        self, item_id: str, agent_id: str, skip_until: datetime
+    ) -> WorkItem | None:
+        def give_back(db: sqlite3.Connection) -> WorkItem | None:
+            offered = self._offered_to(db, item_id, agent_id)
+            if offered is None:
+                return None
+            waiting = offered.model_copy(
+                update={
+                    "status": WorkItemStatus.WAITING,
+                    "agent_id": None,
+                    "assigned_at": None,
+                    "offer_expires_at": None,
+                    "skipped_agents": {**offered.skipped_agents, agent_id: skip_until},
+                }
+            )
+            self._write_item(db, waiting)
+            return waiting
+
+        return await self._db.atomic(give_back)
+
+    async def offered_items(self) -> Sequence[WorkItem]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                WorkItem,
+                db.execute(
+                    "SELECT doc FROM work_items WHERE status = ? ORDER BY id",
+                    (str(WorkItemStatus.OFFERED),),
+                ).fetchall(),
+            )
+        )
+
+    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        def close(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if item is None or item.status == WorkItemStatus.CLOSED:
+                return None
+            closed = item.model_copy(
+                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None}
+            )
+            self._write_item(db, closed)
+            if item.agent_id is not None:
+                db.execute(
+                    "UPDATE agent_presence SET released_at = ? WHERE agent_id = ?",
+                    (now.isoformat(), item.agent_id),
+                )
+            return closed
+
+        return await self._db.atomic(close)
+
+    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
+        def move(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if item is None or item.status != WorkItemStatus.WAITING:
+                return None
+            moved = item.model_copy(update={"queue_id": queue_id})
+            self._write_item(db, moved)
+            return moved
+
+        return await self._db.atomic(move)
+
+    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT COUNT(*), MIN(enqueued_at) FROM work_items "
+                "WHERE queue_id = ? AND status = 'waiting'",
+                (queue_id,),
+            ).fetchone()
+        )
+        return int(row[0]), datetime.fromisoformat(row[1]) if row[1] else None
+
+    async def round_robin_cursor(self, queue_id: str) -> str | None:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT agent_id FROM queue_cursors WHERE queue_id = ?", (queue_id,)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def record_routing_decision(self, decision: RoutingDecision) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO routing_decisions (id, conversation_id, decided_at, doc) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    decision.id,
+                    decision.conversation_id,
+                    decision.decided_at.isoformat(),
+                    _doc(decision),
+                ),
+            )
+        )
+
+    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                RoutingDecision,
+                db.execute(
+                    "SELECT doc FROM routing_decisions WHERE conversation_id = ? "
+                    "ORDER BY decided_at, id",
+                    (conversation_id,),
+                ).fetchall(),
+            )
+        )
 
     # --- outbound jobs ------------------------------------------------------------------------
 

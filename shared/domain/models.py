@@ -43,13 +43,17 @@ class ConversationStatus(StrEnum):
 
 class WorkItemStatus(StrEnum):
     WAITING = "waiting"
+    OFFERED = "offered"
+    """Pushed to one agent, who may accept or decline until the offer expires."""
     ACTIVE = "active"
     WRAP_UP = "wrap_up"
     CLOSED = "closed"
 
 
-# Items in these states hold their agent's capacity.
-CAPACITY_HOLDING = (WorkItemStatus.ACTIVE, WorkItemStatus.WRAP_UP)
+# Items in these states hold their agent's capacity: an offer holds it until answered.
+CAPACITY_HOLDING = (WorkItemStatus.OFFERED, WorkItemStatus.ACTIVE, WorkItemStatus.WRAP_UP)
+# Items in these states are the agent's to work on (read and write the conversation).
+AGENT_WORKING = (WorkItemStatus.ACTIVE, WorkItemStatus.WRAP_UP)
 
 
 class Direction(StrEnum):
@@ -125,6 +129,31 @@ ProviderAccount = Annotated[
 ]
 
 
+# --- chat widget (issue 7) ---------------------------------------------------------------------
+
+IdentifyingField = Literal["mobile_phone", "account_phone", "display_name"]
+
+
+class PreChatQuestion(Model):
+    """One question of a chat widget's pre-chat form; an answer may identify the customer."""
+
+    key: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    label: str = Field(min_length=1, max_length=200)
+    required: bool = False
+    identifies: IdentifyingField | None = Field(
+        default=None, description="the customer field this answer must equal exactly"
+    )
+
+
+class ChatWidget(Model):
+    """What a chat channel's widget asks and says."""
+
+    pre_chat: tuple[PreChatQuestion, ...] = ()
+    greeting: str | None = Field(
+        default=None, max_length=1000, description="sent when a conversation starts"
+    )
+
+
 class Channel(Model):
     """Where customers reach the business: an SMS provider account with its numbers, or a
     chat widget. The address a customer writes to selects the channel and its workstream."""
@@ -139,10 +168,18 @@ class Channel(Model):
     create_unknown_contacts: bool = Field(
         default=False, description="open a new contact for a number no record has"
     )
+    chat: ChatWidget | None = Field(default=None, description="chat channels: the widget")
 
     @property
     def provider(self) -> SmsProvider | None:
         return None if self.account is None else self.account.provider
+
+
+class WorkDistribution(StrEnum):
+    PUSH = "push"
+    """The system hands work to the best eligible agent."""
+    PICK = "pick"
+    """Agents list their queues' waiting work and pick an item themselves."""
 
 
 class Workstream(Model):
@@ -152,6 +189,16 @@ class Workstream(Model):
     capacity_units: int = Field(default=1, ge=1)
     allowed_presences: tuple[Presence, ...] = (Presence.AVAILABLE, Presence.BUSY)
     fallback_queue_id: str
+    distribution: WorkDistribution = WorkDistribution.PUSH
+    offer_timeout_seconds: int | None = Field(
+        default=None,
+        ge=5,
+        le=3600,
+        description="push mode: how long an agent has to accept an offer; none assigns at once",
+    )
+    auto_close_after_seconds: int | None = Field(
+        default=None, ge=60, description="close work whose customer has been silent this long"
+    )
 
 
 class AssignmentMethod(StrEnum):
@@ -368,6 +415,8 @@ class Customer(Model):
 class MediaRef(Model):
     url: str
     content_type: str | None = None
+    name: str | None = None
+    size: int | None = Field(default=None, ge=0, description="bytes, when the sender said")
 
 
 class InboundMessage(Model):
@@ -403,6 +452,10 @@ class Conversation(Model):
         default=(), description="records the address matched when it matched several"
     )
     status: ConversationStatus = ConversationStatus.OPEN
+    pre_chat: dict[str, str] = Field(default_factory=dict, description="chat: pre-chat answers")
+    context: dict[str, bool | float | str] = Field(
+        default_factory=dict, description="chat: context variables the widget set"
+    )
     opened_at: datetime
     closed_at: datetime | None = None
 
@@ -439,6 +492,13 @@ class WorkItem(Model):
     agent_id: str | None = None
     enqueued_at: datetime
     assigned_at: datetime | None = None
+    offer_expires_at: datetime | None = Field(
+        default=None, description="while offered: when the offer lapses"
+    )
+    skipped_agents: dict[str, datetime] = Field(
+        default_factory=dict,
+        description="agents who declined or let an offer lapse, skipped for it until then",
+    )
 
 
 class DeliveryReport(Model):
@@ -497,3 +557,30 @@ class OutboundJob(Model):
     values: dict[str, str] = Field(default_factory=dict)
     recipients: tuple[Recipient, ...]
     created_at: datetime
+
+
+# --- routing diagnostics (issue 5) -----------------------------------------------------------
+
+
+class CandidateVerdict(Model):
+    """One agent a routing decision looked at, and why it was passed over (None: chosen)."""
+
+    agent_id: str
+    skipped: str | None = None
+
+
+class RoutingDecision(Model):
+    """Why an item went to whom, or to no one: what `GET .../routing` shows a supervisor."""
+
+    id: str
+    item_id: str
+    conversation_id: str
+    queue_id: str
+    decided_at: datetime
+    method: AssignmentMethod | None = Field(
+        default=None, description="none when no agent was ranked (a redirect, an offer returned)"
+    )
+    mode: WorkDistribution
+    candidates: tuple[CandidateVerdict, ...] = ()
+    chosen_agent_id: str | None = None
+    reason: str

@@ -222,13 +222,43 @@ def is_eligible(agent: AgentState, item: WorkItem, workstream: Workstream) -> bo
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def idle_since(used_capacity: int, released_at: datetime | None) -> datetime | None:
+    """An agent without work has been idle since it last released work; one that never had
+    any, since forever. None while it holds work (offers included)."""
+    if used_capacity > 0:
+        return None
+    return released_at or _EPOCH
+
+
+def rotation_key(queue: Queue, agent_id: str) -> tuple[int, int, str]:
+    """An agent's place in the queue's rotation: the queue's member order, then unlisted
+    members by id."""
+    if agent_id in queue.member_order:
+        return (0, queue.member_order.index(agent_id), "")
+    return (1, 0, agent_id)
+
+
 def _rotation(queue: Queue, agents: Sequence[AgentState], after: str | None) -> dict[str, int]:
-    """Each agent's turn: the queue's member order, then unlisted members by id, starting
-    just after the agent assigned last."""
-    listed = [a for a in queue.member_order if any(s.agent.id == a for s in agents)]
-    order = listed + sorted({s.agent.id for s in agents} - set(listed))
+    """Each agent's turn in the rotation, starting just after the agent assigned last (a
+    member who is not eligible now keeps its place, so the turn passes to the next)."""
+    order = sorted({s.agent.id for s in agents}, key=lambda agent_id: rotation_key(queue, agent_id))
     start = order.index(after) + 1 if after in order else 0
     return {agent_id: (i - start) % len(order) for i, agent_id in enumerate(order)}
+
+
+def method_key(method: AssignmentMethod, agent: AgentState) -> tuple[object, ...]:
+    """How an assignment method orders agents, best first; round robin's order is the
+    rotation (`rotation_key`), so it adds nothing here."""
+    last = agent.last_assigned_at or _EPOCH
+    match method:
+        case AssignmentMethod.HIGHEST_CAPACITY:
+            return (-agent.remaining_capacity, last)
+        case AssignmentMethod.ROUND_ROBIN:
+            return ()
+        case AssignmentMethod.LEAST_ACTIVE:
+            return (last,)
+        case AssignmentMethod.MOST_IDLE:
+            return (agent.idle_since is None, agent.idle_since or _EPOCH, last)
 
 
 def rank_agents(
@@ -248,23 +278,16 @@ def rank_agents(
     eligible = [a for a in agents if is_eligible(a, item, workstream)]
     if queue.skill_matching is SkillMatching.EXACT:
         eligible = [a for a in eligible if skill_gap(a.agent, item.required_skills) == (0, 0)]
-    turn = _rotation(queue, eligible, last_assigned_agent_id) if eligible else {}
+    turn = _rotation(queue, agents, last_assigned_agent_id) if eligible else {}
 
-    def method_key(a: AgentState) -> tuple[object, ...]:
-        last = a.last_assigned_at or _EPOCH
-        match queue.assignment_method:
-            case AssignmentMethod.HIGHEST_CAPACITY:
-                return (-a.remaining_capacity, last)
-            case AssignmentMethod.ROUND_ROBIN:
-                return (turn[a.agent.id],)
-            case AssignmentMethod.LEAST_ACTIVE:
-                return (last,)
-            case AssignmentMethod.MOST_IDLE:
-                return (a.idle_since is None, a.idle_since or _EPOCH, last)
+    def order(a: AgentState) -> tuple[object, ...]:
+        if queue.assignment_method == AssignmentMethod.ROUND_ROBIN:
+            return (turn[a.agent.id],)
+        return method_key(queue.assignment_method, a)
 
     return sorted(
         eligible,
-        key=lambda a: (skill_gap(a.agent, item.required_skills), *method_key(a), a.agent.id),
+        key=lambda a: (skill_gap(a.agent, item.required_skills), *order(a), a.agent.id),
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 
 from shared.domain.models import (
-    CAPACITY_HOLDING,
+    AGENT_WORKING,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -61,7 +61,7 @@ class AgentWorkService:
             item is None
             or conversation is None
             or item.agent_id != agent_id
-            or item.status not in CAPACITY_HOLDING
+            or item.status not in AGENT_WORKING
         ):
             raise NotFound(f"conversation {conversation_id} is not in your work")
         return conversation

@@ -19,6 +19,7 @@ from shared.domain.models import (
     SenderKind,
     WorkItem,
     WorkItemStatus,
+    Workstream,
 )
 from shared.domain.routing import RoutingFacts, classify
 from shared.errors import NotFound
@@ -86,28 +87,39 @@ class IngestService:
                 created_at=inbound.received_at,
             )
         )
+        item = await self.route_conversation(
+            conversation,
+            workstream,
+            RoutingFacts(
+                channel=channel.kind,
+                business_address=inbound.business_address,
+                text=inbound.text,
+                customer_identified=customer_id is not None,
+            ),
+        )
+        return IngestOutcome(conversation=conversation, message=stored, work_item=item)
+
+    async def route_conversation(
+        self, conversation: Conversation, workstream: Workstream, facts: RoutingFacts
+    ) -> WorkItem:
+        """The conversation's unclosed work item; without one, a new one waits in the queue the
+        workstream's rules choose from the facts. A waiting item's queue is asked to route
+        (again: idempotent). Shared by SMS ingest and chat sessions."""
         item = await self._store.open_work_item(conversation.id)
         if item is None:
-            decision = classify(
-                workstream,
-                await self._store.list_rules(workstream.id),
-                RoutingFacts(
-                    channel=channel.kind,
-                    business_address=inbound.business_address,
-                    text=inbound.text,
-                    customer_identified=customer_id is not None,
-                ),
-            )
-            item, _ = await self._store.create_work_item(
+            decision = classify(workstream, await self._store.list_rules(workstream.id), facts)
+            # Out of hours or overflowing, the rule's queue may send the work elsewhere.
+            placement = await self._routing.placement(decision.queue_id)
+            item, created = await self._store.create_work_item(
                 WorkItem(
                     id=uuid.uuid4().hex,
                     conversation_id=conversation.id,
                     workstream_id=workstream.id,
-                    queue_id=decision.queue_id,
+                    queue_id=placement.queue_id,
                     priority=decision.priority,
                     capacity_units=workstream.capacity_units,
                     required_skills=decision.required_skills,
-                    enqueued_at=now,
+                    enqueued_at=self._clock.now(),
                 )
             )
             log.info(
@@ -116,9 +128,11 @@ class IngestService:
                 item.queue_id,
                 decision.rule_id or "fallback",
             )
+            if created and placement.reason is not None:
+                await self._routing.redirected(item, placement, from_queue_id=decision.queue_id)
         if item.status == WorkItemStatus.WAITING:
-            await self._routing.request_routing([item.queue_id])
-        return IngestOutcome(conversation=conversation, message=stored, work_item=item)
+            await self._routing.request_routing([item.queue_id], item_id=item.id)
+        return item
 
     async def _identify(self, channel: Channel, phone: str) -> tuple[str | None, tuple[str, ...]]:
         """The customer a number belongs to: one record identifies it; several leave it

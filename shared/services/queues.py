@@ -22,6 +22,9 @@ class RouteRequest(Model):
     """Route the waiting backlog of one queue (session: the queue id, one router at a time)."""
 
     queue_id: str
+    item_id: str | None = None
+    """The item whose arrival (or return) asked for this pass: if it still waits afterwards,
+    the pass records why (other waiting items are not re-explained on every pass)."""
 
 
 class OutboundRequest(Model):

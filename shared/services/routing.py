@@ -1,18 +1,49 @@
-"""Route: serve a queue's waiting backlog to the eligible agents, best first."""
+"""Route: serve a queue's waiting backlog to the eligible agents, best first; offer in push
+mode; take lapsed offers back; redirect work out of hours or on overflow; record every
+decision for the supervisor's "why did this go there" view."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from shared.domain.models import AgentState, WorkItem, Workstream
-from shared.domain.routing import rank_agents
+from shared.domain.agent_index import AgentIndex
+from shared.domain.models import (
+    AgentState,
+    AssignmentMethod,
+    CandidateVerdict,
+    DeliveryStatus,
+    Direction,
+    Message,
+    Queue,
+    RoutingDecision,
+    SenderKind,
+    WorkDistribution,
+    WorkItem,
+    WorkItemStatus,
+    Workstream,
+)
+from shared.domain.routing import Placement, place
 from shared.ports import Clock, Store, WorkQueue
-from shared.services.queues import ROUTE, RouteRequest
+from shared.services.queues import OUTBOUND, ROUTE, OutboundRequest, RouteRequest
 
 log = logging.getLogger(__name__)
 
 BATCH = 50
+SKIP_AFTER_RETURN = timedelta(minutes=5)
+"""How long an agent who declined an item (or let its offer lapse) is passed over for it."""
+MAX_LEFT_OUT_IN_DECISION = 50
+"""A decision that finds no one lists at most this many members left out, and why."""
+
+
+@dataclass(frozen=True)
+class _Won:
+    item: WorkItem
+    agent: AgentState
+    """The agent's state after the assignment, as the pass's indexes must now see it."""
 
 
 class RoutingService:
@@ -21,16 +52,30 @@ class RoutingService:
         self._queue = queue
         self._clock = clock
 
-    async def request_routing(self, queue_ids: Iterable[str]) -> None:
+    async def request_routing(
+        self, queue_ids: Iterable[str], *, item_id: str | None = None
+    ) -> None:
         """Ask for each queue to be routed, one router per queue (its session)."""
         for queue_id in queue_ids:
             await self._queue.send(
-                ROUTE, RouteRequest(queue_id=queue_id).model_dump_json(), session_id=queue_id
+                ROUTE,
+                RouteRequest(queue_id=queue_id, item_id=item_id).model_dump_json(),
+                session_id=queue_id,
             )
 
     async def sweep(self) -> None:
-        """The safety net: every queue with a backlog gets a routing pass."""
-        await self.request_routing(await self._store.queues_with_waiting_items())
+        """The safety net: lapsed offers go back to their queues, backlogs out of hours or
+        over their overflow threshold are redirected, and every queue with a backlog gets a
+        routing pass."""
+        now = self._clock.now()
+        for item in await self._store.offered_items():
+            lapsed = item.offer_expires_at is not None and item.offer_expires_at <= now
+            if lapsed and item.agent_id is not None:
+                await self.return_offer(item, item.agent_id, why="let the offer lapse")
+        backlogs = set(await self._store.queues_with_waiting_items())
+        for queue_id in sorted(backlogs):
+            backlogs.add(await self._redirect_backlog(queue_id))
+        await self.request_routing(sorted(backlogs))
 
     async def reconcile_capacity(self) -> None:
         """Heal agents' used capacity left wrong by a crash mid-assignment; capacity it frees
@@ -40,21 +85,116 @@ class RoutingService:
             log.warning("capacity of %d agents recomputed from their items", corrected)
             await self.sweep()
 
-    async def route_queue(self, queue_id: str) -> list[WorkItem]:
-        """Assign waiting items, by priority then age, until none is left or none fits.
+    # --- placement: operating hours and overflow ----------------------------------------------
 
-        Each assignment is the store's atomic check-and-set, so routers racing on one agent
-        cannot push it over capacity; a lost race just moves on to the next candidate.
+    async def placement(self, queue_id: str) -> Placement:
+        """Where work meant for the queue goes now. The backlog is read only for a queue with
+        an overflow rule."""
+        queue = await self._store.get_queue(queue_id)
+        if queue is None or (queue.operating_hours is None and queue.overflow is None):
+            return Placement(queue_id=queue_id)
+        now = self._clock.now()
+        waiting, oldest = (0, None)
+        if queue.overflow is not None:
+            waiting, oldest = await self._store.queue_backlog(queue_id)
+        longest = timedelta(0) if oldest is None else now - oldest
+        return place(queue, at=now, waiting=waiting, longest_wait=longest)
+
+    async def _redirect_backlog(self, queue_id: str) -> str:
+        """Move the queue's waiting work where its placement says; returns where that is."""
+        placement = await self.placement(queue_id)
+        if placement.queue_id == queue_id:
+            return queue_id
+        while waiting := await self._store.waiting_items(queue_id, limit=BATCH):
+            for item in waiting:
+                moved = await self._store.move_waiting_item(item.id, placement.queue_id)
+                if moved is not None:
+                    await self.redirected(moved, placement, from_queue_id=queue_id)
+        return placement.queue_id
+
+    async def redirected(self, item: WorkItem, placement: Placement, *, from_queue_id: str) -> None:
+        """Record why work did not (only) wait where its rule sent it, and tell the customer,
+        if the queue says what."""
+        where = (
+            f"waits in queue {item.queue_id}"
+            if item.queue_id == from_queue_id
+            else f"redirected from queue {from_queue_id} to {item.queue_id}"
+        )
+        log.info("item %s %s (%s)", item.id, where, placement.reason)
+        await self.record_decision(item, reason=f"{placement.reason}: {where}")
+        if placement.message:
+            await self.send_automated_message(
+                item.conversation_id, placement.message, key=f"{item.id}:{from_queue_id}"
+            )
+
+    async def send_automated_message(self, conversation_id: str, text: str, *, key: str) -> None:
+        """A system message to the customer, sent in order through `outbound` like an
+        agent's reply; once per key, however often the caller retries."""
+        message_id = f"auto-{uuid.uuid5(uuid.NAMESPACE_URL, f'{conversation_id}:{key}').hex}"
+        stored = await self._store.append_message(
+            Message(
+                id=message_id,
+                conversation_id=conversation_id,
+                direction=Direction.OUTBOUND,
+                sender=SenderKind.SYSTEM,
+                text=text,
+                status=DeliveryStatus.QUEUED,
+                created_at=self._clock.now(),
+            )
+        )
+        message = stored or await self._store.get_message(message_id)
+        if message is not None and message.status == DeliveryStatus.QUEUED:
+            await self._queue.send(
+                OUTBOUND,
+                OutboundRequest(message_id=message.id).model_dump_json(),
+                session_id=conversation_id,
+                message_id=f"outbound:{message.id}",
+            )
+
+    # --- offers ---------------------------------------------------------------------------------
+
+    async def return_offer(self, item: WorkItem, agent_id: str, *, why: str) -> WorkItem | None:
+        """An offer declined or lapsed: the item waits again at its place, the agent is
+        skipped for it a while, and its queue is routed for it at once."""
+        now = self._clock.now()
+        returned = await self._store.return_to_queue(item.id, agent_id, now + SKIP_AFTER_RETURN)
+        if returned is None:
+            return None
+        await self.record_decision(
+            returned,
+            reason=f"agent {agent_id} {why}: back to its place in the queue",
+            candidates=(CandidateVerdict(agent_id=agent_id, skipped=why),),
+        )
+        await self.request_routing([returned.queue_id], item_id=returned.id)
+        return returned
+
+    # --- routing a queue --------------------------------------------------------------------------
+
+    async def route_queue(
+        self, queue_id: str, *, explain_item_id: str | None = None
+    ) -> list[WorkItem]:
+        """Assign (or offer) waiting items, by priority then age, until none is left or none
+        fits; pick-mode work waits for an agent to pick it.
+
+        Each pass reads the members once and indexes the eligible ones by the queue's method
+        (shared/domain/agent_index.py), so a decision takes the best off the top instead of
+        ranking every member. Each assignment is the store's atomic check-and-set, so routers
+        racing on one agent cannot push it over capacity; a lost race moves to the next.
         """
         queue = await self._store.get_queue(queue_id)
         if queue is None:
             log.warning("route request for unknown queue %s dropped", queue_id)
             return []
+        cursor = None
+        if queue.assignment_method == AssignmentMethod.ROUND_ROBIN:
+            cursor = await self._store.round_robin_cursor(queue_id)
         assigned: list[WorkItem] = []
         workstreams: dict[str, Workstream | None] = {}
         while True:
+            now = self._clock.now()
             waiting = await self._store.waiting_items(queue_id, limit=BATCH)
-            agents = list(await self._store.queue_agents(queue_id))
+            members = await self._store.queue_agents(queue_id)
+            indexes: dict[str, AgentIndex] = {}
             progressed = False
             for item in waiting:
                 if item.workstream_id not in workstreams:
@@ -62,28 +202,120 @@ class RoutingService:
                         item.workstream_id
                     )
                 workstream = workstreams[item.workstream_id]
-                if workstream is None:
+                if workstream is None or workstream.distribution == WorkDistribution.PICK:
                     continue
-                for candidate in rank_agents(agents, item, workstream, queue):
-                    won = await self._store.assign(item.id, candidate.agent.id, self._clock.now())
-                    if won is None:
-                        continue
-                    assigned.append(won)
-                    progressed = True
-                    agents = _after_assignment(agents, candidate, won)
-                    log.info("item %s assigned to agent %s", won.id, candidate.agent.id)
-                    break
+                if workstream.id not in indexes:
+                    indexes[workstream.id] = AgentIndex(
+                        queue, workstream, members, last_assigned_agent_id=cursor
+                    )
+                won = await self._assign_best(
+                    item,
+                    queue,
+                    workstream,
+                    indexes[workstream.id],
+                    now,
+                    explain=item.id == explain_item_id,
+                )
+                if won is None:
+                    continue
+                for index in indexes.values():
+                    index.assigned(won.agent)
+                cursor = won.agent.agent.id
+                assigned.append(won.item)
+                progressed = True
             if not progressed or len(waiting) < BATCH:
                 return assigned
 
+    async def _assign_best(
+        self,
+        item: WorkItem,
+        queue: Queue,
+        workstream: Workstream,
+        index: AgentIndex,
+        now: datetime,
+        *,
+        explain: bool,
+    ) -> _Won | None:
+        verdicts: dict[str, CandidateVerdict] = {}
+        refused: list[str] = []
+        offer_until = (
+            None
+            if workstream.offer_timeout_seconds is None
+            else now + timedelta(seconds=workstream.offer_timeout_seconds)
+        )
+        while True:
+            candidate, skipped = index.choose(item, now, passed=refused)
+            verdicts.update((v.agent_id, v) for v in skipped)
+            if candidate is None:
+                if explain:
+                    left_out = sorted(index.left_out.items())[:MAX_LEFT_OUT_IN_DECISION]
+                    await self.record_decision(
+                        item,
+                        reason=f"no eligible agent among {len(index) + len(index.left_out)} "
+                        "members: it waits",
+                        method=queue.assignment_method,
+                        candidates=(
+                            *verdicts.values(),
+                            *(CandidateVerdict(agent_id=a, skipped=why) for a, why in left_out),
+                        ),
+                    )
+                return None
+            agent_id = candidate.agent.id
+            won = await self._store.assign(item.id, agent_id, now, offer_until=offer_until)
+            if won is not None:
+                verdicts[agent_id] = CandidateVerdict(agent_id=agent_id)
+                action = "assigned" if offer_until is None else "offered"
+                await self.record_decision(
+                    won,
+                    reason=f"{action} by {queue.assignment_method}",
+                    method=queue.assignment_method,
+                    candidates=tuple(verdicts.values()),
+                    chosen_agent_id=agent_id,
+                )
+                log.info("item %s %s to agent %s", won.id, action, agent_id)
+                return _Won(
+                    item=won,
+                    agent=candidate.model_copy(
+                        update={
+                            "used_capacity": candidate.used_capacity + won.capacity_units,
+                            "last_assigned_at": now,
+                            "idle_since": None,
+                        }
+                    ),
+                )
+            current = await self._store.get_work_item(item.id)
+            if current is None or current.status != WorkItemStatus.WAITING:
+                return None  # another router took it, and recorded why
+            # The agent's capacity went elsewhere since the pass read it.
+            refused.append(agent_id)
+            verdicts[agent_id] = CandidateVerdict(
+                agent_id=agent_id, skipped="its capacity was taken by another router meanwhile"
+            )
+            fresh = await self._store.agent_state(agent_id)
+            if fresh is not None:
+                index.update(fresh)
 
-def _after_assignment(
-    agents: list[AgentState], chosen: AgentState, item: WorkItem
-) -> list[AgentState]:
-    updated = chosen.model_copy(
-        update={
-            "used_capacity": chosen.used_capacity + item.capacity_units,
-            "last_assigned_at": item.assigned_at,
-        }
-    )
-    return [updated if a.agent.id == chosen.agent.id else a for a in agents]
+    async def record_decision(
+        self,
+        item: WorkItem,
+        *,
+        reason: str,
+        method: AssignmentMethod | None = None,
+        candidates: tuple[CandidateVerdict, ...] = (),
+        chosen_agent_id: str | None = None,
+        mode: WorkDistribution = WorkDistribution.PUSH,
+    ) -> None:
+        await self._store.record_routing_decision(
+            RoutingDecision(
+                id=uuid.uuid4().hex,
+                item_id=item.id,
+                conversation_id=item.conversation_id,
+                queue_id=item.queue_id,
+                decided_at=self._clock.now(),
+                method=method,
+                mode=mode,
+                candidates=candidates,
+                chosen_agent_id=chosen_agent_id,
+                reason=reason,
+            )
+        )

@@ -11,6 +11,8 @@ import pytest
 
 from shared.domain.models import (
     Agent,
+    AssignmentMethod,
+    CandidateVerdict,
     Channel,
     ChannelKind,
     Conversation,
@@ -23,11 +25,13 @@ from shared.domain.models import (
     Queue,
     Recipient,
     RecipientState,
+    RoutingDecision,
     RoutingRule,
     SenderKind,
     SentSms,
     Template,
     TwilioAccount,
+    WorkDistribution,
     WorkItem,
     WorkItemStatus,
     Workstream,
@@ -365,6 +369,28 @@ async def test_concurrent_routers_never_exceed_capacity_or_double_assign(
             assert state is not None and state.used_capacity == 2
 
 
+async def test_routers_racing_one_item_to_one_agent_leave_one_hold(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Two routers give the same item to the same agent at once: one wins, and the loser's
+    undoing must not take the winner's capacity with it."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        await agent(one, "a1", capacity=3)
+        for _ in range(5):
+            item = await waiting_item(one)
+            results = await asyncio.gather(
+                one.assign(item.id, "a1", T0), two.assign(item.id, "a1", T0)
+            )
+            assert len([r for r in results if r is not None]) <= 1
+            stored = await one.get_work_item(item.id)
+            assert stored is not None
+            if stored.agent_id == "a1":
+                assert [i.id for i in await one.agent_items("a1")] == [item.id]
+                await one.close_work_item(item.id, T0)
+        state = await one.agent_state("a1")
+        assert state is not None and state.used_capacity == 0
+
+
 # --- sandbox outbox ---------------------------------------------------------------------------
 
 
@@ -484,3 +510,214 @@ async def test_outbound_jobs_are_created_once_and_track_recipients(store: Store)
     assert updated.recipients == (Recipient(customer_id="c1"), done)
     assert await store.get_outbound_job("job1") == updated
     assert await store.set_recipient("missing", done) is None
+
+
+# --- unified routing (issue 5) ---------------------------------------------------------------
+
+
+async def test_routing_configuration_lists_by_cursor_and_deletes(store: Store) -> None:
+    for n in range(3):
+        await store.put_workstream(
+            Workstream(id=f"ws{n}", name="W", channel=ChannelKind.SMS, fallback_queue_id="q0")
+        )
+        await store.put_queue(Queue(id=f"q{n}", name="Q"))
+        await store.put_rule(
+            RoutingRule(id=f"r{n}", workstream_id=f"ws{n}", order=n, name="R", queue_id="q0")
+        )
+        await agent(store, f"a{n}", queues=("q0",))
+    listings = (
+        store.list_workstreams,
+        store.list_queues,
+        store.list_all_rules,
+        store.list_agents,
+    )
+    for listing in listings:
+        first = await listing(after=None, limit=2)
+        rest = await listing(after=first[-1].id, limit=2)
+        assert [r.id[-1] for r in (*first, *rest)] == ["0", "1", "2"]
+    assert await store.get_rule("r1") == (await store.list_all_rules(after="r0", limit=1))[0]
+    deletions = (
+        (store.delete_workstream, store.list_workstreams, "ws1"),
+        (store.delete_queue, store.list_queues, "q1"),
+        (store.delete_rule, store.list_all_rules, "r1"),
+        (store.delete_agent, store.list_agents, "a1"),
+    )
+    for delete, listing, record_id in deletions:
+        assert await delete(record_id)
+        assert not await delete(record_id)
+        assert record_id not in [r.id for r in await listing(after=None, limit=10)]
+    assert [s.agent.id for s in await store.queue_agents("q0")] == ["a0", "a2"]
+
+
+async def test_an_offer_holds_capacity_until_accepted(store: Store) -> None:
+    await agent(store, "a1", capacity=1)
+    waiting = await waiting_item(store)
+    deadline = T0 + timedelta(seconds=30)
+    offered = await store.assign(waiting.id, "a1", T0, offer_until=deadline)
+    assert offered is not None
+    assert (offered.status, offered.agent_id, offered.offer_expires_at) == (
+        WorkItemStatus.OFFERED,
+        "a1",
+        deadline,
+    )
+    assert (await store.agent_state("a1")).used_capacity == 1  # type: ignore[union-attr]
+    assert await store.assign((await waiting_item(store)).id, "a1", T0) is None
+    assert await store.offered_items() == [offered]
+    assert await store.accept_offer(waiting.id, "a2", T0) is None
+    accepted = await store.accept_offer(waiting.id, "a1", T0)
+    assert accepted is not None
+    assert (accepted.status, accepted.offer_expires_at) == (WorkItemStatus.ACTIVE, None)
+    assert await store.accept_offer(waiting.id, "a1", T0) is None
+    assert await store.offered_items() == []
+    assert await store.agent_items("a1") == [accepted]
+
+
+async def test_a_returned_offer_waits_again_skipping_that_agent(store: Store) -> None:
+    await agent(store, "a1", capacity=1)
+    older = await waiting_item(store, age=0)
+    await waiting_item(store, age=10)
+    assert await store.assign(older.id, "a1", T0, offer_until=T0) is not None
+    skip_until = T0 + timedelta(minutes=5)
+    returned = await store.return_to_queue(older.id, "a1", skip_until)
+    assert returned is not None
+    assert (returned.status, returned.agent_id, returned.skipped_agents) == (
+        WorkItemStatus.WAITING,
+        None,
+        {"a1": skip_until},
+    )
+    assert await store.return_to_queue(older.id, "a1", skip_until) is None
+    # Back at its old place, the head of the queue; the agent's capacity is free again.
+    assert (await store.waiting_items("q1", limit=1))[0] == returned
+    state = await store.agent_state("a1")
+    assert state is not None and (state.used_capacity, state.last_assigned_at) == (0, T0)
+
+
+async def test_closing_work_releases_capacity_and_the_agent_is_idle_from_then(
+    store: Store,
+) -> None:
+    await agent(store, "a1", capacity=2)
+    first = await waiting_item(store)
+    second = await waiting_item(store)
+    for waiting in (first, second):
+        assert await store.assign(waiting.id, "a1", T0) is not None
+    later = T0 + timedelta(minutes=3)
+    closed = await store.close_work_item(first.id, later)
+    assert closed is not None and closed.status == WorkItemStatus.CLOSED
+    assert await store.close_work_item(first.id, later) is None
+    busy = await store.agent_state("a1")
+    assert busy is not None and (busy.used_capacity, busy.idle_since) == (1, None)
+    await store.close_work_item(second.id, later + timedelta(minutes=1))
+    idle = await store.agent_state("a1")
+    assert idle is not None
+    assert (idle.used_capacity, idle.idle_since, idle.last_assigned_at) == (
+        0,
+        later + timedelta(minutes=1),
+        T0,
+    )
+    assert await store.agent_items("a1") == []
+    # The conversation may get new work now.
+    assert await store.open_work_item(first.conversation_id) is None
+    _, created = await store.create_work_item(item(first.conversation_id))
+    assert created
+
+
+async def test_an_agent_that_never_worked_is_the_most_idle(store: Store) -> None:
+    await agent(store, "a1")
+    state = await store.agent_state("a1")
+    assert state is not None and state.idle_since == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def test_the_round_robin_cursor_follows_assignments(store: Store) -> None:
+    await store.put_queue(Queue(id="q1", name="Q", assignment_method=AssignmentMethod.ROUND_ROBIN))
+    await agent(store, "a1")
+    await agent(store, "a2")
+    for agent_id in ("a2", "a1"):
+        assert await store.assign((await waiting_item(store)).id, agent_id, T0) is not None
+        assert await store.round_robin_cursor("q1") == agent_id
+
+
+async def test_a_waiting_item_moves_to_another_queue_keeping_its_age(store: Store) -> None:
+    await agent(store, "a1", queues=("q2",))
+    waiting = await waiting_item(store, age=5)
+    moved = await store.move_waiting_item(waiting.id, "q2")
+    assert moved == waiting.model_copy(update={"queue_id": "q2"})
+    assert await store.waiting_items("q1", limit=10) == []
+    assert await store.waiting_items("q2", limit=10) == [moved]
+    assert await store.get_work_item(waiting.id) == moved
+    assert await store.open_work_item(waiting.conversation_id) == moved
+    assigned = await store.assign(waiting.id, "a1", T0)
+    assert assigned is not None and assigned.queue_id == "q2"
+    assert await store.move_waiting_item(waiting.id, "q1") is None
+    assert await store.agent_items("a1") == [assigned]
+
+
+async def test_a_queue_backlog_counts_waiting_items_and_the_oldest_arrival(
+    store: Store,
+) -> None:
+    await agent(store, "a1")
+    assert await store.queue_backlog("q1") == (0, None)
+    taken = await waiting_item(store, age=0)
+    await waiting_item(store, age=30)
+    await waiting_item(store, age=10, priority=9)
+    await waiting_item(store, queue="q2", age=-50)
+    assert await store.assign(taken.id, "a1", T0) is not None
+    assert await store.queue_backlog("q1") == (2, T0 + timedelta(seconds=10))
+
+
+async def test_routing_decisions_are_kept_per_conversation_oldest_first(store: Store) -> None:
+    def decision(n: int, conversation_id: str) -> RoutingDecision:
+        return RoutingDecision(
+            id=f"d{n}",
+            item_id="i1",
+            conversation_id=conversation_id,
+            queue_id="q1",
+            decided_at=T0 + timedelta(seconds=10 - n),
+            method=AssignmentMethod.ROUND_ROBIN,
+            mode=WorkDistribution.PUSH,
+            candidates=(CandidateVerdict(agent_id="a1", skipped="away"),),
+            reason="no eligible agent",
+        )
+
+    for n in range(3):
+        await store.record_routing_decision(decision(n, "c1"))
+    await store.record_routing_decision(decision(0, "c1"))  # recorded once
+    await store.record_routing_decision(decision(9, "c2"))
+    assert [d.id for d in await store.routing_decisions("c1")] == ["d2", "d1", "d0"]
+    assert (await store.routing_decisions("c1"))[0] == decision(2, "c1")
+
+
+async def test_racing_accept_and_return_of_one_offer_settle_once(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """An agent accepting as the sweep takes the lapsed offer back: exactly one wins."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        await agent(one, "a1", capacity=1)
+        waiting = await waiting_item(one)
+        assert await one.assign(waiting.id, "a1", T0, offer_until=T0) is not None
+        accepted, returned = await asyncio.gather(
+            one.accept_offer(waiting.id, "a1", T0), two.return_to_queue(waiting.id, "a1", T0)
+        )
+        assert (accepted is None) != (returned is None)
+        state = await one.agent_state("a1")
+        assert state is not None and state.used_capacity == (1 if accepted else 0)
+
+
+# --- chat (issue 7) ---------------------------------------------------------------------------
+
+
+async def test_wrap_up_keeps_the_item_and_its_capacity_with_the_agent(store: Store) -> None:
+    await agent(store, capacity=2)
+    waiting = await waiting_item(store, units=2)
+    assert await store.wrap_up_work_item(waiting.id) is None  # not active: nothing changes
+    assert await store.get_work_item(waiting.id) == waiting
+    assigned = await store.assign(waiting.id, "a1", T0)
+    assert assigned is not None
+    wrapped = await store.wrap_up_work_item(assigned.id)
+    assert wrapped == assigned.model_copy(update={"status": WorkItemStatus.WRAP_UP})
+    assert await store.get_work_item(assigned.id) == wrapped
+    assert await store.open_work_item(assigned.conversation_id) == wrapped
+    assert await store.agent_items("a1") == [wrapped]
+    state = await store.agent_state("a1")
+    assert state is not None and state.used_capacity == 2
+    assert await store.wrap_up_work_item(assigned.id) is None  # once
+    assert await store.waiting_items("q1", limit=10) == []

@@ -1,0 +1,128 @@
+"""The admin API for routing: workstreams, queues, route-to-queue rules and agents. A write
+takes effect at once (the queues it touches are routed straight away)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import BaseModel
+
+from functions.dependencies import Services, require
+from functions.http_admin import PageSize, next_cursor
+from shared.auth import Role
+from shared.domain.models import Agent, Queue, RoutingRule, Workstream
+
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin", "routing"],
+    dependencies=[Depends(require(Role.ADMIN))],
+)
+
+R = TypeVar("R", Workstream, Queue, RoutingRule, Agent)
+
+
+class Page(BaseModel, Generic[R]):
+    items: list[R]
+    next_cursor: str | None
+
+
+def page(records: list[R], limit: int) -> Page[R]:
+    return Page[R](items=records, next_cursor=next_cursor([r.id for r in records], limit))
+
+
+NO_CONTENT = status.HTTP_204_NO_CONTENT
+
+
+@router.get("/workstreams")
+async def list_workstreams(
+    services: Services, cursor: str | None = None, limit: PageSize = 100
+) -> Page[Workstream]:
+    return page(list(await services.store.list_workstreams(after=cursor, limit=limit)), limit)
+
+
+@router.get("/workstreams/{workstream_id}")
+async def get_workstream(workstream_id: str, services: Services) -> Workstream:
+    return await services.routing_config.get_workstream(workstream_id)
+
+
+@router.put("/workstreams/{workstream_id}")
+async def put_workstream(
+    workstream_id: str, workstream: Workstream, services: Services
+) -> Workstream:
+    return await services.routing_config.put_workstream(workstream_id, workstream)
+
+
+@router.delete("/workstreams/{workstream_id}", status_code=NO_CONTENT)
+async def delete_workstream(workstream_id: str, services: Services) -> Response:
+    await services.routing_config.delete_workstream(workstream_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/queues")
+async def list_queues(
+    services: Services, cursor: str | None = None, limit: PageSize = 100
+) -> Page[Queue]:
+    return page(list(await services.store.list_queues(after=cursor, limit=limit)), limit)
+
+
+@router.get("/queues/{queue_id}")
+async def get_queue(queue_id: str, services: Services) -> Queue:
+    return await services.routing_config.get_queue(queue_id)
+
+
+@router.put("/queues/{queue_id}")
+async def put_queue(queue_id: str, queue: Queue, services: Services) -> Queue:
+    return await services.routing_config.put_queue(queue_id, queue)
+
+
+@router.delete("/queues/{queue_id}", status_code=NO_CONTENT)
+async def delete_queue(queue_id: str, services: Services) -> Response:
+    await services.routing_config.delete_queue(queue_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/rules")
+async def list_rules(
+    services: Services, cursor: str | None = None, limit: PageSize = 100
+) -> Page[RoutingRule]:
+    return page(list(await services.store.list_all_rules(after=cursor, limit=limit)), limit)
+
+
+@router.get("/rules/{rule_id}")
+async def get_rule(rule_id: str, services: Services) -> RoutingRule:
+    return await services.routing_config.get_rule(rule_id)
+
+
+@router.put("/rules/{rule_id}")
+async def put_rule(rule_id: str, rule: RoutingRule, services: Services) -> RoutingRule:
+    return await services.routing_config.put_rule(rule_id, rule)
+
+
+@router.delete("/rules/{rule_id}", status_code=NO_CONTENT)
+async def delete_rule(rule_id: str, services: Services) -> Response:
+    await services.routing_config.delete_rule(rule_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get("/agents")
+async def list_agents(
+    services: Services, cursor: str | None = None, limit: PageSize = 100
+) -> Page[Agent]:
+    return page(list(await services.store.list_agents(after=cursor, limit=limit)), limit)
+
+
+@router.get("/agents/{agent_id}")
+async def get_agent(agent_id: str, services: Services) -> Agent:
+    return await services.routing_config.get_agent(agent_id)
+
+
+@router.put("/agents/{agent_id}")
+async def put_agent(agent_id: str, agent: Agent, services: Services) -> Agent:
+    return await services.routing_config.put_agent(agent_id, agent)
+
+
+@router.delete("/agents/{agent_id}", status_code=NO_CONTENT)
+async def delete_agent(agent_id: str, services: Services) -> Response:
+    await services.routing_config.delete_agent(agent_id)
+    return Response(status_code=NO_CONTENT)

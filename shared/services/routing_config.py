@@ -1,0 +1,163 @@
+"""Admin management of routing configuration: workstreams, queues, route-to-queue rules and
+agents. Every write is checked against what it refers to, and takes effect at once: the queues
+it touches are routed straight away (Dynamics documents up to 15 minutes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
+
+from shared.domain.models import Agent, Queue, RoutingRule, Workstream
+from shared.errors import BadRequest, Conflict, NotFound
+from shared.ports import Store
+from shared.services.routing import RoutingService
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Identified)
+
+_SCAN_PAGE = 500
+
+
+async def _every(listing: Callable[..., Awaitable[Sequence[R]]]) -> AsyncIterator[R]:
+    """Every record of a cursor listing: admin checks of references, never the hot path."""
+    after: str | None = None
+    while True:
+        page = await listing(after=after, limit=_SCAN_PAGE)
+        for record in page:
+            yield record
+        if len(page) < _SCAN_PAGE:
+            return
+        after = page[-1].id
+
+
+def _same_id(path_id: str, record: _Identified) -> None:
+    if record.id != path_id:
+        raise BadRequest(f"the body's id {record.id!r} is not the path's {path_id!r}")
+
+
+def _redirect_queues(queue: Queue) -> set[str]:
+    redirects = (queue.out_of_hours, queue.overflow.then if queue.overflow else None)
+    return {r.queue_id for r in redirects if r is not None and r.queue_id is not None}
+
+
+class RoutingConfigService:
+    def __init__(self, store: Store, routing: RoutingService) -> None:
+        self._store = store
+        self._routing = routing
+
+    async def _require_queues(self, queue_ids: Iterable[str], what: str) -> None:
+        for queue_id in sorted(set(queue_ids)):
+            if await self._store.get_queue(queue_id) is None:
+                raise BadRequest(f"{what} names queue {queue_id!r}, which does not exist")
+
+    # --- workstreams ----------------------------------------------------------------------------
+
+    async def get_workstream(self, workstream_id: str) -> Workstream:
+        workstream = await self._store.get_workstream(workstream_id)
+        if workstream is None:
+            raise NotFound(f"workstream {workstream_id} does not exist")
+        return workstream
+
+    async def put_workstream(self, workstream_id: str, workstream: Workstream) -> Workstream:
+        """Its queues are routed at once: presences, capacity units or the mode may have
+        changed who is eligible."""
+        _same_id(workstream_id, workstream)
+        await self._require_queues([workstream.fallback_queue_id], "the fallback")
+        await self._store.put_workstream(workstream)
+        rules = await self._store.list_rules(workstream.id)
+        await self._routing.request_routing(
+            sorted({workstream.fallback_queue_id, *(r.queue_id for r in rules)})
+        )
+        return workstream
+
+    async def delete_workstream(self, workstream_id: str) -> None:
+        if await self._store.list_rules(workstream_id):
+            raise Conflict(f"workstream {workstream_id} still has rules")
+        async for channel in _every(self._store.list_channels):
+            if channel.workstream_id == workstream_id:
+                raise Conflict(f"channel {channel.id} still uses workstream {workstream_id}")
+        if not await self._store.delete_workstream(workstream_id):
+            raise NotFound(f"workstream {workstream_id} does not exist")
+
+    # --- queues ---------------------------------------------------------------------------------
+
+    async def get_queue(self, queue_id: str) -> Queue:
+        queue = await self._store.get_queue(queue_id)
+        if queue is None:
+            raise NotFound(f"queue {queue_id} does not exist")
+        return queue
+
+    async def put_queue(self, queue_id: str, queue: Queue) -> Queue:
+        _same_id(queue_id, queue)
+        await self._require_queues(_redirect_queues(queue) - {queue.id}, "a redirect")
+        await self._store.put_queue(queue)
+        await self._routing.request_routing([queue.id])
+        return queue
+
+    async def delete_queue(self, queue_id: str) -> None:
+        """A queue still referred to, or with work waiting, stays: deleting it would strand
+        work or break routing."""
+        if await self._store.waiting_items(queue_id, limit=1):
+            raise Conflict(f"queue {queue_id} has waiting work")
+        if await self._store.queue_agents(queue_id):
+            raise Conflict(f"queue {queue_id} still has member agents")
+        async for workstream in _every(self._store.list_workstreams):
+            if workstream.fallback_queue_id == queue_id:
+                raise Conflict(f"workstream {workstream.id} falls back to queue {queue_id}")
+        async for rule in _every(self._store.list_all_rules):
+            if rule.queue_id == queue_id:
+                raise Conflict(f"rule {rule.id} routes to queue {queue_id}")
+        async for queue in _every(self._store.list_queues):
+            if queue.id != queue_id and queue_id in _redirect_queues(queue):
+                raise Conflict(f"queue {queue.id} redirects to queue {queue_id}")
+        if not await self._store.delete_queue(queue_id):
+            raise NotFound(f"queue {queue_id} does not exist")
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    async def get_rule(self, rule_id: str) -> RoutingRule:
+        rule = await self._store.get_rule(rule_id)
+        if rule is None:
+            raise NotFound(f"rule {rule_id} does not exist")
+        return rule
+
+    async def put_rule(self, rule_id: str, rule: RoutingRule) -> RoutingRule:
+        _same_id(rule_id, rule)
+        if await self._store.get_workstream(rule.workstream_id) is None:
+            raise BadRequest(
+                f"the rule names workstream {rule.workstream_id!r}, which does not exist"
+            )
+        await self._require_queues([rule.queue_id], "the rule")
+        await self._store.put_rule(rule)
+        return rule
+
+    async def delete_rule(self, rule_id: str) -> None:
+        if not await self._store.delete_rule(rule_id):
+            raise NotFound(f"rule {rule_id} does not exist")
+
+    # --- agents ---------------------------------------------------------------------------------
+
+    async def get_agent(self, agent_id: str) -> Agent:
+        agent = await self._store.get_agent(agent_id)
+        if agent is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        return agent
+
+    async def put_agent(self, agent_id: str, agent: Agent) -> Agent:
+        """Queues the agent joins (more capacity, new skills) are routed at once."""
+        _same_id(agent_id, agent)
+        await self._require_queues(agent.queue_ids, "the agent")
+        await self._store.put_agent(agent)
+        await self._routing.request_routing(sorted(set(agent.queue_ids)))
+        return agent
+
+    async def delete_agent(self, agent_id: str) -> None:
+        if await self._store.agent_items(agent_id):
+            raise Conflict(f"agent {agent_id} still holds work")
+        if not await self._store.delete_agent(agent_id):
+            raise NotFound(f"agent {agent_id} does not exist")
