@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     dev_auth_issuer: str = "https://localhost/omnichannel-dev"
     auth_audience: str = "api://omnichannel"
 
+    # --- chat widget (issue 7) ---
+    chat_token_secret: str = Field(default="", repr=False)
+    """HMAC key (32+ characters) signing chat conversation tokens; every instance needs the same
+    one. Empty locally: a key is generated into CHAT_TOKEN_KEY_FILE."""
+    chat_token_key_file: Path = Path(".data/chat-token.key")
+    chat_token_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    chat_max_text_length: int = Field(default=4000, ge=1)
+    chat_max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    chat_max_wait_seconds: float = Field(default=25.0, ge=0)
+    """The longest a long-poll read or an event stream connection is held open."""
+    chat_poll_interval_seconds: float = Field(default=0.5, gt=0)
+    """How often a held read looks for news: a widget sees a message within this."""
+
     log_level: str = "INFO"
 
     @classmethod

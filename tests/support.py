@@ -45,6 +45,7 @@ async def services(
     monkeypatch.setenv("LOCAL_SETTINGS_FILE", str(tmp_path / "absent.json"))
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "omnichannel.db"))
     monkeypatch.setenv("DEV_AUTH_KEY_FILE", str(tmp_path / "key.pem"))
+    monkeypatch.setenv("CHAT_TOKEN_KEY_FILE", str(tmp_path / "chat-token.key"))
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
     monkeypatch.setenv("PUBLIC_BASE_URL", PUBLIC_BASE_URL)
     for name, value in extra_settings.items():

@@ -32,6 +32,7 @@ def point_settings_at(data_dir: Path, port: int) -> None:
     """The runtime's folder and port become settings defaults; explicit env still wins."""
     os.environ.setdefault("SQLITE_PATH", str(data_dir / "omnichannel.db"))
     os.environ.setdefault("DEV_AUTH_KEY_FILE", str(data_dir / "dev-signing-key.pem"))
+    os.environ.setdefault("CHAT_TOKEN_KEY_FILE", str(data_dir / "chat-token.key"))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://localhost:{port}")
 
 

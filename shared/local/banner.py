@@ -41,6 +41,7 @@ def banner(services: Container, catalog: FunctionCatalog) -> str:
         f"Omnichannel local runtime on {base}",
         f"  health:   {base}/api/health",
         f"  OpenAPI:  {base}/api/openapi.json   (browse: {base}/api/docs)",
+        f"  chat demo: {base}/demo/   (widget: {base}/api/chat/widget.js)",
         "  queue triggers: "
         + ", ".join(f"{f.name}<-{f.queue_name}" for f in catalog.queue_functions),
         "  timers: " + ", ".join(f"{f.name} [{f.schedule}]" for f in catalog.timer_functions),

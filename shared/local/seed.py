@@ -6,10 +6,12 @@ from shared.domain.models import (
     Agent,
     Channel,
     ChannelKind,
+    ChatWidget,
     Condition,
     ConditionField,
     Customer,
     Operator,
+    PreChatQuestion,
     Presence,
     Queue,
     RoutingRule,
@@ -24,6 +26,17 @@ CHAT_WIDGET_ID = "demo-widget"
 DEMO_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
 
 
+# The demo widget's pre-chat form: a name and phone matching one customer identify them.
+CHAT_WIDGET = ChatWidget(
+    pre_chat=(
+        PreChatQuestion(key="name", label="Your name", required=True, identifies="display_name"),
+        PreChatQuestion(key="phone", label="Mobile phone", identifies="mobile_phone"),
+        PreChatQuestion(key="topic", label="What is it about?"),
+    ),
+    greeting="Hello! An agent will be with you shortly.",
+)
+
+
 def channels(twilio_auth_token: str) -> tuple[Channel, ...]:
     """The demo channels; the Twilio one signs with the token the settings give."""
     sms = Channel(
@@ -34,7 +47,11 @@ def channels(twilio_auth_token: str) -> tuple[Channel, ...]:
         workstream_id="ws-sms",
     )
     chat = Channel(
-        id="chat-web", kind=ChannelKind.CHAT, addresses=(CHAT_WIDGET_ID,), workstream_id="ws-chat"
+        id="chat-web",
+        kind=ChannelKind.CHAT,
+        addresses=(CHAT_WIDGET_ID,),
+        workstream_id="ws-chat",
+        chat=CHAT_WIDGET,
     )
     return (sms, chat) if twilio_auth_token else (chat,)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from shared.domain.models import Conversation, DeliveryStatus, Message
+from shared.domain.models import ChannelKind, Conversation, DeliveryStatus, Message
 from shared.ports import Clock, SendFailed, SmsSender, Store, WorkQueue
 from shared.services.queues import OUTBOUND, OutboundRequest
 
@@ -40,6 +40,10 @@ class OutboundService:
         if conversation is None:
             log.error("message %s belongs to no conversation: not sent", message_id)
             return message
+        if conversation.channel == ChannelKind.CHAT:
+            # Chat has no provider: the widget reads the conversation from the store, where
+            # the message already is. Marking it sent keeps it from any SMS sender.
+            return await self._store.set_message_delivery(message.id, DeliveryStatus.SENT, None)
         channel = await self._store.get_channel(conversation.channel_id)
         if channel is None:
             log.error(

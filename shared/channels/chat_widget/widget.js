@@ -1,0 +1,315 @@
+/*
+ * Omnichannel chat widget. Paste into any page:
+ *   <script src="https://<app>/api/chat/widget.js" data-widget-id="<widget id>" defer></script>
+ *
+ * It keeps only the conversation token (and the read cursor) in localStorage, so the same
+ * conversation resumes on every page of the site and after a reload; it long-polls the chat
+ * API for news. Every text a customer or an agent wrote is shown with textContent: nothing of
+ * theirs is ever parsed as HTML.
+ */
+(function () {
+  "use strict";
+
+  var script = document.currentScript;
+  if (!script) {
+    return;
+  }
+  var widgetId = script.getAttribute("data-widget-id") || "";
+  var api = (script.getAttribute("data-api") || new URL(script.src).origin).replace(/\/$/, "");
+  var storageKey = "omnichannel-chat:" + widgetId;
+  var WAIT_SECONDS = 20;
+
+  var saved = load();
+  var running = false;
+  var ui = build();
+
+  function load() {
+    try {
+      var raw = window.localStorage.getItem(storageKey);
+      return raw ? JSON.parse(raw) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function save(session) {
+    saved = session;
+    try {
+      if (session) {
+        window.localStorage.setItem(storageKey, JSON.stringify(session));
+      } else {
+        window.localStorage.removeItem(storageKey);
+      }
+    } catch (e) {
+      /* storage refused (private mode): the chat lasts as long as the page */
+    }
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined && text !== null) {
+      node.textContent = String(text);
+    }
+    return node;
+  }
+
+  function build() {
+    var style = el("style");
+    style.textContent =
+      ".occ-button{position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 18px;" +
+      "border:0;border-radius:24px;background:#0b5cad;color:#fff;font:15px sans-serif;cursor:pointer}" +
+      ".occ-panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:320px;max-height:480px;" +
+      "display:flex;flex-direction:column;background:#fff;border:1px solid #ccd;border-radius:8px;" +
+      "font:14px sans-serif;box-shadow:0 4px 16px rgba(0,0,0,.2)}" +
+      ".occ-status{padding:8px 12px;background:#eef3fa;border-bottom:1px solid #ccd}" +
+      ".occ-log{flex:1;overflow-y:auto;padding:8px 12px;min-height:160px}" +
+      ".occ-msg{margin:6px 0;white-space:pre-wrap;word-wrap:break-word}" +
+      ".occ-customer{text-align:right}.occ-system{color:#666;font-style:italic}" +
+      ".occ-who{display:block;font-size:11px;color:#666}" +
+      ".occ-form,.occ-compose{display:flex;flex-direction:column;gap:6px;padding:8px 12px}" +
+      ".occ-compose{flex-direction:row}.occ-compose input{flex:1}" +
+      ".occ-hidden{display:none}";
+    document.head.appendChild(style);
+
+    var button = el("button", "occ-button", "Chat with us");
+    button.type = "button";
+    var panel = el("div", "occ-panel occ-hidden");
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-label", "Chat");
+    var status = el("div", "occ-status", "");
+    var form = el("form", "occ-form occ-hidden");
+    var log = el("div", "occ-log");
+    log.setAttribute("aria-live", "polite");
+    var compose = el("form", "occ-compose occ-hidden");
+    var input = el("input");
+    input.name = "text";
+    input.autocomplete = "off";
+    input.setAttribute("aria-label", "Message");
+    var send = el("button", null, "Send");
+    send.type = "submit";
+    var leave = el("button", null, "End");
+    leave.type = "button";
+    compose.appendChild(input);
+    compose.appendChild(send);
+    compose.appendChild(leave);
+    panel.appendChild(status);
+    panel.appendChild(form);
+    panel.appendChild(log);
+    panel.appendChild(compose);
+    document.body.appendChild(button);
+    document.body.appendChild(panel);
+
+    button.addEventListener("click", function () {
+      var opening = panel.classList.contains("occ-hidden");
+      panel.classList.toggle("occ-hidden");
+      if (opening && !saved) {
+        showPreChat();
+      }
+    });
+    compose.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = input.value.trim();
+      if (!text || !saved) {
+        return;
+      }
+      input.value = "";
+      call("POST", "/sessions/" + saved.conversation_id + "/messages", {
+        text: text,
+        client_message_id: randomId(),
+      }).catch(showError);
+    });
+    leave.addEventListener("click", function () {
+      if (saved) {
+        call("POST", "/sessions/" + saved.conversation_id + "/end").then(render, showError);
+      }
+    });
+    return { panel: panel, status: status, form: form, log: log, compose: compose };
+  }
+
+  function randomId() {
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map
+      .call(bytes, function (b) {
+        return ("0" + b.toString(16)).slice(-2);
+      })
+      .join("");
+  }
+
+  function call(method, path, body) {
+    var headers = { "Content-Type": "application/json" };
+    if (saved && saved.token) {
+      headers.Authorization = "Bearer " + saved.token;
+    }
+    return fetch(api + "/api/chat" + path, {
+      method: method,
+      headers: headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (response) {
+      if (response.status === 401 || response.status === 404) {
+        if (saved && path.indexOf("/sessions/") === 0) {
+          forget(); /* expired or unknown: start afresh */
+        }
+      }
+      if (!response.ok) {
+        return response.json().then(
+          function (problem) {
+            throw new Error(problem.detail || response.statusText);
+          },
+          function () {
+            throw new Error(response.statusText);
+          }
+        );
+      }
+      return response.json();
+    });
+  }
+
+  function showError(error) {
+    ui.status.textContent = "Sorry: " + (error && error.message ? error.message : "try again");
+  }
+
+  function forget() {
+    save(null);
+    running = false;
+    while (ui.log.firstChild) {
+      ui.log.removeChild(ui.log.firstChild);
+    }
+  }
+
+  function showPreChat() {
+    ui.status.textContent = "Tell us who you are";
+    ui.form.classList.remove("occ-hidden");
+    ui.compose.classList.add("occ-hidden");
+    call("GET", "/widgets/" + encodeURIComponent(widgetId)).then(function (widget) {
+      while (ui.form.firstChild) {
+        ui.form.removeChild(ui.form.firstChild);
+      }
+      widget.pre_chat.forEach(function (question) {
+        var label = el("label", null, question.label + (question.required ? " *" : ""));
+        var field = el("input");
+        field.name = question.key;
+        field.required = !!question.required;
+        label.appendChild(field);
+        ui.form.appendChild(label);
+      });
+      var start = el("button", null, "Start chat");
+      start.type = "submit";
+      ui.form.appendChild(start);
+      ui.form.onsubmit = function (event) {
+        event.preventDefault();
+        var answers = {};
+        widget.pre_chat.forEach(function (question) {
+          var value = ui.form.elements[question.key].value.trim();
+          if (value) {
+            answers[question.key] = value;
+          }
+        });
+        startSession(answers);
+      };
+    }, showError);
+  }
+
+  function startSession(answers) {
+    var context = window.OmnichannelChatContext || {};
+    call("POST", "/sessions", {
+      widget_id: widgetId,
+      pre_chat: answers,
+      context: context,
+      client_session_id: randomId(),
+    }).then(function (session) {
+      save({ conversation_id: session.conversation_id, token: session.token, after: 0 });
+      ui.form.classList.add("occ-hidden");
+      poll();
+    }, showError);
+  }
+
+  function appendMessage(message) {
+    var item = el("div", "occ-msg occ-" + message.sender);
+    if (message.sender !== "customer") {
+      item.appendChild(el("span", "occ-who", message.sender_name || "System"));
+    }
+    item.appendChild(el("span", "occ-text", message.text));
+    (message.attachments || []).forEach(function (attachment) {
+      var link = el("a", "occ-attachment", attachment.name || "attachment");
+      if (/^https:\/\//.test(attachment.url)) {
+        link.href = attachment.url;
+      }
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      item.appendChild(link);
+    });
+    ui.log.appendChild(item);
+    ui.log.scrollTop = ui.log.scrollHeight;
+  }
+
+  function render(update) {
+    update.messages.forEach(appendMessage);
+    if (saved) {
+      saved.after = update.next_after;
+      saved.state = update.state;
+      save(saved);
+    }
+    if (update.status === "waiting") {
+      ui.status.textContent = "Waiting for an agent…";
+    } else if (update.status === "connected") {
+      ui.status.textContent = "You are chatting with " + (update.agent_name || "an agent");
+    } else {
+      ui.status.textContent = "The chat has ended";
+    }
+    ui.compose.classList.toggle("occ-hidden", update.status === "ended");
+    return update;
+  }
+
+  function poll() {
+    if (running || !saved) {
+      return;
+    }
+    running = true;
+    saved.after = 0; /* a page load shows the conversation from its start */
+    saved.state = null;
+    (function next() {
+      if (!saved) {
+        running = false;
+        return;
+      }
+      var query = "?after=" + saved.after + "&wait=" + WAIT_SECONDS;
+      if (saved.state) {
+        query += "&state=" + encodeURIComponent(saved.state);
+      }
+      call("GET", "/sessions/" + saved.conversation_id + "/messages" + query).then(
+        function (update) {
+          render(update);
+          if (update.status === "ended") {
+            save(null); /* the transcript stays on screen; the next chat is a new one */
+            running = false;
+            return;
+          }
+          next();
+        },
+        function (error) {
+          showError(error);
+          window.setTimeout(next, 3000); /* back off, never hammer */
+        }
+      );
+    })();
+  }
+
+  /* A site handing the visitor to another site passes the token along: resume() there. */
+  window.OmnichannelChat = {
+    session: function () {
+      return saved ? { conversation_id: saved.conversation_id, token: saved.token } : null;
+    },
+    resume: function (conversationId, token) {
+      save({ conversation_id: conversationId, token: token, after: 0 });
+      poll();
+    },
+  };
+
+  if (saved) {
+    poll();
+  }
+})();
