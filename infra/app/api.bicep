@@ -1,0 +1,194 @@
+// The Function App on the Flex Consumption plan (Python 3.11) with its user-assigned identity,
+// and every app setting the app reads. Names are those of local.settings.sample.json and
+// shared/settings.py; tests/infra/test_infra.py fails when one is missing here or one here is
+// read by nothing. FUNCTIONS_WORKER_RUNTIME is not an app setting on Flex Consumption (the
+// platform rejects it): functionAppConfig.runtime says python instead. AzureWebJobsStorage is
+// replaced by its identity-based form (__accountName, __credential, __clientId).
+param name string
+param planName string
+param location string = resourceGroup().location
+param tags object = {}
+param serviceName string = 'api'
+
+@description('Resource id and client id of the user-assigned identity the app runs as.')
+param identityId string
+param identityClientId string
+
+param storageAccountName string
+param storageBlobEndpoint string
+param deploymentContainerName string
+param applicationInsightsConnectionString string
+
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param serviceBusNamespace string
+param queueMaxDeliveryCount int
+param keyVaultUri string
+@description('Key Vault secret the TWILIO_AUTH_TOKEN setting refers to.')
+param twilioAuthTokenSecretName string
+param twilioAccountSid string = ''
+@description('Key Vault secret the CHAT_TOKEN_SECRET setting refers to.')
+param chatTokenSecretName string
+
+param entraTenantId string
+param authAudience string
+param logLevel string = 'INFO'
+
+@allowed([
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+// A Key Vault reference without a version always resolves to the secret's current version.
+var twilioAuthTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${twilioAuthTokenSecretName})'
+var chatTokenSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${chatTokenSecretName})'
+
+var appSettings = {
+  // Functions host: identity-based host storage, telemetry and the Service Bus connection.
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identityClientId
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBusNamespace
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identityClientId
+  // The app (shared/settings.py).
+  STORAGE_BACKEND: 'cosmos'
+  SQLITE_PATH: '/tmp/omnichannel.db' // unused with cosmos and servicebus; /tmp is writable
+  COSMOS_ENDPOINT: cosmosEndpoint
+  COSMOS_KEY: '' // keys are disabled: the app signs in with AZURE_CLIENT_ID's identity
+  COSMOS_DATABASE: cosmosDatabaseName
+  COSMOS_VERIFY_TLS: 'true'
+  QUEUE_BACKEND: 'servicebus'
+  QUEUE_MAX_DELIVERY_COUNT: string(queueMaxDeliveryCount)
+  QUEUE_VISIBILITY_TIMEOUT_SECONDS: '30'
+  AZURE_CLIENT_ID: identityClientId
+  SMS_SENDER: 'providers'
+  TWILIO_API_BASE_URL: 'https://api.twilio.com'
+  TELESIGN_API_BASE_URL: 'https://rest-api.telesign.com'
+  PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
+  TWILIO_ACCOUNT_SID: twilioAccountSid
+  TWILIO_AUTH_TOKEN: twilioAuthTokenReference
+  AUTH_MODE: 'entra'
+  ENTRA_TENANT_ID: entraTenantId
+  ENTRA_AUTHORITY_HOST: environment().authentication.loginEndpoint
+  DEV_AUTH_KEY_FILE: '/tmp/dev-signing-key.pem' // unused with AUTH_MODE=entra
+  DEV_AUTH_ISSUER: 'https://localhost/omnichannel-dev' // unused with AUTH_MODE=entra
+  AUTH_AUDIENCE: authAudience
+  CHAT_TOKEN_SECRET: chatTokenSecretReference // the same HMAC key on every instance
+  CHAT_TOKEN_KEY_FILE: '/tmp/chat-token.key' // unused when CHAT_TOKEN_SECRET is set
+  CHAT_TOKEN_LIFETIME_SECONDS: '86400'
+  CHAT_MAX_TEXT_LENGTH: '4000'
+  CHAT_MAX_ATTACHMENT_BYTES: '20971520'
+  CHAT_MAX_WAIT_SECONDS: '25'
+  CHAT_POLL_INTERVAL_SECONDS: '0.5'
+  LOG_LEVEL: logLevel
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption needs always-ready instances in several zones, which cost money at idle; this deployment scales to zero
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_17: SMS providers (Twilio, TeleSign, Event Grid) cannot present client certificates; webhooks are authenticated by signatures and secrets, users by Entra ID bearer tokens
+  // checkov:skip=CKV_AZURE_62: the SMS webhooks must be reachable by the providers from the internet, whose source addresses are not fixed
+  // checkov:skip=CKV_AZURE_222: same reason as CKV_AZURE_62
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; always-ready instances would cost money at idle (set functionAppConfig.scaleAndConcurrency.alwaysReady to keep some)
+  // checkov:skip=CKV_AZURE_213: App Service health check is not available on the Flex Consumption plan; GET /api/health exists for external probes
+  // checkov:skip=CKV_AZURE_16: the app validates Entra ID tokens itself (AUTH_MODE=entra); App Service Authentication would reject the providers' webhooks, which carry no Entra ID token
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_13: the app validates Entra ID tokens itself (AUTH_MODE=entra); App Service Authentication would reject the providers' webhooks, which carry no Entra ID token
+  // checkov:skip=CKV_AZURE_56: same reason as CKV_AZURE_13
+  // checkov:skip=CKV_AZURE_222: same reason as on the site: the providers' webhooks come from the internet
+  // checkov:skip=CKV_AZURE_63: checkov reads every sites/config as the 'web' configuration, but this is 'appsettings'; requests and failures are logged to Application Insights
+  // checkov:skip=CKV_AZURE_65: same reason as CKV_AZURE_63
+  // checkov:skip=CKV_AZURE_66: same reason as CKV_AZURE_63
+  // checkov:skip=CKV_AZURE_80: a .NET Framework version applies to .NET apps; this one is Python 3.11 (functionAppConfig.runtime)
+  // checkov:skip=CKV_AZURE_88: Flex Consumption runs the package from its blob container (functionAppConfig.deployment) and mounts no Azure Files share
+  parent: site
+  name: 'appsettings'
+  properties: appSettings
+}
+
+// Deployment and Kudu sign in with Entra ID only (azd does), never with basic credentials.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = site.name
+output uri string = 'https://${site.properties.defaultHostName}'
