@@ -7,6 +7,10 @@ PORT ?= 7071
 # The Cosmos DB protocol server the Cosmos store is tested against (npm, project-local).
 COSMOS_SERVER := tools/cosmos-server
 COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
+# Debian's Chromium for the agent console's browser test (Playwright drives it; never a
+# downloaded browser). Installed only when missing; sudo only when not root.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint typecheck unit clean bench-cost bench-routing
 
@@ -19,6 +23,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 $(COSMOS_STAMP): $(COSMOS_SERVER)/package.json $(COSMOS_SERVER)/package-lock.json
 	cd $(COSMOS_SERVER) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(COSMOS_STAMP)
+
+$(CHROMIUM):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
 local.settings.json:
 	cp local.settings.sample.json local.settings.json
@@ -35,7 +43,7 @@ typecheck: $(STAMP)
 
 # pytest with the Cosmos server up on a free loopback port, stopped afterwards whatever
 # the outcome; with it running, the Cosmos tests fail instead of skipping.
-unit: $(STAMP) $(COSMOS_STAMP)
+unit: $(STAMP) $(COSMOS_STAMP) $(CHROMIUM)
 	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -1,4 +1,4 @@
-"""The agent API: presence, own work, conversation messages."""
+"""The agent API: presence (sign-in, heartbeat, choice), own work, conversation messages."""
 
 from __future__ import annotations
 
@@ -7,13 +7,17 @@ from pydantic import BaseModel, Field
 
 from functions.dependencies import AgentCaller, Services
 from shared.domain.models import Message, Presence
-from shared.services.agent_work import WorkView
+from shared.domain.presence import PresenceChange
+from shared.services.agent_work import PresenceView, WorkView
 
 router = APIRouter(prefix="/api", tags=["agent"])
 
 
-class PresenceChange(BaseModel):
-    presence: Presence
+class PresenceChoice(BaseModel):
+    """A base state, or the id of a custom presence an admin defined."""
+
+    presence: Presence | None = None
+    custom_presence_id: str | None = Field(default=None, min_length=1)
 
 
 class NewMessage(BaseModel):
@@ -22,8 +26,31 @@ class NewMessage(BaseModel):
 
 
 @router.put("/agents/me/presence", status_code=status.HTTP_204_NO_CONTENT)
-async def set_presence(change: PresenceChange, caller: AgentCaller, services: Services) -> None:
-    await services.agent_work.set_presence(caller.subject, change.presence)
+async def set_presence(choice: PresenceChoice, caller: AgentCaller, services: Services) -> None:
+    """A manual choice: it holds until sign-out or inactivity."""
+    await services.agent_work.set_presence(
+        caller.subject, choice.presence, choice.custom_presence_id
+    )
+
+
+@router.get("/agents/me/presence")
+async def get_presence(caller: AgentCaller, services: Services) -> PresenceView:
+    return await services.agent_work.presence(caller.subject)
+
+
+@router.post("/agents/me/sign-in")
+async def sign_in(caller: AgentCaller, services: Services) -> PresenceChange:
+    return await services.agent_work.sign_in(caller.subject)
+
+
+@router.post("/agents/me/sign-out")
+async def sign_out(caller: AgentCaller, services: Services) -> PresenceChange:
+    return await services.agent_work.sign_out(caller.subject)
+
+
+@router.post("/agents/me/heartbeat")
+async def heartbeat(caller: AgentCaller, services: Services) -> PresenceChange:
+    return await services.agent_work.heartbeat(caller.subject)
 
 
 @router.get("/agents/me/work")

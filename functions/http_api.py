@@ -9,9 +9,12 @@ from functions import (
     http_admin_routing,
     http_agents,
     http_chat,
+    http_console,
+    http_conversations,
     http_ops,
     http_routing,
     http_sms,
+    http_supervisor,
 )
 from functions.dependencies import ContainerProvider
 from functions.problems import install_problem_handlers
@@ -36,7 +39,11 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         http_admin_routing,
         http_routing,
         http_chat,
+        http_conversations,
+        http_console,
+        http_supervisor,
     ):
         api.include_router(module.router)
+    api.include_router(http_conversations.admin)
     api.add_middleware(http_chat.ChatCors)
     return api

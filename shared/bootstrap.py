@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from shared.adapters.acs_sms import AcsSmsSender
 from shared.adapters.cosmos_store import open_cosmos_store
+from shared.adapters.http_bot import HttpBotClient
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
@@ -23,15 +24,21 @@ from shared.domain.models import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService
+from shared.services.bots import BotService
 from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
 from shared.services.chat import ChatService
+from shared.services.collaboration import CollaborationService
 from shared.services.delivery import DeliveryService
+from shared.services.figures import FiguresService
+from shared.services.inactivity import InactivityService
 from shared.services.ingest import IngestService
 from shared.services.outbound import OutboundService
+from shared.services.presence import PresenceService
 from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
 from shared.services.sms_webhooks import SmsWebhookService
+from shared.services.supervisor import SupervisorService
 from shared.settings import Settings, get_settings
 
 
@@ -57,6 +64,13 @@ class Container:
     routing_config: RoutingConfigService
     assignments: AssignmentService
     chat: ChatService
+    presence: PresenceService
+    collaboration: CollaborationService
+    bots: BotService
+    inactivity: InactivityService
+    # --- supervision and figures (issue 8) ---
+    supervisor: SupervisorService
+    figures: FiguresService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -65,8 +79,10 @@ class Container:
             await close()
 
 
-async def build_container(settings: Settings) -> Container:
-    clock = SystemClock()
+async def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    """`clock`: tests drive time by hand (the embedded queue's schedule follows it too)."""
+    given_clock = clock
+    clock = clock or SystemClock()
     closers: list[Callable[[], Awaitable[None]]] = []
     database: SqliteDatabase | None = None
     if settings.storage_backend == "sqlite" or settings.queue_backend == "local":
@@ -80,6 +96,7 @@ async def build_container(settings: Settings) -> Container:
             database,
             visibility_timeout=settings.queue_visibility_timeout_seconds,
             max_delivery_count=settings.queue_max_delivery_count,
+            **({} if given_clock is None else {"clock": lambda: given_clock.now().timestamp()}),
         )
     queue = local_queue or await _open_queue(settings, closers)
     sms_sender = _sms_sender(settings, store, clock)
@@ -95,8 +112,13 @@ async def build_container(settings: Settings) -> Container:
         tokens = dev_issuer = DevTokenIssuer(
             settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
         )
-    routing = RoutingService(store, queue, clock)
-    ingest = IngestService(store, routing, clock)
+    presence = PresenceService(store, clock)
+    routing = RoutingService(store, queue, clock, presence=presence)
+    bot_client = HttpBotClient()
+    closers.append(bot_client.close)
+    bots = BotService(store, queue, routing, bot_client, clock)
+    inactivity = InactivityService(store, queue, routing, clock)
+    ingest = IngestService(store, routing, clock, bots=bots, inactivity=inactivity)
     return Container(
         settings=settings,
         store=store,
@@ -114,7 +136,7 @@ async def build_container(settings: Settings) -> Container:
         ),
         ingest=ingest,
         routing=routing,
-        agent_work=AgentWorkService(store, queue, routing, clock),
+        agent_work=AgentWorkService(store, queue, routing, clock, presence),
         outbound=OutboundService(store, sms_sender, queue, clock),
         delivery=DeliveryService(store),
         channels=ChannelService(store, sms_sender),
@@ -132,6 +154,17 @@ async def build_container(settings: Settings) -> Container:
             ),
             clock,
             settings,
+        ),
+        bots=bots,
+        inactivity=inactivity,
+        presence=presence,
+        collaboration=CollaborationService(store, routing, clock),
+        supervisor=SupervisorService(store),
+        figures=FiguresService(
+            store,
+            clock,
+            time_zone=settings.org_time_zone,
+            service_level_seconds=settings.service_level_seconds,
         ),
         closers=tuple(closers),
     )

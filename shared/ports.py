@@ -7,13 +7,16 @@ contract as one on SQLite (one transaction per call).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from typing import Protocol
 
+from shared.domain.bots import BotAnswer, BotRequest
+from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.models import (
     Agent,
     AgentState,
+    BotConfig,
     Channel,
     ChannelKind,
     Conversation,
@@ -31,6 +34,7 @@ from shared.domain.models import (
     WorkItem,
     Workstream,
 )
+from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
 
 
 class Clock(Protocol):
@@ -197,10 +201,12 @@ class RoutingStore(Protocol):
         """Every item on offer, for the sweep timer to find lapsed offers (not the hot path)."""
         ...
 
-    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+    async def close_work_item(
+        self, item_id: str, now: datetime, *, agent_id: str | None = None
+    ) -> WorkItem | None:
         """Close an unclosed item, releasing its agent's capacity; an agent left without work
         is idle from `now`. The conversation may then get a new item. None if unknown or
-        already closed."""
+        already closed, or (with `agent_id`) no longer held by that agent."""
         ...
 
     async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
@@ -227,10 +233,70 @@ class RoutingStore(Protocol):
 
 
 class ChatStore(Protocol):
-    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
-        """An active item moves to wrap-up: the conversation is over for the customer, and its
-        agent keeps the item (and its capacity) until done with it. None if it is not active;
-        nothing changes then."""
+    async def wrap_up_work_item(
+        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
+    ) -> WorkItem | None:
+        """An active item moves to wrap-up (from `now`, its `wrap_up_at`): the conversation is
+        over for the customer, and its agent keeps the item (and its capacity) until done with
+        it. None if it is not active, or (with `agent_id`) not that agent's; nothing changes
+        then."""
+        ...
+
+
+# --- presence and the agent's work (issue 6) -----------------------------------------------------
+
+PresenceUpdate = Callable[[PresenceState | None, AgentState], PresenceState | None]
+"""A pure presence rule: (stored state or None if never managed, live state) -> new state, or
+None to leave everything as it is. A store may call it more than once (optimistic retries)."""
+
+
+class AgentWorkStore(Protocol):
+    async def get_presence_settings(self) -> PresenceSettings:
+        """The admin's presence policy and custom presences; the defaults if never set."""
+        ...
+
+    async def put_presence_settings(self, settings: PresenceSettings) -> None: ...
+
+    async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
+        """Atomically read the agent's presence state and live state (used capacity
+        included), apply `change`, store the state it returns and make its `presence` the one
+        routing reads. None for an unknown agent."""
+        ...
+
+    async def add_consultant(
+        self, item_id: str, primary_agent_id: str, consultant_id: str
+    ) -> WorkItem | None:
+        """The agent joins the item as consultant, if the item is still active or in wrap-up
+        with that primary agent. None otherwise; nothing changes then. Idempotent."""
+        ...
+
+    async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
+        """The consultant leaves; None if it was not consulting on the item."""
+        ...
+
+    async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
+        """Unclosed items the agent is consulting on."""
+        ...
+
+    async def transfer_to_agent(
+        self, item_id: str, from_agent_id: str, to_agent_id: str, now: datetime
+    ) -> WorkItem | None:
+        """An active item of `from_agent_id` becomes the receiver's (primary, active, its
+        consultants dismissed) if the receiver's capacity takes its units: capacity moves with
+        it (invariants 1 and 2). None when the item is no longer the sender's active work or the
+        receiver has no room; nothing changes then."""
+        ...
+
+    async def transfer_to_queue(
+        self, item_id: str, from_agent_id: str, queue_id: str
+    ) -> WorkItem | None:
+        """An active item of `from_agent_id` waits again, in `queue_id`, keeping its priority
+        and arrival time; the sender's capacity is released. None when the item is no longer
+        the sender's active work."""
+        ...
+
+    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
+        """The conversation's unclosed item, else the one closed last (reopen, history)."""
         ...
 
 
@@ -251,14 +317,67 @@ class OutboxStore(Protocol):
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
+# --- bots (issue 5) ------------------------------------------------------------------------------
+
+
+class BotStore(Protocol):
+    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """An item with the bot waits in its queue for a human, arriving `now`. None if it is
+        not with the bot (any more): escalated or closed already; nothing changes then."""
+        ...
+
+
+# --- supervision and figures (issue 8) -----------------------------------------------------------
+
+
+class SupervisionStore(Protocol):
+    """Supervisor reads (cross-partition on Cosmos DB, paged, off the hot path) and the
+    stored daily figures the aggregates timer writes and the figures API point-reads."""
+
+    async def list_ongoing_conversations(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[ConversationState]:
+        """Open conversations of every channel in id order after the cursor `after`, each with
+        its unclosed work item."""
+        ...
+
+    async def list_agent_states(self, *, after: str | None, limit: int) -> Sequence[AgentState]:
+        """Every agent with its live state, in id order after the cursor `after`."""
+        ...
+
+    async def items_alive(
+        self, queue_id: str, start: datetime, end: datetime
+    ) -> Sequence[WorkItem]:
+        """The queue's items alive in [start, end): enqueued before `end`, and unclosed or
+        closed at or after `start` (every item with an arrival, assignment or close in it)."""
+        ...
+
+    async def put_day_figures(self, figures: Sequence[DayFigures]) -> None:
+        """Replace each (day, scope, key) record."""
+        ...
+
+    async def day_figures(self, day: date, scope: FigureScope) -> Sequence[DayFigures]:
+        """The day's records of that scope, in key order."""
+        ...
+
+    async def figures_watermark(self) -> date | None:
+        """The first day the aggregates timer has not finalized yet; None before its first run."""
+        ...
+
+    async def set_figures_watermark(self, day: date) -> None: ...
+
+
 class Store(
+    SupervisionStore,
     ConfigStore,
     ConversationStore,
     WorkStore,
     RoutingStore,
     ChatStore,
+    AgentWorkStore,
     OutboundJobStore,
     OutboxStore,
+    BotStore,
     Protocol,
 ):
     async def close(self) -> None: ...
@@ -298,4 +417,24 @@ class SmsSender(Protocol):
     ) -> str:
         """Send one SMS through the channel's provider account; return the provider's message
         id. Raises SendFailed."""
+        ...
+
+
+# --- bots (issue 5) ------------------------------------------------------------------------------
+
+
+class BotFailed(Exception):
+    """A bot call failed. Transient failures (connection, 429, 5xx) are retried with backoff;
+    permanent ones (another 4xx, an answer off the contract) and timeouts hand the customer
+    to a human at once."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class BotClient(Protocol):
+    async def converse(self, bot: BotConfig, request: BotRequest) -> BotAnswer:
+        """POST the signed request to the bot's endpoint within its timeout. Raises BotFailed."""
         ...

@@ -13,7 +13,7 @@ record round-trips exactly and only the fields a query filters or sorts on are i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -95,7 +95,8 @@ CUSTOMERS = ContainerSpec(name="customers", indexed_paths=())
 # so listing a conversation is one single-partition query and the next number is unique.
 CONVERSATIONS = ContainerSpec(
     name="conversations",
-    indexed_paths=("/pk", "/type", "/seq", "/internal"),
+    # /data/status: the supervisor's list of open conversations (issue 8).
+    indexed_paths=("/pk", "/type", "/seq", "/internal", "/data/status"),
     unique_keys=("/seq",),
 )
 
@@ -111,6 +112,7 @@ WORK = ContainerSpec(
         "/queue_ids/[]",
         "/priority",
         "/enqueued_at",
+        "/closed_at",  # the aggregates timer reads a day's items per queue (issue 8)
     ),
     composite_indexes=(
         (("/priority", "descending"), ("/enqueued_at", "ascending"), ("/id", "ascending")),
@@ -131,6 +133,8 @@ OUTBOX = ContainerSpec(
 CONTAINERS = (CONFIG, LOOKUPS, CUSTOMERS, CONVERSATIONS, WORK, JOBS, OUTBOX)
 
 AGENTS_PARTITION = "agents"
+PRESENCE_SETTINGS_PARTITION = "presence-settings"
+"""config: the admin's presence policy and custom presences, one document (issue 6)."""
 SENT_SMS_PARTITION = "sent-sms"
 
 
@@ -174,6 +178,16 @@ ROUND_ROBIN_CURSOR_ID = "round-robin-cursor"
 
 ROUTING_DECISION_TTL_SECONDS = 90 * 24 * 3600
 """Routing diagnostics answer "why did this go there" for recent conversations."""
+
+
+def day_figures_key(day: date) -> str:
+    """The partition of `lookups` holding one day's figures, one document per queue and per
+    agent (id = "<scope>:<key>"): the figures API reads a day in one single-partition query."""
+    return f"day-figures:{day.isoformat()}"
+
+
+FIGURES_WATERMARK_KEY = "figures-watermark"
+"""In `lookups`: the first day the aggregates timer has not finalized yet."""
 
 
 def routing_decisions_key(conversation_id: str) -> str:

@@ -23,7 +23,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from azure.cosmos import PartitionKey, exceptions
@@ -42,7 +42,9 @@ from shared.adapters.cosmos_documents import (
 )
 from shared.adapters.cosmos_layout import document, epoch_micros, model_json, stored_fields
 from shared.adapters.cosmos_metrics import CosmosMetrics, MeteredContainer
+from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.models import (
+    AGENT_WORKING,
     CAPACITY_HOLDING,
     Agent,
     AgentState,
@@ -64,8 +66,10 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
+from shared.ports import PresenceUpdate
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -690,7 +694,8 @@ class CosmosStore:
             if item.agent_id == agent_id and item.status in CAPACITY_HOLDING:
                 counting[item_id] = hold
             elif (
-                item.status == WorkItemStatus.WAITING
+                # An assignment (item waiting) or a transfer (item still the sender's) in flight.
+                item.status != WorkItemStatus.CLOSED
                 and datetime.fromisoformat(hold["held_at"]) > cutoff
             ):
                 counting[item_id] = hold
@@ -829,7 +834,9 @@ class CosmosStore:
 
     # --- chat (issue 7) ----------------------------------------------------------------------
 
-    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
+    async def wrap_up_work_item(
+        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
+    ) -> WorkItem | None:
         """One write in the item's queue partition, under its ETag; the agent's hold stays
         (wrap-up holds capacity), and the conversation's pointer still names the item."""
         doc = await self._item_doc(item_id)
@@ -840,7 +847,11 @@ class CosmosStore:
             item = _load(WorkItem, current)
             if item.status != WorkItemStatus.ACTIVE:
                 return None
-            return _item_document(item.model_copy(update={"status": WorkItemStatus.WRAP_UP}))
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
+            return _item_document(
+                item.model_copy(update={"status": WorkItemStatus.WRAP_UP, "wrap_up_at": now})
+            )
 
         updated = await update(self._work, item_id, str(doc["pk"]), wrap_up)
         return None if updated is None else _load(WorkItem, updated)
@@ -940,15 +951,19 @@ class CosmosStore:
         )
         return sorted((WorkItem.model_validate(row) for row in rows), key=lambda i: i.id)
 
-    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+    async def close_work_item(
+        self, item_id: str, now: datetime, *, agent_id: str | None = None
+    ) -> WorkItem | None:
         """The item first (the truth), then the agent's hold, then the conversation's pointer;
         reconcile heals a stopped hold release, create_work_item a stale pointer."""
 
         def close(item: WorkItem) -> WorkItem | None:
             if item.status == WorkItemStatus.CLOSED:
                 return None
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
             return item.model_copy(
-                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None}
+                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None, "closed_at": now}
             )
 
         closed = await self._change_item(item_id, close)
@@ -966,7 +981,8 @@ class CosmosStore:
             pointer = doc.get("open_item")
             if pointer is None or pointer["id"] != closed.id:
                 return None
-            return {**doc, "open_item": None}
+            # The last item stays named: reopen and history find it (last_work_item).
+            return {**doc, "open_item": None, "last_item": {"id": closed.id}}
 
         await update(self._conversations, closed.conversation_id, closed.conversation_id, clear)
 
@@ -1052,6 +1068,206 @@ class CosmosStore:
         decisions = (RoutingDecision.model_validate(row) for row in rows)
         return sorted(decisions, key=lambda d: (d.decided_at, d.id))
 
+    # --- bots (issue 5) ------------------------------------------------------------------------
+
+    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """One write in the item's queue partition, under its ETag."""
+
+        def escalate(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.BOT:
+                return None
+            return item.model_copy(update={"status": WorkItemStatus.WAITING, "enqueued_at": now})
+
+        return await self._change_item(item_id, escalate)
+
+    # --- presence and the agent's work (issue 6) ------------------------------------------------
+
+    async def get_presence_settings(self) -> PresenceSettings:
+        # Absent until an admin writes it, the common case: a single-partition query answers
+        # empty where a point read would answer 404.
+        rows = await self._config.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk",
+            {"@pk": layout.PRESENCE_SETTINGS_PARTITION},
+            partition_key=layout.PRESENCE_SETTINGS_PARTITION,
+        )
+        return PresenceSettings.model_validate(rows[0]) if rows else PresenceSettings()
+
+    async def put_presence_settings(self, settings: PresenceSettings) -> None:
+        await self._put_config(layout.PRESENCE_SETTINGS_PARTITION, "presence", settings)
+
+    async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
+        """One document holds the agent's presence state, routing's presence and its holds:
+        one replace under its ETag (412: read again, apply the rule to fresh state)."""
+        while True:
+            doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+            if doc is None:
+                return None
+            live = _agent_state(doc)
+            raw = doc.get("presence_state")
+            state = None if raw is None else PresenceState.model_validate(raw)
+            new = change(state, live)
+            if new is None:
+                return PresenceChange(before=live.presence, after=live.presence, state=state)
+            changed = {
+                **stored_fields(doc),
+                "presence_state": model_json(new),
+                "presence": str(new.presence),
+            }
+            try:
+                await self._work.replace(changed, etag=doc["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return PresenceChange(before=live.presence, after=new.presence, state=new)
+
+    async def _set_consult_pointer(self, agent_id: str, item_id: str, present: bool) -> None:
+        """The consultant's document lists its consults (its console finds them with point
+        reads); the item is the truth, so a stale entry is skipped on read."""
+
+        def point(doc: Doc) -> Doc | None:
+            consults = dict(doc.get("consults") or {})
+            if (item_id in consults) == present:
+                return None
+            if present:
+                consults[item_id] = True
+            else:
+                consults.pop(item_id, None)
+            return {**doc, "consults": consults}
+
+        await update(self._work, agent_id, layout.AGENTS_PARTITION, point)
+
+    async def add_consultant(
+        self, item_id: str, primary_agent_id: str, consultant_id: str
+    ) -> WorkItem | None:
+        def add(item: WorkItem) -> WorkItem | None:
+            if (
+                item.status not in AGENT_WORKING
+                or item.agent_id != primary_agent_id
+                or consultant_id == primary_agent_id
+                or consultant_id in item.consultants
+            ):
+                return None
+            return item.model_copy(update={"consultants": (*item.consultants, consultant_id)})
+
+        changed = await self._change_item(item_id, add)
+        if changed is None:
+            current = await self.get_work_item(item_id)
+            if (
+                current is None
+                or current.agent_id != primary_agent_id
+                or current.status not in AGENT_WORKING
+                or consultant_id not in current.consultants
+            ):
+                return None
+            changed = current  # consulted already: idempotent
+        await self._set_consult_pointer(consultant_id, item_id, True)
+        return changed
+
+    async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
+        def remove(item: WorkItem) -> WorkItem | None:
+            if consultant_id not in item.consultants:
+                return None
+            return item.model_copy(
+                update={"consultants": tuple(c for c in item.consultants if c != consultant_id)}
+            )
+
+        changed = await self._change_item(item_id, remove)
+        await self._set_consult_pointer(consultant_id, item_id, False)
+        return changed
+
+    async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
+        doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+        items = []
+        for item_id in (doc or {}).get("consults") or {}:
+            item = await self.get_work_item(item_id)
+            if item is None or item.status == WorkItemStatus.CLOSED:
+                continue
+            if agent_id in item.consultants:
+                items.append(item)
+        return sorted(items, key=lambda i: (i.enqueued_at, i.id))
+
+    async def transfer_to_agent(
+        self, item_id: str, from_agent_id: str, to_agent_id: str, now: datetime
+    ) -> WorkItem | None:
+        """Two partitions, as an assignment: the receiver's hold first (capacity checked under
+        its ETag), then the item under its own ETag, then the sender's hold is released. A lost
+        race (the item closed or moved meanwhile) releases the receiver's hold; a crash leaves
+        holds whose items are not their agents', which reconcile releases."""
+        doc = await self._item_doc(item_id)
+        if doc is None or to_agent_id == from_agent_id:
+            return None
+        item = _load(WorkItem, doc)
+        if item.status != WorkItemStatus.ACTIVE or item.agent_id != from_agent_id:
+            return None
+        if not await self._hold_capacity(to_agent_id, item, now):
+            return None
+
+        def hand_over(current: WorkItem) -> WorkItem | None:
+            if current.status != WorkItemStatus.ACTIVE or current.agent_id != from_agent_id:
+                return None
+            return current.model_copy(
+                update={"agent_id": to_agent_id, "assigned_at": now, "consultants": ()}
+            )
+
+        try:
+            moved = await self._change_item(item_id, hand_over)
+        except exceptions.CosmosHttpResponseError:
+            await self._release_hold(to_agent_id, item_id)
+            raise
+        if moved is None:
+            await self._release_hold(to_agent_id, item_id)  # compensation
+            return None
+        await self._release_hold(from_agent_id, item_id, kept_assignment=True, released_at=now)
+        return moved
+
+    async def transfer_to_queue(
+        self, item_id: str, from_agent_id: str, queue_id: str
+    ) -> WorkItem | None:
+        """The item waits again, first (in its own partition, or marked moving to the new
+        queue's, which whoever reads it finishes), then the sender's hold is released."""
+        while True:
+            doc = await self._item_doc(item_id)
+            if doc is None:
+                return None
+            item = _load(WorkItem, doc)
+            if item.status != WorkItemStatus.ACTIVE or item.agent_id != from_agent_id:
+                return None
+            waiting = item.model_copy(
+                update={
+                    "status": WorkItemStatus.WAITING,
+                    "agent_id": None,
+                    "assigned_at": None,
+                    "offer_expires_at": None,
+                    "consultants": (),
+                }
+            )
+            if queue_id == item.queue_id:
+                body = _item_document(waiting)
+            else:
+                body = {
+                    **_item_document(waiting),
+                    "status": _MOVING,
+                    "moving_to": queue_id,
+                }
+            try:
+                await self._work.replace(body, etag=doc["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            if queue_id != item.queue_id:
+                body = await self._finish_move(body)
+            await self._release_hold(from_agent_id, item_id, kept_assignment=True)
+            return _load(WorkItem, body)
+
+    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
+        unclosed = await self.open_work_item(conversation_id)
+        if unclosed is not None:
+            return unclosed
+        conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
+        if conversation is None:
+            return None
+        # A close that stopped before clearing its pointer left the closed item there.
+        pointer = conversation.get("open_item") or conversation.get("last_item")
+        return None if pointer is None else await self.get_work_item(str(pointer["id"]))
+
     # --- outbound jobs ------------------------------------------------------------------------
 
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
@@ -1096,6 +1312,90 @@ class CosmosStore:
         )
         return [SentSms.model_validate(row) for row in rows]
 
+    # --- supervision and figures (issue 8) ------------------------------------------------------
+
+    async def list_ongoing_conversations(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[ConversationState]:
+        """A supervisor read, not the hot path: the query spans every conversation's partition
+        (paged by id), then each conversation's item is read through its pointer."""
+        rows = await self._conversations.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.type = 'conversation' "
+            "AND c.data.status = @open AND c.id > @after ORDER BY c.id",
+            {"@open": "open", "@after": after or "", "@limit": limit},
+            partition_key=None,
+        )
+        states = []
+        for row in rows:
+            conversation = Conversation.model_validate(row)
+            item = await self.open_work_item(conversation.id)
+            states.append(ConversationState(conversation=conversation, item=item))
+        return states
+
+    async def list_agent_states(self, *, after: str | None, limit: int) -> Sequence[AgentState]:
+        rows = await self._work.query(
+            "SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.type = 'agent' "
+            "AND c.id > @after ORDER BY c.id",
+            {"@pk": layout.AGENTS_PARTITION, "@after": after or "", "@limit": limit},
+            partition_key=layout.AGENTS_PARTITION,
+        )
+        return [_agent_state(row) for row in rows]
+
+    async def items_alive(
+        self, queue_id: str, start: datetime, end: datetime
+    ) -> Sequence[WorkItem]:
+        """One single-partition query on the queue's partition (the aggregates timer)."""
+        partition = layout.queue_partition(queue_id)
+        rows = await self._work.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'item' "
+            "AND c.status != @moving AND c.enqueued_at < @end "
+            "AND (c.status != @closed OR c.closed_at >= @start) ORDER BY c.id",
+            {
+                "@pk": partition,
+                "@moving": _MOVING,
+                "@closed": str(WorkItemStatus.CLOSED),
+                "@start": epoch_micros(start),
+                "@end": epoch_micros(end),
+            },
+            partition_key=partition,
+        )
+        return [WorkItem.model_validate(row) for row in rows]
+
+    async def put_day_figures(self, figures: Sequence[DayFigures]) -> None:
+        for record in figures:
+            key = layout.day_figures_key(record.day)
+            await self._lookups.upsert(
+                document(
+                    f"{record.scope}:{record.key}",
+                    key,
+                    "day-figures",
+                    record,
+                    scope=str(record.scope),
+                )
+            )
+
+    async def day_figures(self, day: date, scope: FigureScope) -> Sequence[DayFigures]:
+        # Only /pk is indexed in lookups: a day's few records are filtered and sorted here.
+        key = layout.day_figures_key(day)
+        rows = await self._lookups.query(
+            "SELECT * FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        records = (_load(DayFigures, row) for row in rows if row["scope"] == str(scope))
+        return sorted(records, key=lambda r: r.key)
+
+    async def figures_watermark(self) -> date | None:
+        # A query rather than a point read: the document is absent until the first run, and
+        # the timer reads it once a minute (the cost difference is nil).
+        key = layout.FIGURES_WATERMARK_KEY
+        days = await self._lookups.query(
+            "SELECT VALUE c.day FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        return date.fromisoformat(days[0]) if days else None
+
+    async def set_figures_watermark(self, day: date) -> None:
+        key = layout.FIGURES_WATERMARK_KEY
+        await self._lookups.upsert(document(key, key, "figures-watermark", day=day.isoformat()))
+
 
 def _message_locator(message: Message) -> Doc:
     """Where the message lives (get_message has only its id), and the claim on that id."""
@@ -1123,6 +1423,7 @@ def _item_document(item: WorkItem) -> Doc:
         status=str(item.status),
         priority=item.priority,
         enqueued_at=epoch_micros(item.enqueued_at),
+        closed_at=None if item.closed_at is None else epoch_micros(item.closed_at),  # figures
     )
 
 

@@ -90,6 +90,27 @@ MIGRATIONS: tuple[str, ...] = (
         doc TEXT NOT NULL);
     CREATE INDEX decisions_by_conversation ON routing_decisions (conversation_id, decided_at);
     """,
+    # Presence and the agent's work (issue 6): each agent's stored presence state, the admin's
+    # presence settings, who consults on which item, and the item a conversation closed last.
+    """
+    ALTER TABLE agent_presence ADD COLUMN state TEXT;
+    CREATE TABLE presence_settings (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    CREATE TABLE work_consultants (
+        item_id TEXT NOT NULL, agent_id TEXT NOT NULL, PRIMARY KEY (agent_id, item_id));
+    CREATE INDEX items_by_conversation ON work_items (conversation_id, status);
+    """,
+    # Supervision and figures (issue 8): ongoing conversations by id, a queue's items by close
+    # time (the aggregates timer reads one day's), the stored daily figures and the timer's
+    # watermark.
+    """
+    CREATE INDEX conversations_by_status ON conversations (status, id);
+    CREATE INDEX items_by_close ON work_items (
+        queue_id, julianday(json_extract(doc, '$.closed_at')));
+    CREATE TABLE day_figures (
+        day TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,
+        PRIMARY KEY (day, scope, key));
+    CREATE TABLE figures_state (id TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 )
 
 

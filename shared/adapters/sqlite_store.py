@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from shared.adapters.sqlite_db import SqliteDatabase
+from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.models import (
+    AGENT_WORKING,
     CAPACITY_HOLDING,
     Agent,
     AgentState,
@@ -32,8 +34,10 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
+from shared.ports import PresenceUpdate
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -562,12 +566,16 @@ class SqliteStore:
 
     # --- chat (issue 7) ----------------------------------------------------------------------
 
-    async def wrap_up_work_item(self, item_id: str) -> WorkItem | None:
+    async def wrap_up_work_item(
+        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
+    ) -> WorkItem | None:
         def wrap_up(db: sqlite3.Connection) -> WorkItem | None:
             item = _get_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status != WorkItemStatus.ACTIVE:
                 return None
-            changed = item.model_copy(update={"status": WorkItemStatus.WRAP_UP})
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
+            changed = item.model_copy(update={"status": WorkItemStatus.WRAP_UP, "wrap_up_at": now})
             self._write_item(db, changed)
             return changed
 
@@ -659,13 +667,17 @@ class SqliteStore:
             )
         )
 
-    async def close_work_item(self, item_id: str, now: datetime) -> WorkItem | None:
+    async def close_work_item(
+        self, item_id: str, now: datetime, *, agent_id: str | None = None
+    ) -> WorkItem | None:
         def close(db: sqlite3.Connection) -> WorkItem | None:
             item = _get_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status == WorkItemStatus.CLOSED:
                 return None
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
             closed = item.model_copy(
-                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None}
+                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None, "closed_at": now}
             )
             self._write_item(db, closed)
             if item.agent_id is not None:
@@ -732,6 +744,176 @@ class SqliteStore:
             )
         )
 
+    # --- presence and the agent's work (issue 6) ------------------------------------------------
+
+    async def get_presence_settings(self) -> PresenceSettings:
+        stored = await self._get(PresenceSettings, "presence_settings", "presence")
+        return stored or PresenceSettings()
+
+    async def put_presence_settings(self, settings: PresenceSettings) -> None:
+        await self._put_doc("presence_settings", "presence", settings)
+
+    async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
+        def apply(db: sqlite3.Connection) -> PresenceChange | None:
+            row = db.execute(
+                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*_HOLDING, agent_id)
+            ).fetchone()
+            if row is None:
+                return None
+            live = self._agent_state(row)
+            stored = db.execute(
+                "SELECT state FROM agent_presence WHERE agent_id = ?", (agent_id,)
+            ).fetchone()
+            state = PresenceState.model_validate_json(stored[0]) if stored and stored[0] else None
+            new = change(state, live)
+            if new is None:
+                return PresenceChange(before=live.presence, after=live.presence, state=state)
+            db.execute(
+                "INSERT INTO agent_presence (agent_id, presence, state) VALUES (?, ?, ?) "
+                "ON CONFLICT (agent_id) DO UPDATE SET presence = excluded.presence, "
+                "state = excluded.state",
+                (agent_id, new.presence, _doc(new)),
+            )
+            return PresenceChange(before=live.presence, after=new.presence, state=new)
+
+        return await self._db.atomic(apply)
+
+    async def add_consultant(
+        self, item_id: str, primary_agent_id: str, consultant_id: str
+    ) -> WorkItem | None:
+        def add(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if (
+                item is None
+                or item.status not in AGENT_WORKING
+                or item.agent_id != primary_agent_id
+                or consultant_id == primary_agent_id
+            ):
+                return None
+            if consultant_id in item.consultants:
+                return item
+            changed = item.model_copy(update={"consultants": (*item.consultants, consultant_id)})
+            self._write_item(db, changed)
+            db.execute(
+                "INSERT INTO work_consultants (item_id, agent_id) VALUES (?, ?)",
+                (item_id, consultant_id),
+            )
+            return changed
+
+        return await self._db.atomic(add)
+
+    async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
+        def remove(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if item is None or consultant_id not in item.consultants:
+                return None
+            changed = item.model_copy(
+                update={"consultants": tuple(c for c in item.consultants if c != consultant_id)}
+            )
+            self._write_item(db, changed)
+            db.execute(
+                "DELETE FROM work_consultants WHERE item_id = ? AND agent_id = ?",
+                (item_id, consultant_id),
+            )
+            return changed
+
+        return await self._db.atomic(remove)
+
+    async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                WorkItem,
+                db.execute(
+                    "SELECT w.doc FROM work_consultants c JOIN work_items w ON w.id = c.item_id "
+                    "WHERE c.agent_id = ? AND w.status != 'closed' ORDER BY w.enqueued_at, w.id",
+                    (agent_id,),
+                ).fetchall(),
+            )
+        )
+
+    @staticmethod
+    def _release_to(
+        db: sqlite3.Connection, item: WorkItem, changed: WorkItem, released_at: datetime | None
+    ) -> WorkItem:
+        """Write the item as it leaves its agent: its consultants are dismissed with it."""
+        changed = changed.model_copy(update={"consultants": ()})
+        SqliteStore._write_item(db, changed)
+        db.execute("DELETE FROM work_consultants WHERE item_id = ?", (item.id,))
+        if released_at is not None and item.agent_id is not None:
+            db.execute(
+                "UPDATE agent_presence SET released_at = ? WHERE agent_id = ?",
+                (released_at.isoformat(), item.agent_id),
+            )
+        return changed
+
+    @staticmethod
+    def _active_with(db: sqlite3.Connection, item_id: str, agent_id: str) -> WorkItem | None:
+        item = _get_doc(db, WorkItem, "work_items", item_id)
+        if item is None or item.status != WorkItemStatus.ACTIVE or item.agent_id != agent_id:
+            return None
+        return item
+
+    async def transfer_to_agent(
+        self, item_id: str, from_agent_id: str, to_agent_id: str, now: datetime
+    ) -> WorkItem | None:
+        def transfer(db: sqlite3.Connection) -> WorkItem | None:
+            item = self._active_with(db, item_id, from_agent_id)
+            receiver = _get_doc(db, Agent, "agents", to_agent_id)
+            if item is None or receiver is None or to_agent_id == from_agent_id:
+                return None
+            if self._used_capacity(db, to_agent_id) + item.capacity_units > receiver.max_capacity:
+                return None
+            moved = item.model_copy(update={"agent_id": to_agent_id, "assigned_at": now})
+            return self._release_to(db, item, moved, now)
+
+        return await self._db.atomic(transfer)
+
+    async def transfer_to_queue(
+        self, item_id: str, from_agent_id: str, queue_id: str
+    ) -> WorkItem | None:
+        def transfer(db: sqlite3.Connection) -> WorkItem | None:
+            item = self._active_with(db, item_id, from_agent_id)
+            if item is None:
+                return None
+            waiting = item.model_copy(
+                update={
+                    "status": WorkItemStatus.WAITING,
+                    "queue_id": queue_id,
+                    "agent_id": None,
+                    "assigned_at": None,
+                    "offer_expires_at": None,
+                }
+            )
+            return self._release_to(db, item, waiting, None)
+
+        return await self._db.atomic(transfer)
+
+    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
+        # A conversation's items follow one another: the latest arrival is the last one.
+        return await self._db.atomic(
+            lambda db: _load(
+                WorkItem,
+                db.execute(
+                    "SELECT doc FROM work_items WHERE conversation_id = ? "
+                    "ORDER BY status = 'closed', enqueued_at DESC, id DESC LIMIT 1",
+                    (conversation_id,),
+                ).fetchone(),
+            )
+        )
+
+    # --- bots (issue 5) ------------------------------------------------------------------------
+
+    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        def escalate(db: sqlite3.Connection) -> WorkItem | None:
+            item = _get_doc(db, WorkItem, "work_items", item_id)
+            if item is None or item.status != WorkItemStatus.BOT:
+                return None
+            waiting = item.model_copy(update={"status": WorkItemStatus.WAITING, "enqueued_at": now})
+            self._write_item(db, waiting)
+            return waiting
+
+        return await self._db.atomic(escalate)
+
     # --- outbound jobs ------------------------------------------------------------------------
 
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
@@ -784,5 +966,91 @@ class SqliteStore:
                     "SELECT doc FROM sent_sms ORDER BY sent_at DESC, provider_message_id LIMIT ?",
                     (limit,),
                 ).fetchall(),
+            )
+        )
+
+    # --- supervision and figures (issue 8) ------------------------------------------------------
+
+    async def list_ongoing_conversations(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[ConversationState]:
+        rows = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT c.doc AS conversation, w.doc AS item FROM conversations c "
+                "LEFT JOIN work_items w ON w.conversation_id = c.id AND w.status != 'closed' "
+                "WHERE c.status = 'open' AND c.id > ? ORDER BY c.id LIMIT ?",
+                (after or "", limit),
+            ).fetchall()
+        )
+        return [
+            ConversationState(
+                conversation=Conversation.model_validate_json(row["conversation"]),
+                item=None if row["item"] is None else WorkItem.model_validate_json(row["item"]),
+            )
+            for row in rows
+        ]
+
+    async def list_agent_states(self, *, after: str | None, limit: int) -> Sequence[AgentState]:
+        return await self._db.atomic(
+            lambda db: [
+                self._agent_state(row)
+                for row in db.execute(
+                    self._AGENT_STATE_SQL + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
+                    (*_HOLDING, after or "", limit),
+                ).fetchall()
+            ]
+        )
+
+    async def items_alive(
+        self, queue_id: str, start: datetime, end: datetime
+    ) -> Sequence[WorkItem]:
+        # julianday() compares instants whatever offset a timestamp was written with.
+        return await self._db.atomic(
+            lambda db: _load_all(
+                WorkItem,
+                db.execute(
+                    "SELECT doc FROM work_items WHERE queue_id = ? "
+                    "AND julianday(enqueued_at) < julianday(?) AND (status != 'closed' "
+                    "OR julianday(json_extract(doc, '$.closed_at')) >= julianday(?)) "
+                    "ORDER BY id",
+                    (queue_id, end.isoformat(), start.isoformat()),
+                ).fetchall(),
+            )
+        )
+
+    async def put_day_figures(self, figures: Sequence[DayFigures]) -> None:
+        await self._db.atomic(
+            lambda db: db.executemany(
+                "INSERT INTO day_figures (day, scope, key, doc) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (day, scope, key) DO UPDATE SET doc = excluded.doc",
+                [(f.day.isoformat(), str(f.scope), f.key, _doc(f)) for f in figures],
+            )
+        )
+
+    async def day_figures(self, day: date, scope: FigureScope) -> Sequence[DayFigures]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                DayFigures,
+                db.execute(
+                    "SELECT doc FROM day_figures WHERE day = ? AND scope = ? ORDER BY key",
+                    (day.isoformat(), str(scope)),
+                ).fetchall(),
+            )
+        )
+
+    async def figures_watermark(self) -> date | None:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT value FROM figures_state WHERE id = 'watermark'"
+            ).fetchone()
+        )
+        return None if row is None else date.fromisoformat(row[0])
+
+    async def set_figures_watermark(self, day: date) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO figures_state (id, value) VALUES ('watermark', ?) "
+                "ON CONFLICT (id) DO UPDATE SET value = excluded.value",
+                (day.isoformat(),),
             )
         )

@@ -48,6 +48,9 @@ class WorkItemStatus(StrEnum):
     ACTIVE = "active"
     WRAP_UP = "wrap_up"
     CLOSED = "closed"
+    BOT = "bot"
+    """A bot answers the customer first (issue 5): no agent, no capacity held; escalation
+    makes it wait in its queue for a human."""
 
 
 # Items in these states hold their agent's capacity: an offer holds it until answered.
@@ -65,6 +68,8 @@ class SenderKind(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     SYSTEM = "system"
+    BOT = "bot"
+    """The workstream's bot (issue 5): `bot_id` names it."""
 
 
 class ConsentAction(StrEnum):
@@ -182,6 +187,34 @@ class WorkDistribution(StrEnum):
     """Agents list their queues' waiting work and pick an item themselves."""
 
 
+# --- bots (issue 5) ---------------------------------------------------------------------------
+
+
+class BotConfig(Model):
+    """A workstream's bot: the organization's HTTP endpoint that answers customers first and
+    hands them to a human when it cannot help (wire contract: docs/bots.md)."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="marks the bot's messages")
+    name: str = Field(default="Virtual assistant", min_length=1, max_length=100)
+    endpoint: str = Field(pattern=r"^https?://", description="receives each customer message")
+    secret: str | None = Field(
+        default=None,
+        min_length=16,
+        repr=False,
+        description="secret: write-only; HMAC-SHA256 key signing each request body",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="calls per message before the bot counts as failed"
+    )
+    queue_ids: tuple[str, ...] = Field(
+        default=(), description="the queues it answers for; none: every queue of the workstream"
+    )
+
+    def fronts(self, queue_id: str) -> bool:
+        return not self.queue_ids or queue_id in self.queue_ids
+
+
 class Workstream(Model):
     id: str
     name: str
@@ -199,6 +232,14 @@ class Workstream(Model):
     auto_close_after_seconds: int | None = Field(
         default=None, ge=60, description="close work whose customer has been silent this long"
     )
+    # --- bots and auto-close (issue 5) ---
+    auto_close_message: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description="told the customer when their silence closes the work",
+    )
+    bot: BotConfig | None = Field(default=None, description="a first responder before humans")
 
 
 class AssignmentMethod(StrEnum):
@@ -467,6 +508,7 @@ class Message(Model):
     direction: Direction
     sender: SenderKind
     agent_id: str | None = None
+    bot_id: str | None = Field(default=None, description="the bot that wrote it (sender bot)")
     internal: bool = False
     text: str
     media: tuple[MediaRef, ...] = ()
@@ -498,6 +540,15 @@ class WorkItem(Model):
     skipped_agents: dict[str, datetime] = Field(
         default_factory=dict,
         description="agents who declined or let an offer lapse, skipped for it until then",
+    )
+    # --- the agent's work (issue 6) ---
+    wrap_up_at: datetime | None = Field(default=None, description="when wrap-up began")
+    consultants: tuple[str, ...] = Field(
+        default=(), description="agents consulted on it: they read it and write notes only"
+    )
+    # --- figures (issue 8) ---
+    closed_at: datetime | None = Field(
+        default=None, description="when it closed: ends handle time, or marks it abandoned"
     )
 
 

@@ -108,3 +108,36 @@ def refresh(
         )
     presence = automatic(used_capacity, max_capacity)
     return state.model_copy(update={"presence": presence, "custom_presence_id": None})
+
+
+# --- stored presence configuration and changes (issue 6) ---------------------------------------
+
+
+class PresenceSettings(Model):
+    """The admin's presence configuration: the policy and the custom presences, one record."""
+
+    policy: PresencePolicy = PresencePolicy()
+    custom: tuple[CustomPresence, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_custom_ids(self) -> PresenceSettings:
+        ids = [c.id for c in self.custom]
+        if len(ids) != len(set(ids)):
+            raise ValueError("custom presence ids are unique")
+        return self
+
+    def custom_presence(self, custom_id: str) -> CustomPresence | None:
+        return next((c for c in self.custom if c.id == custom_id), None)
+
+
+class PresenceChange(Model):
+    """What one atomic presence update did: the presence routing read before and after, and
+    the stored state after (None: the agent's presence is not managed by sign-in yet)."""
+
+    before: Presence
+    after: Presence
+    state: PresenceState | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import Field
 
 from shared.domain.models import (
     AGENT_WORKING,
@@ -15,67 +19,170 @@ from shared.domain.models import (
     Presence,
     SenderKind,
     WorkItem,
+    WorkItemStatus,
 )
-from shared.errors import NotFound
+from shared.domain.presence import CustomPresence, PresenceChange, PresenceState
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.ports import Clock, Store, WorkQueue
+from shared.services.presence import PresenceService
 from shared.services.queues import OUTBOUND, OutboundRequest
 from shared.services.routing import RoutingService
+
+
+class WorkRole(StrEnum):
+    PRIMARY = "primary"
+    CONSULTANT = "consultant"
+    PAST = "past"
+    """The agent held the conversation's last item, now closed: it reads the history."""
 
 
 class WorkView(Model):
     item: WorkItem
     conversation: Conversation
+    role: WorkRole = WorkRole.PRIMARY
+    timer_started_at: datetime | None = Field(
+        default=None,
+        description="since the conversation was opened (a reopened one restarts), or, in "
+        "wrap-up, since wrap-up began",
+    )
+    elapsed_seconds: int | None = Field(default=None, description="on the timer, when read")
+
+
+class PresenceView(Model):
+    """The agent's presence and what it may choose from."""
+
+    presence: Presence
+    state: PresenceState | None
+    custom_presences: tuple[CustomPresence, ...] = ()
+
+
+class Involvement(Model):
+    """How an agent stands with a conversation: what it may do there."""
+
+    conversation: Conversation
+    item: WorkItem
+    role: WorkRole
+
+
+async def involvement(store: Store, agent_id: str, conversation_id: str) -> Involvement:
+    """The agent's part in the conversation; an agent with none learns nothing of it (404,
+    as if it did not exist: invariant 7)."""
+    conversation = await store.get_conversation(conversation_id)
+    item = None if conversation is None else await store.last_work_item(conversation_id)
+    if conversation is not None and item is not None:
+        if item.agent_id == agent_id and item.status in AGENT_WORKING:
+            return Involvement(conversation=conversation, item=item, role=WorkRole.PRIMARY)
+        if agent_id in item.consultants and item.status in AGENT_WORKING:
+            return Involvement(conversation=conversation, item=item, role=WorkRole.CONSULTANT)
+        if item.agent_id == agent_id and item.status == WorkItemStatus.CLOSED:
+            return Involvement(conversation=conversation, item=item, role=WorkRole.PAST)
+    raise NotFound(f"conversation {conversation_id} is not in your work")
+
+
+def timer_start(item: WorkItem) -> datetime:
+    """Wrap-up counts from when it began; otherwise from the item's arrival, which is when
+    the conversation was opened, or reopened (a reopen makes a new item)."""
+    if item.status == WorkItemStatus.WRAP_UP and item.wrap_up_at is not None:
+        return item.wrap_up_at
+    return item.enqueued_at
 
 
 class AgentWorkService:
     def __init__(
-        self, store: Store, queue: WorkQueue, routing: RoutingService, clock: Clock
+        self,
+        store: Store,
+        queue: WorkQueue,
+        routing: RoutingService,
+        clock: Clock,
+        presence: PresenceService,
     ) -> None:
         self._store = store
         self._queue = queue
         self._routing = routing
         self._clock = clock
+        self._presence = presence
 
     async def my_work(self, agent_id: str) -> list[WorkView]:
+        """Offered, active and wrap-up items, then the consults, each with its timer."""
+        now = self._clock.now()
+        held = [(item, WorkRole.PRIMARY) for item in await self._store.agent_items(agent_id)]
+        consulted = await self._store.consulted_items(agent_id)
         views = []
-        for item in await self._store.agent_items(agent_id):
+        for item, role in held + [(item, WorkRole.CONSULTANT) for item in consulted]:
             conversation = await self._store.get_conversation(item.conversation_id)
             if conversation is not None:
-                views.append(WorkView(item=item, conversation=conversation))
+                started = timer_start(item)
+                views.append(
+                    WorkView(
+                        item=item,
+                        conversation=conversation,
+                        role=role,
+                        timer_started_at=started,
+                        elapsed_seconds=max(0, int((now - started).total_seconds())),
+                    )
+                )
         return views
 
-    async def set_presence(self, agent_id: str, presence: Presence) -> None:
-        """A presence change may make the agent eligible: its queues are routed at once."""
-        agent = await self._store.get_agent(agent_id)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} is not configured")
-        await self._store.set_presence(agent_id, presence)
-        await self._routing.request_routing(agent.queue_ids)
+    # --- presence (issue 6) -------------------------------------------------------------------
 
-    async def _held_conversation(self, agent_id: str, conversation_id: str) -> Conversation:
-        """The conversation, if this agent holds its item; otherwise, as if it did not exist
-        (an agent sees only its own work, and learns nothing of others')."""
-        item = await self._store.open_work_item(conversation_id)
-        conversation = await self._store.get_conversation(conversation_id)
-        if (
-            item is None
-            or conversation is None
-            or item.agent_id != agent_id
-            or item.status not in AGENT_WORKING
-        ):
-            raise NotFound(f"conversation {conversation_id} is not in your work")
-        return conversation
+    async def _after(self, agent_id: str, change: PresenceChange) -> PresenceChange:
+        """A presence change may make the agent eligible: its queues are routed at once."""
+        if change.changed:
+            agent = await self._store.get_agent(agent_id)
+            if agent is not None:
+                await self._routing.request_routing(agent.queue_ids)
+        return change
+
+    async def presence(self, agent_id: str) -> PresenceView:
+        current = await self._presence.state(agent_id)
+        settings = await self._presence.settings()
+        return PresenceView(
+            presence=current.after, state=current.state, custom_presences=settings.custom
+        )
+
+    async def set_presence(
+        self, agent_id: str, presence: Presence | None, custom_id: str | None = None
+    ) -> PresenceChange:
+        return await self._after(
+            agent_id, await self._presence.choose(agent_id, presence, custom_id)
+        )
+
+    async def sign_in(self, agent_id: str) -> PresenceChange:
+        return await self._after(agent_id, await self._presence.sign_in(agent_id))
+
+    async def sign_out(self, agent_id: str) -> PresenceChange:
+        return await self._after(agent_id, await self._presence.sign_out(agent_id))
+
+    async def heartbeat(self, agent_id: str) -> PresenceChange:
+        return await self._after(agent_id, await self._presence.heartbeat(agent_id))
+
+    async def refresh_presence(self) -> int:
+        """The presence-refresh timer: returns how many agents' presence changed."""
+        changed = 0
+        async for agent_id, change in self._presence.refresh_all():
+            if change.changed:
+                changed += 1
+                await self._after(agent_id, change)
+        return changed
+
+    # --- conversations ------------------------------------------------------------------------
 
     async def messages(self, agent_id: str, conversation_id: str) -> Sequence[Message]:
-        await self._held_conversation(agent_id, conversation_id)
+        """The primary agent, a consultant, and the agent who closed it (history) read it."""
+        await involvement(self._store, agent_id, conversation_id)
         return await self._store.list_messages(conversation_id, include_internal=True)
 
     async def post_message(
         self, agent_id: str, conversation_id: str, text: str, *, internal: bool
     ) -> Message:
         """Store the agent's message; a customer-visible one is then sent, in order, through
-        the `outbound` queue. An internal note is never sent (invariant 5)."""
-        await self._held_conversation(agent_id, conversation_id)
+        the `outbound` queue. An internal note is never sent (invariant 5). A consultant
+        writes internal notes only; a closed conversation is reopened before it is written."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        if part.role is WorkRole.CONSULTANT and not internal:
+            raise Forbidden("a consultant writes internal notes only")
+        if part.role is WorkRole.PAST:
+            raise Conflict("the conversation is closed: reopen it to write")
         stored = await self._store.append_message(
             Message(
                 id=uuid.uuid4().hex,

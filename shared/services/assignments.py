@@ -14,7 +14,7 @@ from shared.domain.models import (
     WorkItem,
     WorkItemStatus,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.ports import Clock, Store
 from shared.services.agent_work import WorkView
 from shared.services.routing import RoutingService
@@ -80,6 +80,7 @@ class AssignmentService:
         picked = await self._store.assign(item.id, agent_id, self._clock.now())
         if picked is None:
             raise Conflict("the work was taken by someone else, or is over your capacity")
+        await self._routing.follow_capacity(agent_id)
         queue = await self._store.get_queue(picked.queue_id)
         await self._routing.record_decision(
             picked,
@@ -94,10 +95,15 @@ class AssignmentService:
     async def close(self, agent_id: str, conversation_id: str) -> None:
         """The agent is done with the work: its capacity serves its queues' backlog now."""
         item = await self._store.open_work_item(conversation_id)
+        if item is not None and agent_id in item.consultants:
+            raise Forbidden("only the primary agent may close the conversation")
         if item is None or item.agent_id != agent_id or item.status not in AGENT_WORKING:
             raise NotFound(f"conversation {conversation_id} is not in your work")
-        if await self._store.close_work_item(item.id, self._clock.now()) is None:
-            raise Conflict("the work was closed already")
+        # Only while still this agent's: a transfer that won the race keeps the work open.
+        closed = await self._store.close_work_item(item.id, self._clock.now(), agent_id=agent_id)
+        if closed is None:
+            raise Conflict("the work was closed or transferred already")
+        await self._routing.follow_capacity(agent_id)
         agent = await self._store.get_agent(agent_id)
         queue_ids = {item.queue_id, *(agent.queue_ids if agent else ())}
         await self._routing.request_routing(sorted(queue_ids))

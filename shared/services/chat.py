@@ -87,7 +87,7 @@ class ChatMessageView(Model):
 
     id: str
     sequence: int
-    sender: Literal["customer", "agent", "system"]
+    sender: Literal["customer", "agent", "system", "bot"]
     sender_name: str | None = None
     text: str
     attachments: tuple[ChatAttachmentView, ...] = ()
@@ -111,7 +111,15 @@ class ChatEvent(Model):
     """One Server-Sent Event: `state` first, then agent_joined, message, agent_message,
     system_message and ended as they happen."""
 
-    event: Literal["state", "agent_joined", "message", "agent_message", "system_message", "ended"]
+    event: Literal[
+        "state",
+        "agent_joined",
+        "message",
+        "agent_message",
+        "system_message",
+        "bot_message",
+        "ended",
+    ]
     id: str | None = Field(default=None, description="the message sequence: a resume cursor")
     data: dict[str, object]
 
@@ -176,7 +184,7 @@ class ChatService:
         )
         if created and widget.greeting:
             await self._system_message(conversation.id, widget.greeting, key="greeting")
-        await self._ingest.route_conversation(
+        item = await self._ingest.route_conversation(
             conversation,
             workstream,
             RoutingFacts(
@@ -189,6 +197,8 @@ class ChatService:
                 account=_account_facts(customer),
             ),
         )
+        if created:  # the silence that would auto-close it starts now
+            await self._ingest.customer_wrote(conversation, workstream, item, None)
         return ChatSession(
             conversation_id=conversation.id,
             token=self._tokens.issue(conversation.id),
@@ -249,7 +259,8 @@ class ChatService:
         for attachment in sent.attachments:
             if attachment.size > self._settings.chat_max_attachment_bytes:
                 raise BadRequest(f"attachment {attachment.name!r} is too large")
-        status, _ = _status(await self._store.open_work_item(conversation.id))
+        item = await self._store.open_work_item(conversation.id)
+        status, _ = _status(item)
         if status is ChatStatus.ENDED:
             raise Conflict("this conversation has ended")
         provider_id = (
@@ -276,6 +287,9 @@ class ChatService:
             stored = await self._store.find_message_by_provider_id(provider_id)
         if stored is None:
             raise RuntimeError("a new chat message was taken for a duplicate")
+        workstream = await self._store.get_workstream(conversation.workstream_id)
+        if workstream is not None:  # the bot's turn, and the silence watched from here
+            await self._ingest.customer_wrote(conversation, workstream, item, stored)
         return (await self._views([stored]))[0]
 
     async def read(
@@ -338,7 +352,7 @@ class ChatService:
                 break
             await self._system_message(conversation.id, CUSTOMER_LEFT, key="customer-left")
             if item.status == WorkItemStatus.ACTIVE:
-                if await self._store.wrap_up_work_item(item.id) is not None:
+                if await self._store.wrap_up_work_item(item.id, self._clock.now()) is not None:
                     break
             elif await self._store.close_work_item(item.id, self._clock.now()) is not None:
                 # An offer held an agent's capacity: its queue may serve someone else now.
@@ -381,6 +395,11 @@ class ChatService:
                     agent = await self._store.get_agent(message.agent_id)
                     names[message.agent_id] = None if agent is None else agent.display_name
                 name = names[message.agent_id]
+            elif message.sender == SenderKind.BOT and message.bot_id is not None:
+                key = f"bot:{message.bot_id}"
+                if key not in names:
+                    names[key] = await self._bot_name(message.conversation_id, message.bot_id)
+                name = names[key]
             views.append(
                 ChatMessageView(
                     id=message.id,
@@ -399,6 +418,17 @@ class ChatService:
             )
         return views
 
+    async def _bot_name(self, conversation_id: str, bot_id: str) -> str | None:
+        """The display name of the conversation's workstream bot (issue 5), if it is that one."""
+        conversation = await self._store.get_conversation(conversation_id)
+        workstream = (
+            None
+            if conversation is None
+            else await self._store.get_workstream(conversation.workstream_id)
+        )
+        bot = None if workstream is None else workstream.bot
+        return bot.name if bot is not None and bot.id == bot_id else None
+
     async def _system_message(self, conversation_id: str, text: str, *, key: str) -> None:
         """An automated message, once per key and conversation. It is in the transcript the
         widget reads: no provider to send it through."""
@@ -416,15 +446,17 @@ class ChatService:
         )
 
 
-_SENDERS: dict[SenderKind, Literal["customer", "agent", "system"]] = {
+_SENDERS: dict[SenderKind, Literal["customer", "agent", "system", "bot"]] = {
     SenderKind.CUSTOMER: "customer",
     SenderKind.AGENT: "agent",
     SenderKind.SYSTEM: "system",
+    SenderKind.BOT: "bot",
 }
-_MESSAGE_EVENTS: dict[str, Literal["message", "agent_message", "system_message"]] = {
+_MESSAGE_EVENTS: dict[str, Literal["message", "agent_message", "system_message", "bot_message"]] = {
     "customer": "message",
     "agent": "agent_message",
     "system": "system_message",
+    "bot": "bot_message",
 }
 
 

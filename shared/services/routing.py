@@ -28,6 +28,7 @@ from shared.domain.models import (
 )
 from shared.domain.routing import Placement, place
 from shared.ports import Clock, Store, WorkQueue
+from shared.services.presence import PresenceService
 from shared.services.queues import OUTBOUND, ROUTE, OutboundRequest, RouteRequest
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,24 @@ class _Won:
 
 
 class RoutingService:
-    def __init__(self, store: Store, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        queue: WorkQueue,
+        clock: Clock,
+        *,
+        presence: PresenceService | None = None,
+    ) -> None:
         self._store = store
         self._queue = queue
         self._clock = clock
+        self._presence = presence
+
+    async def follow_capacity(self, agent_id: str) -> None:
+        """Automatic presence follows the agent's capacity (issue 6). Capacity that fills
+        never makes an agent eligible; whoever frees capacity requests routing already."""
+        if self._presence is not None:
+            await self._presence.follow_capacity(agent_id)
 
     async def request_routing(
         self, queue_ids: Iterable[str], *, item_id: str | None = None
@@ -104,6 +119,8 @@ class RoutingService:
         """Move the queue's waiting work where its placement says; returns where that is."""
         placement = await self.placement(queue_id)
         if placement.queue_id == queue_id:
+            if placement.message:
+                await self._tell_backlog(queue_id, placement)
             return queue_id
         while waiting := await self._store.waiting_items(queue_id, limit=BATCH):
             for item in waiting:
@@ -111,6 +128,23 @@ class RoutingService:
                 if moved is not None:
                     await self.redirected(moved, placement, from_queue_id=queue_id)
         return placement.queue_id
+
+    async def _tell_backlog(self, queue_id: str, placement: Placement) -> None:
+        """A message-only redirect (out of hours or overflow, no other queue): the work stays,
+        and each waiting customer is told once. The message's id derives from the item and the
+        queue (as at ingest), so it is its own memory: an item told at arrival, or by an
+        earlier sweep, is not told again, and only a first telling is recorded."""
+        waiting, _ = await self._store.queue_backlog(queue_id)
+        if not waiting:
+            return
+        for item in await self._store.waiting_items(queue_id, limit=waiting):
+            key = f"{item.id}:{queue_id}"
+            if await self.send_automated_message(
+                item.conversation_id, placement.message or "", key=key
+            ):
+                await self.record_decision(
+                    item, reason=f"{placement.reason}: told, waits in queue {queue_id}"
+                )
 
     async def redirected(self, item: WorkItem, placement: Placement, *, from_queue_id: str) -> None:
         """Record why work did not (only) wait where its rule sent it, and tell the customer,
@@ -127,16 +161,26 @@ class RoutingService:
                 item.conversation_id, placement.message, key=f"{item.id}:{from_queue_id}"
             )
 
-    async def send_automated_message(self, conversation_id: str, text: str, *, key: str) -> None:
-        """A system message to the customer, sent in order through `outbound` like an
-        agent's reply; once per key, however often the caller retries."""
+    async def send_automated_message(
+        self,
+        conversation_id: str,
+        text: str,
+        *,
+        key: str,
+        sender: SenderKind = SenderKind.SYSTEM,
+        bot_id: str | None = None,
+    ) -> bool:
+        """A system (or bot) message to the customer, sent in order through `outbound` like an
+        agent's reply; once per key, however often the caller retries. True if this call
+        stored it (False: an earlier call did, and it is only sent on if still queued)."""
         message_id = f"auto-{uuid.uuid5(uuid.NAMESPACE_URL, f'{conversation_id}:{key}').hex}"
         stored = await self._store.append_message(
             Message(
                 id=message_id,
                 conversation_id=conversation_id,
                 direction=Direction.OUTBOUND,
-                sender=SenderKind.SYSTEM,
+                sender=sender,
+                bot_id=bot_id,
                 text=text,
                 status=DeliveryStatus.QUEUED,
                 created_at=self._clock.now(),
@@ -150,6 +194,7 @@ class RoutingService:
                 session_id=conversation_id,
                 message_id=f"outbound:{message.id}",
             )
+        return stored is not None
 
     # --- offers ---------------------------------------------------------------------------------
 
@@ -160,6 +205,7 @@ class RoutingService:
         returned = await self._store.return_to_queue(item.id, agent_id, now + SKIP_AFTER_RETURN)
         if returned is None:
             return None
+        await self.follow_capacity(agent_id)
         await self.record_decision(
             returned,
             reason=f"agent {agent_id} {why}: back to its place in the queue",
@@ -273,6 +319,7 @@ class RoutingService:
                     chosen_agent_id=agent_id,
                 )
                 log.info("item %s %s to agent %s", won.id, action, agent_id)
+                await self.follow_capacity(agent_id)
                 return _Won(
                     item=won,
                     agent=candidate.model_copy(

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from shared.domain.figures import DayFigures, FigureScope
 from shared.domain.models import (
     Agent,
+    AgentState,
     AssignmentMethod,
     CandidateVerdict,
     Channel,
@@ -36,6 +38,7 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
+from shared.domain.presence import CustomPresence, PresenceSettings, PresenceState
 from shared.errors import Conflict
 from shared.ports import Store
 from tests.contract.conftest import StoreFactory
@@ -721,3 +724,303 @@ async def test_wrap_up_keeps_the_item_and_its_capacity_with_the_agent(store: Sto
     assert state is not None and state.used_capacity == 2
     assert await store.wrap_up_work_item(assigned.id) is None  # once
     assert await store.waiting_items("q1", limit=10) == []
+
+
+# --- bots (issue 5) ---------------------------------------------------------------------------
+
+
+async def bot_item(store: Store) -> WorkItem:
+    conv, _ = await store.open_conversation(conversation(f"+1415556{uuid.uuid4().int % 10**4:04d}"))
+    with_bot = item(conv.id).model_copy(update={"status": WorkItemStatus.BOT})
+    created, fresh = await store.create_work_item(with_bot)
+    assert fresh and created == with_bot
+    return created
+
+
+async def test_an_item_with_the_bot_is_no_agents_until_escalated(store: Store) -> None:
+    await agent(store, capacity=1)
+    with_bot = await bot_item(store)
+    assert await store.waiting_items("q1", limit=10) == []
+    assert await store.queue_backlog("q1") == (0, None)
+    assert await store.assign(with_bot.id, "a1", T0) is None  # routing cannot take it
+    assert await store.open_work_item(with_bot.conversation_id) == with_bot
+
+    later = T0 + timedelta(minutes=2)
+    escalated = await store.escalate_bot_item(with_bot.id, later)
+    assert escalated == with_bot.model_copy(
+        update={"status": WorkItemStatus.WAITING, "enqueued_at": later}
+    )
+    assert await store.escalate_bot_item(with_bot.id, later) is None  # once
+    assert await store.waiting_items("q1", limit=10) == [escalated]
+    assert await store.open_work_item(with_bot.conversation_id) == escalated
+    assert await store.assign(with_bot.id, "a1", later) is not None
+
+
+async def test_closed_work_is_not_escalated(store: Store) -> None:
+    with_bot = await bot_item(store)
+    closed = await store.close_work_item(with_bot.id, T0)
+    assert closed is not None and closed.status == WorkItemStatus.CLOSED
+    assert await store.escalate_bot_item(with_bot.id, T0) is None
+    assert await store.get_work_item(with_bot.id) == closed
+
+
+async def test_racing_escalations_of_one_item_settle_once(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """The bot's answer and its retry (or a close) racing: one escalation wins."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        with_bot = await bot_item(one)
+        results = await asyncio.gather(
+            one.escalate_bot_item(with_bot.id, T0), two.escalate_bot_item(with_bot.id, T0)
+        )
+        assert sum(r is not None for r in results) == 1
+        assert [i.id for i in await one.waiting_items("q1", limit=10)] == [with_bot.id]
+
+
+# --- supervision and figures (issue 8) ------------------------------------------------------------
+
+
+async def test_ongoing_conversations_list_by_cursor_with_their_open_work(store: Store) -> None:
+    convs = sorted(
+        [(await store.open_conversation(conversation(f"+1415555020{n}")))[0] for n in range(3)],
+        key=lambda c: c.id,
+    )
+    await agent(store)
+    held, _ = await store.create_work_item(item(convs[0].id))
+    assigned = await store.assign(held.id, "a1", T0)
+    done, _ = await store.create_work_item(item(convs[2].id))
+    await store.close_work_item(done.id, T0 + timedelta(minutes=1))
+    first = await store.list_ongoing_conversations(after=None, limit=2)
+    rest = await store.list_ongoing_conversations(after=first[-1].conversation.id, limit=2)
+    assert [(s.conversation, s.item) for s in [*first, *rest]] == [
+        (convs[0], assigned),
+        (convs[1], None),
+        (convs[2], None),
+    ]
+
+
+async def test_agent_states_list_by_cursor(store: Store) -> None:
+    for agent_id in ("a3", "a1", "a2"):
+        await agent(store, agent_id, capacity=2)
+    waiting = await waiting_item(store, units=2)
+    await store.assign(waiting.id, "a2", T0)
+    first = await store.list_agent_states(after=None, limit=2)
+    rest = await store.list_agent_states(after="a2", limit=2)
+    assert [(s.agent.id, s.used_capacity) for s in [*first, *rest]] == [
+        ("a1", 0),
+        ("a2", 2),
+        ("a3", 0),
+    ]
+
+
+async def test_items_alive_in_a_window_are_the_ones_a_day_counts(store: Store) -> None:
+    """Enqueued before the end, and unclosed or closed at or after the start."""
+    await agent(store, capacity=10)
+    start, end = T0, T0 + timedelta(days=1)
+    before = await waiting_item(store, age=-3600)  # arrived before, closed within
+    await store.close_work_item(before.id, T0 + timedelta(hours=1))
+    gone = await waiting_item(store, age=-7200)  # arrived and closed before
+    await store.close_work_item(gone.id, T0 - timedelta(minutes=1))
+    still = await waiting_item(store, age=-86400)  # arrived days ago, still waiting
+    within = await waiting_item(store, age=600)
+    await store.assign(within.id, "a1", T0 + timedelta(minutes=20))
+    await waiting_item(store, age=86400)  # arrives after the end
+    await waiting_item(store, queue="q2", age=60)  # another queue
+    alive = await store.items_alive("q1", start, end)
+    assert sorted(i.id for i in alive) == sorted([before.id, still.id, within.id])
+    closed = next(i for i in alive if i.id == before.id)
+    assert closed.closed_at == T0 + timedelta(hours=1)
+
+
+async def test_day_figures_are_stored_per_day_scope_and_key(store: Store) -> None:
+    day = T0.date()
+    queue_q2 = DayFigures(day=day, scope=FigureScope.QUEUE, key="q2", incoming=3)
+    queue_q1 = DayFigures(day=day, scope=FigureScope.QUEUE, key="q1", incoming=5, handled=2)
+    agent_a1 = DayFigures(day=day, scope=FigureScope.AGENT, key="a1", handled=2)
+    other_day = queue_q1.model_copy(update={"day": day - timedelta(days=1)})
+    assert await store.figures_watermark() is None
+    await store.put_day_figures([queue_q2, queue_q1, agent_a1, other_day])
+    recomputed = queue_q1.model_copy(update={"incoming": 6})
+    await store.put_day_figures([recomputed])  # a later run replaces the record
+    assert await store.day_figures(day, FigureScope.QUEUE) == [recomputed, queue_q2]
+    assert await store.day_figures(day, FigureScope.AGENT) == [agent_a1]
+    assert await store.day_figures(other_day.day, FigureScope.QUEUE) == [other_day]
+    assert await store.day_figures(day + timedelta(days=1), FigureScope.QUEUE) == []
+    await store.set_figures_watermark(day)
+    await store.set_figures_watermark(day + timedelta(days=1))
+    assert await store.figures_watermark() == day + timedelta(days=1)
+
+
+# --- presence and the agent's work (issue 6) ---------------------------------------------------
+
+
+def signed_in(presence: Presence) -> PresenceState:
+    return PresenceState(presence=presence, signed_in=True, last_heartbeat_at=T0)
+
+
+async def active_item(store: Store, agent_id: str, **kw: object) -> WorkItem:
+    waiting = await waiting_item(store, **kw)
+    assigned = await store.assign(waiting.id, agent_id, T0)
+    assert assigned is not None
+    return assigned
+
+
+async def used(store: Store, agent_id: str) -> int:
+    state = await store.agent_state(agent_id)
+    assert state is not None
+    return state.used_capacity
+
+
+async def test_presence_state_and_routing_presence_change_together(store: Store) -> None:
+    await agent(store, "a1", capacity=1)
+    seen: list[tuple[PresenceState | None, int]] = []
+
+    def sign_in(state: PresenceState | None, live: AgentState) -> PresenceState:
+        seen.append((state, live.used_capacity))
+        return signed_in(Presence.AWAY)
+
+    change = await store.change_presence("a1", sign_in)
+    assert change is not None
+    assert (change.before, change.after, change.state) == (
+        Presence.AVAILABLE,
+        Presence.AWAY,
+        signed_in(Presence.AWAY),
+    )
+    assert seen[-1] == (None, 0)  # never managed before
+    state = await store.agent_state("a1")
+    assert state is not None and state.presence == Presence.AWAY
+    left = await store.change_presence("a1", lambda state, live: None)
+    assert left is not None and not left.changed and left.state == signed_in(Presence.AWAY)
+    # Editing the agent's record keeps its presence.
+    await agent(store, "a1", capacity=2)
+    again = await store.agent_state("a1")
+    assert again is not None and again.presence == Presence.AWAY
+
+
+@missing_read_gap
+async def test_an_unknown_agent_has_no_presence_to_change(store: Store) -> None:
+    assert (
+        await store.change_presence("ghost", lambda state, live: signed_in(Presence.AWAY)) is None
+    )
+
+
+async def test_presence_settings_round_trip(store: Store) -> None:
+    assert await store.get_presence_settings() == PresenceSettings()
+    settings = PresenceSettings(
+        custom=(CustomPresence(id="training", name="In training", base=Presence.AWAY),)
+    )
+    await store.put_presence_settings(settings)
+    assert await store.get_presence_settings() == settings
+
+
+async def test_transfer_to_agent_moves_capacity(store: Store) -> None:
+    await agent(store, "a1", capacity=1)
+    await agent(store, "a2", capacity=1)
+    first = await active_item(store, "a1")
+    moved = await store.transfer_to_agent(first.id, "a1", "a2", T0 + timedelta(minutes=1))
+    assert moved is not None and moved.agent_id == "a2" and moved.status == WorkItemStatus.ACTIVE
+    assert (await used(store, "a1"), await used(store, "a2")) == (0, 1)
+    assert await store.agent_items("a2") == [moved]
+    # The receiver is full now: a second transfer changes nothing (invariant 1).
+    second = await active_item(store, "a1")
+    assert await store.transfer_to_agent(second.id, "a1", "a2", T0) is None
+    assert await store.get_work_item(second.id) == second
+    assert (await used(store, "a1"), await used(store, "a2")) == (1, 1)
+    # Only the primary agent's active work moves.
+    assert await store.transfer_to_agent(moved.id, "a1", "a2", T0) is None
+
+
+async def test_transfer_to_queue_keeps_priority_and_arrival(store: Store) -> None:
+    await agent(store, "a1", capacity=1, queues=("q1", "q2"))
+    held = await active_item(store, "a1", priority=3, age=5)
+    waiting = await store.transfer_to_queue(held.id, "a1", "q2")
+    assert waiting is not None
+    assert (waiting.status, waiting.queue_id, waiting.agent_id) == (
+        WorkItemStatus.WAITING,
+        "q2",
+        None,
+    )
+    assert (waiting.priority, waiting.enqueued_at) == (3, held.enqueued_at)
+    assert await store.waiting_items("q2", limit=5) == [waiting]
+    assert await store.open_work_item(held.conversation_id) == waiting
+    assert await used(store, "a1") == 0
+    assert await store.transfer_to_queue(held.id, "a1", "q1") is None  # not hers any more
+
+
+async def test_consultants_join_and_leave(store: Store) -> None:
+    await agent(store, "a1")
+    await agent(store, "a2")
+    held = await active_item(store, "a1")
+    assert await store.add_consultant(held.id, "a2", "a1") is None  # only with its primary
+    joined = await store.add_consultant(held.id, "a1", "a2")
+    assert joined is not None and joined.consultants == ("a2",)
+    assert await store.add_consultant(held.id, "a1", "a2") == joined  # idempotent
+    assert await store.consulted_items("a2") == [joined]
+    assert await used(store, "a2") == 0  # a consult takes no capacity
+    left = await store.remove_consultant(held.id, "a2")
+    assert left is not None and left.consultants == ()
+    assert await store.consulted_items("a2") == []
+    assert await store.remove_consultant(held.id, "a2") is None
+
+
+async def test_end_close_and_last_item_follow_the_agent(store: Store) -> None:
+    await agent(store, "a1")
+    await agent(store, "a2")
+    held = await active_item(store, "a1")
+    wrap_at = T0 + timedelta(minutes=3)
+    assert await store.wrap_up_work_item(held.id, wrap_at, agent_id="a2") is None
+    ended = await store.wrap_up_work_item(held.id, wrap_at, agent_id="a1")
+    assert ended is not None and ended.wrap_up_at == wrap_at
+    assert await used(store, "a1") == 1  # wrap-up still holds capacity
+    assert await store.close_work_item(held.id, wrap_at, agent_id="a2") is None
+    closed = await store.close_work_item(held.id, wrap_at, agent_id="a1")
+    assert closed is not None and await used(store, "a1") == 0
+    assert await store.last_work_item(held.conversation_id) == closed
+    again, created = await store.create_work_item(
+        item(held.conversation_id).model_copy(update={"enqueued_at": wrap_at})
+    )
+    assert created and await store.last_work_item(held.conversation_id) == again
+
+
+async def test_a_transfer_racing_a_close_leaves_one_outcome(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Invariants 1 and 2 under a race: the sender closes while it transfers to a colleague.
+    Either the close wins (closed, nobody holds capacity) or the transfer does (the receiver
+    holds it; the sender's stale close changes nothing)."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        await agent(one, "a1", capacity=1)
+        await agent(one, "a2", capacity=1)
+        for _ in range(4):
+            held = await active_item(one, "a1")
+            moved, closed = await asyncio.gather(
+                one.transfer_to_agent(held.id, "a1", "a2", T0),
+                two.close_work_item(held.id, T0, agent_id="a1"),
+            )
+            assert (moved is None) != (closed is None)
+            final = await one.get_work_item(held.id)
+            assert final is not None
+            if moved is not None:
+                assert (final.status, final.agent_id) == (WorkItemStatus.ACTIVE, "a2")
+                assert (await used(one, "a1"), await used(one, "a2")) == (0, 1)
+                assert await one.close_work_item(held.id, T0, agent_id="a2") is not None
+            else:
+                assert final.status == WorkItemStatus.CLOSED
+            assert (await used(one, "a1"), await used(one, "a2")) == (0, 0)
+
+
+async def test_transfers_racing_for_one_receiver_never_exceed_its_capacity(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        await agent(one, "a1", capacity=1)
+        await agent(one, "a2", capacity=1)
+        await agent(one, "r", capacity=1)
+        first, second = await active_item(one, "a1"), await active_item(one, "a2")
+        results = await asyncio.gather(
+            one.transfer_to_agent(first.id, "a1", "r", T0),
+            two.transfer_to_agent(second.id, "a2", "r", T0),
+        )
+        assert sum(r is not None for r in results) == 1
+        assert await used(one, "r") == 1
+        assert await used(one, "a1") + await used(one, "a2") == 1

@@ -1,0 +1,224 @@
+"""What an agent does with a conversation it holds besides replying: consult a colleague,
+transfer the work, end it (wrap-up) and reopen it once closed. Closing is
+AssignmentService.close. Only the primary agent transfers or consults (invariant 6); capacity
+moves with a transfer atomically (invariants 1 and 2: the store's transfer operations)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import Field
+
+from shared.domain.models import (
+    CandidateVerdict,
+    Model,
+    Presence,
+    WorkItem,
+    WorkItemStatus,
+)
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound
+from shared.ports import Clock, Store
+from shared.services.agent_work import (
+    Involvement,
+    WorkRole,
+    WorkView,
+    involvement,
+    timer_start,
+)
+from shared.services.routing import RoutingService
+
+
+class ConsultCandidate(Model):
+    agent_id: str
+    display_name: str
+    remaining_capacity: int
+
+
+class TransferTarget(Model):
+    """Where the work goes: a queue (routed again) or an agent (who becomes primary)."""
+
+    queue_id: str | None = Field(default=None, min_length=1)
+    agent_id: str | None = Field(default=None, min_length=1)
+
+
+class CollaborationService:
+    def __init__(self, store: Store, routing: RoutingService, clock: Clock) -> None:
+        self._store = store
+        self._routing = routing
+        self._clock = clock
+
+    async def _as_primary(self, agent_id: str, conversation_id: str, action: str) -> Involvement:
+        part = await involvement(self._store, agent_id, conversation_id)
+        if part.role is WorkRole.CONSULTANT:
+            raise Forbidden(f"only the primary agent may {action} (you are consulting)")
+        if part.role is WorkRole.PAST:
+            raise Conflict(f"the conversation is closed: nothing to {action}")
+        return part
+
+    def _view(self, part: Involvement, item: WorkItem, role: WorkRole) -> WorkView:
+        started = timer_start(item)
+        elapsed = int((self._clock.now() - started).total_seconds())
+        return WorkView(
+            item=item,
+            conversation=part.conversation,
+            role=role,
+            timer_started_at=started,
+            elapsed_seconds=max(0, elapsed),
+        )
+
+    # --- consult ------------------------------------------------------------------------------
+
+    async def consult_candidates(
+        self, agent_id: str, conversation_id: str
+    ) -> list[ConsultCandidate]:
+        """Agents of the originating queue who are available and have room for one more item;
+        the primary agent and those already consulting are not candidates."""
+        part = await self._as_primary(agent_id, conversation_id, "consult")
+        return await self._candidates(part.item)
+
+    async def _candidates(self, item: WorkItem) -> list[ConsultCandidate]:
+        members = await self._store.queue_agents(item.queue_id)
+        return [
+            ConsultCandidate(
+                agent_id=m.agent.id,
+                display_name=m.agent.display_name,
+                remaining_capacity=m.remaining_capacity,
+            )
+            for m in members
+            if m.presence == Presence.AVAILABLE
+            and m.remaining_capacity >= item.capacity_units
+            and m.agent.id != item.agent_id
+            and m.agent.id not in item.consultants
+        ]
+
+    async def consult(self, agent_id: str, conversation_id: str, consultant_id: str) -> WorkView:
+        part = await self._as_primary(agent_id, conversation_id, "consult")
+        if consultant_id not in {c.agent_id for c in await self._candidates(part.item)}:
+            raise Conflict(f"agent {consultant_id} is not available to consult")
+        added = await self._store.add_consultant(part.item.id, agent_id, consultant_id)
+        if added is None:
+            raise Conflict("the work changed before the consult began")
+        return self._view(part, added, WorkRole.PRIMARY)
+
+    async def leave_consult(self, agent_id: str, conversation_id: str) -> None:
+        """The consultant is done: it leaves the conversation."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        if part.role is not WorkRole.CONSULTANT:
+            raise Conflict("you are not consulting on this conversation")
+        if await self._store.remove_consultant(part.item.id, agent_id) is None:
+            raise Conflict("you left this consult already")
+
+    # --- transfer -----------------------------------------------------------------------------
+
+    async def transfer(
+        self, agent_id: str, conversation_id: str, target: TransferTarget
+    ) -> WorkView:
+        if (target.queue_id is None) == (target.agent_id is None):
+            raise BadRequest("transfer to a queue or to an agent: give exactly one")
+        part = await self._as_primary(agent_id, conversation_id, "transfer")
+        if part.item.status != WorkItemStatus.ACTIVE:
+            raise Conflict(f"only active work is transferred; this is {part.item.status}")
+        if target.queue_id is not None:
+            moved = await self._to_queue(agent_id, part.item, target.queue_id)
+        else:
+            assert target.agent_id is not None
+            moved = await self._to_agent(agent_id, part.item, target.agent_id)
+        # The sender's capacity is free: its queues' backlog is served at once.
+        sender = await self._store.get_agent(agent_id)
+        await self._routing.follow_capacity(agent_id)
+        await self._routing.request_routing(sorted(set(sender.queue_ids if sender else ())))
+        return self._view(part, moved, WorkRole.PRIMARY)
+
+    async def _to_queue(self, agent_id: str, item: WorkItem, queue_id: str) -> WorkItem:
+        if await self._store.get_queue(queue_id) is None:
+            raise NotFound(f"no queue {queue_id}")
+        moved = await self._store.transfer_to_queue(item.id, agent_id, queue_id)
+        if moved is None:
+            raise Conflict("the work changed (closed, ended or transferred) before the transfer")
+        await self._routing.record_decision(
+            moved, reason=f"transferred by agent {agent_id} to queue {queue_id}"
+        )
+        await self._routing.request_routing([queue_id], item_id=moved.id)
+        return moved
+
+    async def _to_agent(self, agent_id: str, item: WorkItem, receiver_id: str) -> WorkItem:
+        receiver = await self._store.agent_state(receiver_id)
+        if receiver is None:
+            raise NotFound(f"no agent {receiver_id}")
+        workstream = await self._store.get_workstream(item.workstream_id)
+        if workstream is not None and receiver.presence not in workstream.allowed_presences:
+            raise Conflict(f"agent {receiver_id}'s presence does not allow this work")
+        moved = await self._store.transfer_to_agent(
+            item.id, agent_id, receiver_id, self._clock.now()
+        )
+        if moved is None:
+            raise Conflict(
+                f"agent {receiver_id} has no capacity for it, or the work changed meanwhile"
+            )
+        await self._routing.follow_capacity(receiver_id)
+        await self._routing.record_decision(
+            moved,
+            reason=f"transferred by agent {agent_id} to agent {receiver_id}",
+            candidates=(CandidateVerdict(agent_id=receiver_id),),
+            chosen_agent_id=receiver_id,
+        )
+        return moved
+
+    # --- end and reopen -----------------------------------------------------------------------
+
+    async def end(self, agent_id: str, conversation_id: str) -> WorkView:
+        """The conversation is over for the customer: wrap-up, capacity still held."""
+        part = await self._as_primary(agent_id, conversation_id, "end the conversation")
+        if part.item.status != WorkItemStatus.ACTIVE:
+            raise Conflict(f"only active work is ended; this is {part.item.status}")
+        ended = await self._store.wrap_up_work_item(
+            part.item.id, self._clock.now(), agent_id=agent_id
+        )
+        if ended is None:
+            raise Conflict("the work changed (closed or transferred) before it ended")
+        await self._routing.follow_capacity(agent_id)
+        return self._view(part, ended, WorkRole.PRIMARY)
+
+    async def reopen(self, agent_id: str, conversation_id: str) -> WorkView:
+        """A closed conversation comes back to the agent who closed it if that agent may take
+        it now (presence and capacity), else it waits in its queue, keeping its priority."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        if part.role is not WorkRole.PAST:
+            raise Conflict("the conversation is not closed")
+        last, now = part.item, self._clock.now()
+        item, created = await self._store.create_work_item(
+            WorkItem(
+                id=uuid.uuid4().hex,
+                conversation_id=conversation_id,
+                workstream_id=last.workstream_id,
+                queue_id=last.queue_id,
+                priority=last.priority,
+                capacity_units=last.capacity_units,
+                required_skills=last.required_skills,
+                enqueued_at=now,
+            )
+        )
+        if not created:
+            raise Conflict("the conversation was reopened meanwhile")
+        workstream = await self._store.get_workstream(item.workstream_id)
+        state = await self._store.agent_state(agent_id)
+        eligible = (
+            workstream is not None
+            and state is not None
+            and state.presence in workstream.allowed_presences
+        )
+        assigned = await self._store.assign(item.id, agent_id, now) if eligible else None
+        if assigned is None:
+            await self._routing.record_decision(
+                item, reason=f"reopened by agent {agent_id}, who cannot take it now: it waits"
+            )
+            await self._routing.request_routing([item.queue_id], item_id=item.id)
+            return self._view(part, item, WorkRole.PAST)
+        await self._routing.follow_capacity(agent_id)
+        await self._routing.record_decision(
+            assigned,
+            reason=f"reopened by agent {agent_id}",
+            candidates=(CandidateVerdict(agent_id=agent_id),),
+            chosen_agent_id=agent_id,
+        )
+        return self._view(part, assigned, WorkRole.PRIMARY)

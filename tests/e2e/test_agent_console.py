@@ -1,0 +1,112 @@
+"""The agent console in a real browser: headless Chromium from Debian's packages, driven by
+Playwright for Python, against the local runtime. Alice accepts an offered SMS conversation
+and replies; Bob is consulted and writes an internal note that Alice sees marked as one."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.runtime import ROOT, Runtime, eventually, send_sms
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = ROOT / "docs" / "agent-console.png"
+WAIT_MS = 10_000
+# Flags for a machine with a closed network: no background calls home, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def sign_in(browser: Browser, runtime: Runtime, agent: str) -> Page:
+    page = browser.new_page(viewport={"width": 1200, "height": 720})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{runtime.base}/agent/")
+    page.fill("#token", runtime.token(agent))
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#console:not([hidden])")
+    return page
+
+
+def test_an_agent_accepts_replies_and_consults_a_colleague(
+    runtime: Runtime, browser: Browser
+) -> None:
+    runtime.start()
+    admin = runtime.auth("admin")
+    # Offers, so that Alice accepts the conversation herself.
+    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
+    workstream["offer_timeout_seconds"] = 300
+    httpx.put(
+        f"{runtime.base}/api/admin/workstreams/ws-sms", json=workstream, headers=admin
+    ).raise_for_status()
+
+    alice = sign_in(browser, runtime, "alice")
+    bob = sign_in(browser, runtime, "bob")
+    assert send_sms(runtime, "Hello, my parcel <b>never</b> came").status_code == 200
+
+    offer = alice.locator("#work-list li")
+    expect(offer.locator(".status")).to_have_text("offered")
+    offer.locator("button[name=accept]").click()
+    expect(offer.locator(".status")).to_have_text("active")
+    # The customer's text is shown as text, never parsed as markup.
+    expect(alice.locator("#messages li.customer .text")).to_have_text(
+        "Hello, my parcel <b>never</b> came"
+    )
+    alice.fill("#reply-text", "Sorry to hear that, let me check.")
+    alice.click("#send")
+    expect(alice.locator("#messages li.agent .text")).to_have_text(
+        "Sorry to hear that, let me check."
+    )
+
+    # Bob, signed in and free, is a consult candidate of the conversation's queue.
+    expect(alice.locator("#consult-candidates option[value=bob]")).to_have_count(1)
+    alice.select_option("#consult-candidates", "bob")
+    alice.click("#consult")
+    consult = bob.locator("#work-list li")
+    expect(consult.locator(".status")).to_have_text("consulting")
+    consult.click()
+    expect(bob.locator("#reply-internal")).to_be_checked()
+    expect(bob.locator("#primary-actions")).to_be_hidden()
+    bob.fill("#reply-text", "Parcels from that depot are late this week.")
+    bob.click("#send")
+    note = alice.locator("#messages li.note")
+    expect(note.locator(".text")).to_have_text("Parcels from that depot are late this week.")
+    expect(note.locator(".label")).to_contain_text("Internal note")
+
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    alice.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # The reply went to the customer; the note never did (invariant 5).
+    def outbox() -> list[str]:
+        sent = httpx.get(f"{runtime.base}/api/sandbox/sms", headers=admin).json()
+        return [s["text"] for s in sent]
+
+    assert eventually(outbox, "the reply in the outbox") == ["Sorry to hear that, let me check."]
+    assert runtime.stop() == 0
