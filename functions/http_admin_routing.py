@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from functions.dependencies import Services, require
 from functions.http_admin import PageSize, next_cursor
 from shared.auth import Role
 from shared.domain.models import Agent, Queue, RoutingRule, Workstream
+from shared.services.routing_config import without_secrets
 
 router = APIRouter(
     prefix="/api/admin",
     tags=["admin", "routing"],
-    dependencies=[Depends(require(Role.ADMIN))],
+    dependencies=[require(Role.ADMIN)],
 )
 
 R = TypeVar("R", Workstream, Queue, RoutingRule, Agent)
@@ -38,19 +39,20 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 async def list_workstreams(
     services: Services, cursor: str | None = None, limit: PageSize = 100
 ) -> Page[Workstream]:
-    return page(list(await services.store.list_workstreams(after=cursor, limit=limit)), limit)
+    workstreams = await services.store.list_workstreams(after=cursor, limit=limit)
+    return page([without_secrets(w) for w in workstreams], limit)
 
 
 @router.get("/workstreams/{workstream_id}")
 async def get_workstream(workstream_id: str, services: Services) -> Workstream:
-    return await services.routing_config.get_workstream(workstream_id)
+    return without_secrets(await services.routing_config.get_workstream(workstream_id))
 
 
 @router.put("/workstreams/{workstream_id}")
 async def put_workstream(
     workstream_id: str, workstream: Workstream, services: Services
 ) -> Workstream:
-    return await services.routing_config.put_workstream(workstream_id, workstream)
+    return without_secrets(await services.routing_config.put_workstream(workstream_id, workstream))
 
 
 @router.delete("/workstreams/{workstream_id}", status_code=NO_CONTENT)

@@ -11,13 +11,17 @@ import azure.functions as func
 from shared.bootstrap import get_container
 from shared.domain.models import DeliveryReport, InboundMessage
 from shared.services.queues import (
+    BOT,
     BULK,
     DELIVERY,
+    INACTIVITY,
     INBOUND,
     OUTBOUND,
     ROUTE,
     WORK_QUEUES,
+    BotTurn,
     BulkRequest,
+    InactivityCheck,
     OutboundRequest,
     RouteRequest,
 )
@@ -81,3 +85,28 @@ async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
 async def send_bulk(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
     await services.campaigns.work(BulkRequest.model_validate_json(msg.get_body()).job_id)
+
+
+# --- bots and auto-close (issue 5) ---
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg",
+    queue_name=BOT,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[BOT].sessions,
+)
+async def answer_with_bot(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.bots.answer(BotTurn.model_validate_json(msg.get_body()))
+
+
+@blueprint.service_bus_queue_trigger(
+    arg_name="msg",
+    queue_name=INACTIVITY,
+    connection=CONNECTION,
+    is_sessions_enabled=WORK_QUEUES[INACTIVITY].sessions,
+)
+async def close_when_silent(msg: func.ServiceBusMessage) -> None:
+    services = await get_container()
+    await services.inactivity.check(InactivityCheck.model_validate_json(msg.get_body()))

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from functions.http_api import create_api
+from shared import bootstrap
 from shared.auth import Role
-from shared.bootstrap import Container, close_container, get_container
+from shared.bootstrap import Container, build_container, close_container, get_container
 from shared.domain.models import Message
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo
@@ -56,6 +58,40 @@ async def services(
     yield container
     await close_container()
     get_settings.cache_clear()
+
+
+class ManualClock:
+    """Time driven by hand: one instant for the services (a datetime) and, through
+    build_container, for the embedded queue's schedule."""
+
+    def __init__(self) -> None:
+        self.instant = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def __call__(self) -> float:
+        """Epoch seconds: the embedded queue's clock."""
+        return self.instant.timestamp()
+
+    def advance(self, delta: timedelta) -> None:
+        self.instant += delta
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def clocked(services: Container, clock: ManualClock) -> AsyncIterator[Container]:
+    """The `services` app on the same data, with time driven by `clock`: its queue triggers
+    (drain) run on it too. For backoffs and timeouts without waiting for them."""
+    container = await build_container(services.settings, clock=clock)
+    previous, bootstrap._container = bootstrap._container, container
+    yield container
+    bootstrap._container = previous
+    await container.close()
 
 
 @pytest.fixture

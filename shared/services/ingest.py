@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared.domain.models import (
     Channel,
@@ -21,10 +22,14 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
-from shared.domain.routing import RoutingFacts, classify
+from shared.domain.routing import Placement, RoutingFacts, classify
 from shared.errors import NotFound
 from shared.ports import Clock, Store
 from shared.services.routing import RoutingService
+
+if TYPE_CHECKING:
+    from shared.services.bots import BotService
+    from shared.services.inactivity import InactivityService
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +43,20 @@ class IngestOutcome:
 
 
 class IngestService:
-    def __init__(self, store: Store, routing: RoutingService, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        routing: RoutingService,
+        clock: Clock,
+        *,
+        bots: BotService | None = None,
+        inactivity: InactivityService | None = None,
+    ) -> None:
         self._store = store
         self._routing = routing
         self._clock = clock
+        self._bots = bots
+        self._inactivity = inactivity
 
     async def ingest(self, inbound: InboundMessage) -> IngestOutcome:
         """Idempotent: a redelivered message is not stored twice, and whatever a crashed
@@ -74,6 +89,7 @@ class IngestService:
                 opened_at=now,
             )
         )
+        provider_id = f"{inbound.provider}:{inbound.provider_message_id}"
         stored = await self._store.append_message(
             Message(
                 id=uuid.uuid4().hex,
@@ -82,7 +98,7 @@ class IngestService:
                 sender=SenderKind.CUSTOMER,
                 text=inbound.text,
                 media=inbound.media,
-                provider_message_id=f"{inbound.provider}:{inbound.provider_message_id}",
+                provider_message_id=provider_id,
                 status=DeliveryStatus.RECEIVED,
                 created_at=inbound.received_at,
             )
@@ -97,7 +113,33 @@ class IngestService:
                 customer_identified=customer_id is not None,
             ),
         )
+        # A retry finds the message stored: what followed it may not have happened yet.
+        message = stored or await self._store.find_message_by_provider_id(provider_id)
+        if message is not None:
+            await self.customer_wrote(conversation, workstream, item, message)
         return IngestOutcome(conversation=conversation, message=stored, work_item=item)
+
+    # --- bots and auto-close (issue 5) ---------------------------------------------------------
+
+    async def customer_wrote(
+        self,
+        conversation: Conversation,
+        workstream: Workstream,
+        item: WorkItem | None,
+        message: Message | None,
+    ) -> None:
+        """After a customer message (None: a chat just opened): the bot, if it has the
+        conversation, gets a turn, and the silence that would auto-close it is watched.
+        Idempotent, as its callers are retried."""
+        if self._bots is not None and item is not None and message is not None:
+            await self._bots.heard(item, message)
+        if self._inactivity is not None:
+            await self._inactivity.watch(
+                conversation,
+                workstream,
+                after_sequence=0 if message is None else message.sequence,
+                since=conversation.opened_at if message is None else message.created_at,
+            )
 
     async def route_conversation(
         self, conversation: Conversation, workstream: Workstream, facts: RoutingFacts
@@ -108,8 +150,15 @@ class IngestService:
         item = await self._store.open_work_item(conversation.id)
         if item is None:
             decision = classify(workstream, await self._store.list_rules(workstream.id), facts)
+            # A bot answers first where it fronts the queue; hours and overflow apply when it
+            # hands over (shared/services/bots.py).
+            with_bot = workstream.bot is not None and workstream.bot.fronts(decision.queue_id)
             # Out of hours or overflowing, the rule's queue may send the work elsewhere.
-            placement = await self._routing.placement(decision.queue_id)
+            placement = (
+                Placement(queue_id=decision.queue_id)
+                if with_bot
+                else await self._routing.placement(decision.queue_id)
+            )
             item, created = await self._store.create_work_item(
                 WorkItem(
                     id=uuid.uuid4().hex,
@@ -119,6 +168,7 @@ class IngestService:
                     priority=decision.priority,
                     capacity_units=workstream.capacity_units,
                     required_skills=decision.required_skills,
+                    status=WorkItemStatus.BOT if with_bot else WorkItemStatus.WAITING,
                     enqueued_at=self._clock.now(),
                 )
             )

@@ -5,7 +5,7 @@ the triggers, the publishers and the infrastructure that creates them (docs/serv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import Field
 
@@ -16,6 +16,8 @@ ROUTE = "route"
 OUTBOUND = "outbound"
 DELIVERY = "delivery"
 BULK = "bulk"
+BOT = "bot"
+INACTIVITY = "inactivity"
 
 
 class RouteRequest(Model):
@@ -39,6 +41,30 @@ class BulkRequest(Model):
     """Work through one outbound job's pending recipients (session: the job id)."""
 
     job_id: str
+
+
+# --- bots and auto-close (issue 5) ---
+
+
+class BotTurn(Model):
+    """Have the workstream's bot answer one customer message (session: the conversation, so
+    the bot hears its messages in order)."""
+
+    conversation_id: str
+    message_id: str
+    failed_attempts: int = Field(default=0, ge=0)
+    """Transient bot failures so far: a retry is scheduled with a longer backoff each time."""
+
+
+class InactivityCheck(Model):
+    """Close the conversation's work if its customer has written nothing after this message
+    (session: the conversation). Scheduled for when the silence would be long enough."""
+
+    conversation_id: str
+    after_sequence: int = Field(ge=0)
+    """The customer message that scheduled the check (0: the conversation's start)."""
+    silent_since: datetime
+    """When that message was sent (or the conversation opened)."""
 
 
 MAX_DELIVERY_COUNT = 5
@@ -65,5 +91,7 @@ WORK_QUEUES: dict[str, WorkQueueSpec] = {
         WorkQueueSpec(OUTBOUND, OutboundRequest, sessions=True),
         WorkQueueSpec(DELIVERY, DeliveryReport, sessions=True),
         WorkQueueSpec(BULK, BulkRequest, sessions=True),
+        WorkQueueSpec(BOT, BotTurn, sessions=True),
+        WorkQueueSpec(INACTIVITY, InactivityCheck, sessions=True),
     )
 }

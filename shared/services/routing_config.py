@@ -68,12 +68,27 @@ class RoutingConfigService:
         changed who is eligible."""
         _same_id(workstream_id, workstream)
         await self._require_queues([workstream.fallback_queue_id], "the fallback")
+        workstream = await self._with_bot_secret(workstream)
         await self._store.put_workstream(workstream)
         rules = await self._store.list_rules(workstream.id)
         await self._routing.request_routing(
             sorted({workstream.fallback_queue_id, *(r.queue_id for r in rules)})
         )
         return workstream
+
+    async def _with_bot_secret(self, workstream: Workstream) -> Workstream:
+        """A bot's secret is write-only: a write without it keeps the stored one (issue 5)."""
+        bot = workstream.bot
+        if bot is None:
+            return workstream
+        await self._require_queues(bot.queue_ids, "the bot")
+        if bot.secret:
+            return workstream
+        current = await self._store.get_workstream(workstream.id)
+        kept = None if current is None or current.bot is None else current.bot.secret
+        if kept is None:
+            raise BadRequest("a bot needs a secret to sign its requests with")
+        return workstream.model_copy(update={"bot": bot.model_copy(update={"secret": kept})})
 
     async def delete_workstream(self, workstream_id: str) -> None:
         if await self._store.list_rules(workstream_id):
@@ -161,3 +176,10 @@ class RoutingConfigService:
             raise Conflict(f"agent {agent_id} still holds work")
         if not await self._store.delete_agent(agent_id):
             raise NotFound(f"agent {agent_id} does not exist")
+
+
+def without_secrets(workstream: Workstream) -> Workstream:
+    """A workstream as the admin API shows it: its bot's secret left out (write-only)."""
+    if workstream.bot is None or workstream.bot.secret is None:
+        return workstream
+    return workstream.model_copy(update={"bot": workstream.bot.model_copy(update={"secret": None})})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -29,24 +29,9 @@ from shared.local.seed import SMS_NUMBER, channels
 from shared.ports import SendFailed
 from shared.services.outbound import MAX_SEND_ATTEMPTS, OutboundService, retry_delay
 from shared.services.queues import OUTBOUND, OutboundRequest
+from tests.support import ManualClock
 
 CUSTOMER = "+14155550101"
-
-
-class ManualClock:
-    """One instant for the service (a datetime) and for the queue (epoch seconds)."""
-
-    def __init__(self) -> None:
-        self.instant = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self.instant
-
-    def __call__(self) -> float:
-        return self.instant.timestamp()
-
-    def advance(self, delta: timedelta) -> None:
-        self.instant += delta
 
 
 class ScriptedProvider:
