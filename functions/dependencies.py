@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import Principal, Role
 from shared.bootstrap import Container
@@ -22,24 +23,46 @@ async def container(request: Request) -> Container:
 Services = Annotated[Container, Depends(container)]
 
 
-async def principal(request: Request, services: Services) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# The bearer scheme as OpenAPI declares it. Each guarded operation lists, as this scheme's
+# role names (OpenAPI 3.1 allows them for non-OAuth schemes), the roles any one of which admits
+# the caller: clients read them, and tests walk them.
+bearer_scheme = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description="Entra ID access token (dev issuer locally); roles from the `roles` claim. "
+    "An operation's listed roles: any one of them admits the caller.",
+    auto_error=False,
+)
+
+
+async def principal(
+    services: Services,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
         raise Unauthorized("a bearer token is required")
-    return services.tokens.verify(token.strip())
+    return services.tokens.verify(credentials.credentials.strip())
 
 
-def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
-    """A dependency admitting callers holding any of `roles`."""
+class RequireRoles:
+    """A dependency admitting callers holding any of `roles`. A class rather than a closure so
+    the roles a route needs can be read back (tests walk every route and check its guard)."""
 
-    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not caller.roles.intersection(roles):
-            raise Forbidden(f"this route needs one of the roles: {', '.join(roles)}")
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not caller.roles.intersection(self.roles):
+            names = ", ".join(sorted(self.roles))
+            raise Forbidden(f"this route needs one of the roles: {names}")
         return caller
 
-    return check
+
+def require(*roles: Role) -> Any:
+    """The guard as a route dependency (`dependencies=[require(...)]` or in `Annotated`); its
+    roles become the operation's security requirement in the OpenAPI document."""
+    return Security(RequireRoles(*roles), scopes=sorted(roles))
 
 
-AgentCaller = Annotated[Principal, Depends(require(Role.AGENT))]
-SupervisorCaller = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+AgentCaller = Annotated[Principal, require(Role.AGENT)]
+SupervisorCaller = Annotated[Principal, require(Role.SUPERVISOR, Role.ADMIN)]

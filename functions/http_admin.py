@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from functions.dependencies import Services, require
@@ -17,7 +17,7 @@ from shared.services.channels import ChannelInput, ChannelView, NumberCheck
 router = APIRouter(
     prefix="/api/admin",
     tags=["admin"],
-    dependencies=[Depends(require(Role.ADMIN))],
+    dependencies=[require(Role.ADMIN)],
 )
 PageSize = Annotated[int, Query(ge=1, le=500)]
 

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     chat_poll_interval_seconds: float = Field(default=0.5, gt=0)
     """How often a held read looks for news: a widget sees a message within this."""
 
+    # --- supervision and figures (issue 8) ---
+    org_time_zone: str = "UTC"
+    """IANA name: figures are counted per day in this time zone."""
+    service_level_seconds: float = Field(default=60.0, gt=0)
+    """Work assigned within this many seconds of its arrival counts as answered in time."""
+
     log_level: str = "INFO"
 
     @classmethod

@@ -87,6 +87,8 @@ var appSettings = {
   CHAT_MAX_ATTACHMENT_BYTES: '20971520'
   CHAT_MAX_WAIT_SECONDS: '25'
   CHAT_POLL_INTERVAL_SECONDS: '0.5'
+  ORG_TIME_ZONE: 'UTC' // figures count days in this IANA time zone
+  SERVICE_LEVEL_SECONDS: '60'
   LOG_LEVEL: logLevel
 }
 

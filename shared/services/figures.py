@@ -1,0 +1,191 @@
+"""Intraday and historical figures: the aggregates timer folds each day's work items into
+stored records per (day, queue) and (day, agent); the figures API reads those records (one
+single-partition read per day) and adds what is live (the backlog, agents available)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+
+from shared.domain.figures import DayFigures, FigureScope, day_window, fold_day, local_day
+from shared.domain.models import Model, Presence, Queue
+from shared.errors import BadRequest
+from shared.ports import Clock, Store
+
+_PAGE = 200
+
+
+class FiguresView(Model):
+    """A day's figures for one queue or agent, with the averages and ratio derived."""
+
+    day: date
+    key: str = Field(description="the queue id or the agent id")
+    incoming: int
+    assigned: int
+    handled: int
+    abandoned: int
+    answered_within_threshold: int
+    average_wait_seconds: float | None
+    longest_wait_seconds: float
+    average_handle_seconds: float | None
+    service_level: float | None = Field(description="assigned within the threshold / assigned")
+
+    @classmethod
+    def of(cls, figures: DayFigures) -> FiguresView:
+        return cls(
+            day=figures.day,
+            key=figures.key,
+            incoming=figures.incoming,
+            assigned=figures.assigned,
+            handled=figures.handled,
+            abandoned=figures.abandoned,
+            answered_within_threshold=figures.answered_within_threshold,
+            average_wait_seconds=figures.average_wait_seconds,
+            longest_wait_seconds=figures.longest_wait_seconds,
+            average_handle_seconds=figures.average_handle_seconds,
+            service_level=figures.service_level,
+        )
+
+
+class QueueIntraday(FiguresView):
+    name: str
+    waiting_now: int
+    longest_waiting_seconds: float = Field(description="how long the oldest waiting item has")
+    agents_available: int = Field(description="members whose presence is available")
+
+
+class Intraday(Model):
+    day: date
+    time_zone: str
+    service_level_seconds: float
+    queues: list[QueueIntraday]
+    agents: list[FiguresView]
+
+
+class DayReport(Model):
+    day: date
+    queues: list[FiguresView]
+    agents: list[FiguresView]
+
+
+class FiguresService:
+    def __init__(
+        self, store: Store, clock: Clock, *, time_zone: str, service_level_seconds: float
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._zone = ZoneInfo(time_zone)
+        self._threshold = service_level_seconds
+
+    def today(self) -> date:
+        return local_day(self._clock.now(), self._zone)
+
+    async def _queues(self) -> list[Queue]:
+        queues: list[Queue] = []
+        while batch := await self._store.list_queues(
+            after=queues[-1].id if queues else None, limit=_PAGE
+        ):
+            queues.extend(batch)
+            if len(batch) < _PAGE:
+                break
+        return queues
+
+    # --- the aggregates timer ---------------------------------------------------------------
+
+    async def aggregate(self) -> list[date]:
+        """Refold every day from the watermark (the first day not final) to today, then move
+        the watermark to today; returns the days refolded. A day once past is final: each
+        measure counts on the day its event happened."""
+        today = self.today()
+        first = min(await self._store.figures_watermark() or today, today)
+        days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
+        for day in days:
+            await self.aggregate_day(day)
+        await self._store.set_figures_watermark(today)
+        return days
+
+    async def aggregate_day(self, day: date) -> list[DayFigures]:
+        start, end = day_window(day, self._zone)
+        items = [
+            item
+            for queue in await self._queues()
+            for item in await self._store.items_alive(queue.id, start, end)
+        ]
+        folded = fold_day(day, items, zone=self._zone, service_level_seconds=self._threshold)
+        # A record stored earlier and absent now (its work moved queue) is zeroed, not kept.
+        fresh = {(f.scope, f.key) for f in folded}
+        stale = [
+            DayFigures(day=day, scope=scope, key=old.key)
+            for scope in FigureScope
+            for old in await self._store.day_figures(day, scope)
+            if (scope, old.key) not in fresh
+        ]
+        await self._store.put_day_figures([*folded, *stale])
+        return folded
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    async def _day(self, day: date, scope: FigureScope) -> dict[str, DayFigures]:
+        return {f.key: f for f in await self._store.day_figures(day, scope)}
+
+    async def intraday(self) -> Intraday:
+        day = self.today()
+        now = self._clock.now()
+        by_queue = await self._day(day, FigureScope.QUEUE)
+        queues = []
+        for queue in await self._queues():
+            figures = by_queue.get(queue.id) or DayFigures(
+                day=day, scope=FigureScope.QUEUE, key=queue.id
+            )
+            waiting, oldest = await self._store.queue_backlog(queue.id)
+            members = await self._store.queue_agents(queue.id)
+            queues.append(
+                QueueIntraday(
+                    **FiguresView.of(figures).model_dump(),
+                    name=queue.name,
+                    waiting_now=waiting,
+                    longest_waiting_seconds=_seconds_since(oldest, now),
+                    agents_available=sum(m.presence == Presence.AVAILABLE for m in members),
+                )
+            )
+        agents = [FiguresView.of(f) for f in (await self._day(day, FigureScope.AGENT)).values()]
+        return Intraday(
+            day=day,
+            time_zone=self._zone.key,
+            service_level_seconds=self._threshold,
+            queues=queues,
+            agents=agents,
+        )
+
+    async def history(self, first: date, last: date) -> list[DayReport]:
+        if last < first:
+            raise BadRequest("`to` comes before `from`")
+        reports = []
+        for n in range((last - first).days + 1):
+            day = first + timedelta(days=n)
+            reports.append(
+                DayReport(
+                    day=day,
+                    queues=[
+                        FiguresView.of(f)
+                        for f in await self._store.day_figures(day, FigureScope.QUEUE)
+                    ],
+                    agents=[
+                        FiguresView.of(f)
+                        for f in await self._store.day_figures(day, FigureScope.AGENT)
+                    ],
+                )
+            )
+        return reports
+
+    async def agent_figures(self, agent_id: str, day: date | None = None) -> FiguresView:
+        """One agent's own figures (an agent reads only its own)."""
+        day = day or self.today()
+        figures = (await self._day(day, FigureScope.AGENT)).get(agent_id)
+        return FiguresView.of(figures or DayFigures(day=day, scope=FigureScope.AGENT, key=agent_id))
+
+
+def _seconds_since(moment: datetime | None, now: datetime) -> float:
+    return 0.0 if moment is None else max((now - moment).total_seconds(), 0.0)

@@ -1,0 +1,87 @@
+"""What supervisors monitor: every ongoing conversation and every agent, filtered and paged
+without a cap, and any conversation's messages, internal notes included."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
+from shared.domain.models import Message
+from shared.errors import NotFound
+from shared.ports import Store
+
+S = TypeVar("S")
+V = TypeVar("V")
+
+
+class Page(BaseModel, Generic[V]):
+    items: list[V]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; None when this page is the last."""
+
+
+async def filtered_page(
+    fetch: Callable[[str | None, int], Awaitable[Sequence[S]]],
+    key: Callable[[S], str],
+    admits: Callable[[S], bool],
+    *,
+    after: str | None,
+    limit: int,
+) -> tuple[list[S], str | None]:
+    """Up to `limit` records the filter admits, read in key order from `after` in batches of
+    `limit`, and the cursor to resume from (the key of the last record examined)."""
+    found: list[S] = []
+    cursor = after
+    while True:
+        batch = await fetch(cursor, limit)
+        for record in batch:
+            cursor = key(record)
+            if admits(record):
+                found.append(record)
+                if len(found) == limit:
+                    return found, cursor
+        if len(batch) < limit:
+            return found, None
+
+
+class SupervisorService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def conversations(
+        self, where: ConversationFilter, *, after: str | None, limit: int
+    ) -> Page[ConversationState]:
+        states, cursor = await filtered_page(
+            lambda after, limit: self._store.list_ongoing_conversations(after=after, limit=limit),
+            lambda state: state.conversation.id,
+            where.admits,
+            after=after,
+            limit=limit,
+        )
+        return Page[ConversationState](items=states, next_cursor=cursor)
+
+    async def agents(
+        self, where: AgentFilter, *, after: str | None, limit: int
+    ) -> Page[AgentMonitor]:
+        states, cursor = await filtered_page(
+            lambda after, limit: self._store.list_agent_states(after=after, limit=limit),
+            lambda state: state.agent.id,
+            where.admits,
+            after=after,
+            limit=limit,
+        )
+        monitors = [
+            AgentMonitor.of(state, await self._store.agent_items(state.agent.id))
+            for state in states
+        ]
+        return Page[AgentMonitor](items=monitors, next_cursor=cursor)
+
+    async def messages(self, conversation_id: str) -> Sequence[Message]:
+        """A supervisor reads any conversation, internal notes included (never the customer:
+        customer-facing routes filter notes out, invariant 5)."""
+        if await self._store.get_conversation(conversation_id) is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return await self._store.list_messages(conversation_id, include_internal=True)
