@@ -1,14 +1,29 @@
-"""The `runtime` fixture: a local runtime on a free port, killed if a test leaves it running."""
+"""End-to-end fixtures: a local runtime on a free port, killed if a test leaves it running, and
+headless Chromium from Debian's packages driven by Playwright (never a downloaded browser)."""
 
 from __future__ import annotations
 
+import shutil
 import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.e2e.runtime import Runtime, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for a machine with a closed network: no background calls home, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -17,3 +32,17 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     yield started
     if started.process is not None and started.process.poll() is None:
         started.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists() or shutil.which("chromium") is None:
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
