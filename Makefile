@@ -12,7 +12,7 @@ COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit clean bench-cost bench-routing
+.PHONY: run test lint typecheck unit clean bench bench-cost bench-routing
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,19 @@ bench-cost: $(STAMP) $(COSMOS_STAMP)
 # Routing decisions per second and their latency at 1,000 and 10,000 agents (SQLite).
 bench-routing: $(STAMP)
 	$(BIN)/python -m bench.routing
+
+# Every benchmark, each printing its figures and its baseline, then the figures and the machine
+# into README.md's Performance section (between its bench:start/bench:end markers).
+BENCH_OUT := .data/bench
+bench: $(STAMP) $(COSMOS_STAMP)
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python -m bench.ingest > $(BENCH_OUT)/ingest.txt && cat $(BENCH_OUT)/ingest.txt
+	$(BIN)/python -m bench.end_to_end > $(BENCH_OUT)/end_to_end.txt && cat $(BENCH_OUT)/end_to_end.txt
+	$(BIN)/python -m bench.memory > $(BENCH_OUT)/memory.txt && cat $(BENCH_OUT)/memory.txt
+	$(BIN)/python -m bench.routing > $(BENCH_OUT)/routing.txt && cat $(BENCH_OUT)/routing.txt
+	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/python -m bench.cost \
+		> $(BENCH_OUT)/cost.txt && cat $(BENCH_OUT)/cost.txt
+	$(BIN)/python -m bench.readme $(BENCH_OUT)
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache $(COSMOS_SERVER)/node_modules

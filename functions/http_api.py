@@ -16,6 +16,7 @@ from functions import (
     http_sms,
     http_supervisor,
 )
+from functions.body_limit import BodyLimit
 from functions.dependencies import ContainerProvider
 from functions.problems import install_problem_handlers
 from shared.bootstrap import get_container
@@ -45,5 +46,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     ):
         api.include_router(module.router)
     api.include_router(http_conversations.admin)
+    # Inside the chat CORS layer, so a widget can read its 413.
+    api.add_middleware(BodyLimit)
     api.add_middleware(http_chat.ChatCors)
     return api

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -15,6 +16,8 @@ from shared.errors import BadRequest
 from shared.services.sms_webhooks import EventGridDelivery, SignedForm, SignedJson
 
 router = APIRouter(prefix="/api/sms", tags=["sms webhooks"])
+# A CloudEvents webhook origin is a DNS name (Event Grid: eventgrid.azure.net).
+_ORIGIN = re.compile(r"[A-Za-z0-9.:-]{1,255}")
 
 
 def public_url(request: Request, base_url: str) -> str:
@@ -131,6 +134,9 @@ async def acs_handshake(
     await services.sms_webhooks.accept_acs_handshake(delivery)
     if not webhook_request_origin:
         raise BadRequest("the handshake lacks WebHook-Request-Origin")
+    if not _ORIGIN.fullmatch(webhook_request_origin):
+        # It is echoed in a response header: never let CR, LF or spaces through.
+        raise BadRequest("WebHook-Request-Origin is not a host name")
     return Response(
         status_code=200,
         headers={"WebHook-Allowed-Origin": webhook_request_origin, "WebHook-Allowed-Rate": "*"},

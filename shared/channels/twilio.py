@@ -23,6 +23,10 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio's own limit per MMS
 
 
+# Twilio's richest webhook (an MMS with ten media and geographic fields) has under a hundred.
+MAX_FORM_FIELDS = 1000
+
+
 class FormParams:
     """A form body's fields, keeping repeated names: what Twilio signed, exactly."""
 
@@ -33,7 +37,14 @@ class FormParams:
     def parse(cls, body: bytes) -> FormParams:
         try:
             text = body.decode("utf-8")
-            return cls(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+            return cls(
+                parse_qsl(
+                    text,
+                    keep_blank_values=True,
+                    strict_parsing=bool(text),
+                    max_num_fields=MAX_FORM_FIELDS,
+                )
+            )
         except (UnicodeDecodeError, ValueError) as exc:
             raise BadRequest("body is not a form-encoded Twilio webhook") from exc
 

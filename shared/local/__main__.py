@@ -15,6 +15,8 @@ import uvicorn
 
 from shared.local.runtime import discover, exclusive_data_dir, start_workers, stop_workers
 
+SHUTDOWN_GRACE_SECONDS = 2
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m shared.local", description=__doc__)
@@ -54,7 +56,15 @@ async def serve(args: argparse.Namespace) -> None:
         await seed_demo(services.store, twilio_auth_token=services.settings.twilio_auth_token)
     workers = start_workers(catalog, services.local_queue, args.consumers_per_queue)
     server = uvicorn.Server(
-        uvicorn.Config(function_app.api, host=args.host, port=args.port, log_level="warning")
+        uvicorn.Config(
+            function_app.api,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            # Chat long-polls and event streams stay open for seconds: Ctrl-C must not wait
+            # for them, their clients reconnect.
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        )
     )
     print(banner(services, catalog), flush=True)
     try:

@@ -1,0 +1,3 @@
+from tests.support import client, clock, clocked, extra_settings, services
+
+__all__ = ["client", "clock", "clocked", "extra_settings", "services"]
