@@ -5,15 +5,21 @@ figures (an agent reads only its own)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
-from functions.dependencies import AgentCaller, Services, SupervisorCaller
+from functions.csv_export import CSV_RESPONSE, csv_response, wants_csv
+from functions.dependencies import AgentCaller, Services, SupervisorCaller, require
+from shared.auth import Principal, Role
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
+from shared.domain.history import GroupBy
 from shared.domain.models import ChannelKind, Message, Presence, WorkItemStatus
-from shared.services.figures import DayReport, FiguresView, Intraday
-from shared.services.supervisor import Page
+from shared.domain.sentiment import SentimentLabel
+from shared.services.agent_work import WorkView
+from shared.services.figures import FiguresView, History, HistoryRow, Intraday
+from shared.services.supervisor import Monitored, Page
 
 router = APIRouter(prefix="/api", tags=["supervisor"])
 PageSize = Annotated[int, Query(ge=1, le=500)]
@@ -27,11 +33,15 @@ async def ongoing_conversations(
     queue: str | None = None,
     agent: str | None = None,
     channel: ChannelKind | None = None,
+    sentiment: SentimentLabel | None = None,
     cursor: str | None = None,
     limit: PageSize = 100,
 ) -> Page[ConversationState]:
-    """Every open conversation of every channel, with its work item, in id order."""
-    where = ConversationFilter(status=status, queue_id=queue, agent_id=agent, channel=channel)
+    """Every open conversation of every channel, with its work item and its rolling
+    sentiment (a lexicon score), in id order."""
+    where = ConversationFilter(
+        status=status, queue_id=queue, agent_id=agent, channel=channel, sentiment=sentiment
+    )
     return await services.supervisor.conversations(where, after=cursor, limit=limit)
 
 
@@ -63,15 +73,28 @@ async def intraday(_: SupervisorCaller, services: Services) -> Intraday:
     return await services.figures.intraday()
 
 
-@router.get("/supervisor/history")
+@router.get(
+    "/supervisor/history",
+    response_model=History,
+    response_model_by_alias=True,
+    responses=CSV_RESPONSE,
+)
 async def history(
     _: SupervisorCaller,
     services: Services,
+    request: Request,
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
-) -> list[DayReport]:
-    """Per day from `from` to `to` (inclusive), per queue and per agent."""
-    return await services.figures.history(first, last)
+    group_by: GroupBy = GroupBy.DAY,
+    format: Literal["json", "csv"] | None = None,
+) -> Response | History:
+    """From `from` to `to` (inclusive, any length: no cap), one row per day, per queue or per
+    agent. CSV with `format=csv` or `Accept: text/csv` (streamed a day at a time)."""
+    rows = services.figures.history(first, last, group_by)
+    if wants_csv(request, format):
+        name = f"history-{first}-{last}-by-{group_by}.csv"
+        return csv_response(HistoryRow, rows, filename=name)
+    return History(first=first, last=last, group_by=group_by, rows=[r async for r in rows])
 
 
 @router.get("/agents/me/figures")
@@ -80,3 +103,28 @@ async def my_figures(
 ) -> FiguresView:
     """The calling agent's own figures for a day (today by default)."""
     return await services.figures.agent_figures(caller.subject, day)
+
+
+# --- monitor and take over (issue 8) -------------------------------------------------------------
+
+
+@router.get("/supervisor/conversations/{conversation_id}")
+async def monitor_conversation(
+    conversation_id: str, _: SupervisorCaller, services: Services
+) -> Monitored:
+    """Join a conversation to monitor it, read-only: its work item and every message, internal
+    notes included. Poll it to follow the conversation live."""
+    return await services.supervisor.monitor(conversation_id)
+
+
+@router.post("/supervisor/conversations/{conversation_id}/take-over")
+async def take_over(
+    conversation_id: str,
+    caller: Annotated[Principal, require(Role.SUPERVISOR)],
+    services: Services,
+) -> WorkView:
+    """The calling supervisor becomes the conversation's primary agent (its active work is
+    transferred from its agent, waiting work assigned), then works it with the agent API. The
+    supervisor needs an agent record with its token's subject as id, a presence the workstream
+    allows and room for the work."""
+    return await services.collaboration.take_over(caller.subject, conversation_id)

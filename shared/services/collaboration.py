@@ -10,11 +10,13 @@ import uuid
 from pydantic import Field
 
 from shared.domain.models import (
+    AutomatedEvent,
     CandidateVerdict,
     Model,
     Presence,
     WorkItem,
     WorkItemStatus,
+    Workstream,
 )
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from shared.ports import Clock, Store
@@ -123,11 +125,14 @@ class CollaborationService:
         else:
             assert target.agent_id is not None
             moved = await self._to_agent(agent_id, part.item, target.agent_id)
-        # The sender's capacity is free: its queues' backlog is served at once.
+        await self._released(agent_id)
+        return self._view(part, moved, WorkRole.PRIMARY)
+
+    async def _released(self, agent_id: str) -> None:
+        """The sender's capacity is free: its queues' backlog is served at once."""
         sender = await self._store.get_agent(agent_id)
         await self._routing.follow_capacity(agent_id)
         await self._routing.request_routing(sorted(set(sender.queue_ids if sender else ())))
-        return self._view(part, moved, WorkRole.PRIMARY)
 
     async def _to_queue(self, agent_id: str, item: WorkItem, queue_id: str) -> WorkItem:
         if await self._store.get_queue(queue_id) is None:
@@ -141,13 +146,21 @@ class CollaborationService:
         await self._routing.request_routing([queue_id], item_id=moved.id)
         return moved
 
-    async def _to_agent(self, agent_id: str, item: WorkItem, receiver_id: str) -> WorkItem:
+    async def _receiving(self, receiver_id: str, item: WorkItem) -> Workstream | None:
+        """The item's workstream, once sure the receiver exists and its presence allows the
+        work (invariant 8)."""
         receiver = await self._store.agent_state(receiver_id)
         if receiver is None:
             raise NotFound(f"no agent {receiver_id}")
         workstream = await self._store.get_workstream(item.workstream_id)
         if workstream is not None and receiver.presence not in workstream.allowed_presences:
             raise Conflict(f"agent {receiver_id}'s presence does not allow this work")
+        return workstream
+
+    async def _to_agent(
+        self, agent_id: str, item: WorkItem, receiver_id: str, *, reason: str | None = None
+    ) -> WorkItem:
+        workstream = await self._receiving(receiver_id, item)
         moved = await self._store.transfer_to_agent(
             item.id, agent_id, receiver_id, self._clock.now()
         )
@@ -158,9 +171,12 @@ class CollaborationService:
         await self._routing.follow_capacity(receiver_id)
         await self._routing.record_decision(
             moved,
-            reason=f"transferred by agent {agent_id} to agent {receiver_id}",
+            reason=reason or f"transferred by agent {agent_id} to agent {receiver_id}",
             candidates=(CandidateVerdict(agent_id=receiver_id),),
             chosen_agent_id=receiver_id,
+        )
+        await self._routing.announce(
+            moved, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=receiver_id
         )
         return moved
 
@@ -176,6 +192,7 @@ class CollaborationService:
         )
         if ended is None:
             raise Conflict("the work changed (closed or transferred) before it ended")
+        await self._routing.announce(ended, AutomatedEvent.ENDED)  # issue 7
         await self._routing.follow_capacity(agent_id)
         return self._view(part, ended, WorkRole.PRIMARY)
 
@@ -222,3 +239,45 @@ class CollaborationService:
             chosen_agent_id=agent_id,
         )
         return self._view(part, assigned, WorkRole.PRIMARY)
+
+    # --- a supervisor takes over (issue 8) ----------------------------------------------------
+
+    async def take_over(self, supervisor_id: str, conversation_id: str) -> WorkView:
+        """The supervisor becomes the conversation's primary agent: active work is transferred
+        from its agent (capacity moves with it, the agent's consultants are dismissed), waiting
+        work is assigned. To hold work a supervisor is an agent too: an agent record whose id is
+        its token's subject, signed in, with a presence the workstream allows and room for the
+        work (invariants 1 and 8 hold for supervisors as for anyone)."""
+        conversation = await self._store.get_conversation(conversation_id)
+        item = None if conversation is None else await self._store.last_work_item(conversation_id)
+        if conversation is None or item is None or item.status == WorkItemStatus.CLOSED:
+            raise NotFound(f"conversation {conversation_id} has no open work to take over")
+        reason = f"taken over by supervisor {supervisor_id}"
+        if item.status == WorkItemStatus.ACTIVE and item.agent_id == supervisor_id:
+            raise Conflict("this conversation is yours already")
+        if item.status == WorkItemStatus.ACTIVE and item.agent_id is not None:
+            taken = await self._to_agent(item.agent_id, item, supervisor_id, reason=reason)
+            await self._released(item.agent_id)
+        elif item.status == WorkItemStatus.WAITING:
+            workstream = await self._receiving(supervisor_id, item)
+            assigned = await self._store.assign(item.id, supervisor_id, self._clock.now())
+            if assigned is None:
+                raise Conflict("you have no capacity for it, or the work changed meanwhile")
+            taken = assigned
+            await self._routing.follow_capacity(supervisor_id)
+            await self._routing.record_decision(
+                taken,
+                reason=reason,
+                candidates=(CandidateVerdict(agent_id=supervisor_id),),
+                chosen_agent_id=supervisor_id,
+            )
+            await self._routing.announce(
+                taken, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=supervisor_id
+            )
+        else:
+            raise Conflict(f"only waiting or active work is taken over; this is {item.status}")
+        return self._view(
+            Involvement(conversation=conversation, item=taken, role=WorkRole.PRIMARY),
+            taken,
+            WorkRole.PRIMARY,
+        )

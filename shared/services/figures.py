@@ -4,24 +4,26 @@ single-partition read per day) and adds what is live (the backlog, agents availa
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
 from shared.domain.figures import DayFigures, FigureScope, day_window, fold_day, local_day
+from shared.domain.history import GroupBy, combine
 from shared.domain.models import Model, Presence, Queue
+from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
 from shared.ports import Clock, Store
 
 _PAGE = 200
 
 
-class FiguresView(Model):
-    """A day's figures for one queue or agent, with the averages and ratio derived."""
+class Measures(Model):
+    """Figures as shown: counts, with the averages and ratio derived from the stored sums."""
 
-    day: date
-    key: str = Field(description="the queue id or the agent id")
     incoming: int
     assigned: int
     handled: int
@@ -32,21 +34,30 @@ class FiguresView(Model):
     average_handle_seconds: float | None
     service_level: float | None = Field(description="assigned within the threshold / assigned")
 
+    @staticmethod
+    def measured(figures: DayFigures) -> dict[str, Any]:
+        return {
+            "incoming": figures.incoming,
+            "assigned": figures.assigned,
+            "handled": figures.handled,
+            "abandoned": figures.abandoned,
+            "answered_within_threshold": figures.answered_within_threshold,
+            "average_wait_seconds": figures.average_wait_seconds,
+            "longest_wait_seconds": figures.longest_wait_seconds,
+            "average_handle_seconds": figures.average_handle_seconds,
+            "service_level": figures.service_level,
+        }
+
+
+class FiguresView(Measures):
+    """A day's figures for one queue or agent."""
+
+    day: date
+    key: str = Field(description="the queue id or the agent id")
+
     @classmethod
     def of(cls, figures: DayFigures) -> FiguresView:
-        return cls(
-            day=figures.day,
-            key=figures.key,
-            incoming=figures.incoming,
-            assigned=figures.assigned,
-            handled=figures.handled,
-            abandoned=figures.abandoned,
-            answered_within_threshold=figures.answered_within_threshold,
-            average_wait_seconds=figures.average_wait_seconds,
-            longest_wait_seconds=figures.longest_wait_seconds,
-            average_handle_seconds=figures.average_handle_seconds,
-            service_level=figures.service_level,
-        )
+        return cls(day=figures.day, key=figures.key, **Measures.measured(figures))
 
 
 class QueueIntraday(FiguresView):
@@ -54,30 +65,60 @@ class QueueIntraday(FiguresView):
     waiting_now: int
     longest_waiting_seconds: float = Field(description="how long the oldest waiting item has")
     agents_available: int = Field(description="members whose presence is available")
+    staffing: StaffingAdvice | None = Field(
+        default=None,
+        description="agents needed now (Erlang C) beside those available; None until today has "
+        "a handled item to take the average handle time from",
+    )
 
 
 class Intraday(Model):
     day: date
     time_zone: str
     service_level_seconds: float
+    service_level_target: float
+    staffing_window_minutes: float
     queues: list[QueueIntraday]
     agents: list[FiguresView]
 
 
-class DayReport(Model):
-    day: date
-    queues: list[FiguresView]
-    agents: list[FiguresView]
+class HistoryRow(Measures):
+    """One group's figures over the range: a day's (all queues), a queue's or an agent's."""
+
+    group: str = Field(description="the day (ISO date), the queue id or the agent id")
+
+    @classmethod
+    def of(cls, group: str, figures: DayFigures) -> HistoryRow:
+        return cls(group=group, **Measures.measured(figures))
+
+
+class History(Model):
+    first: date = Field(serialization_alias="from")
+    last: date = Field(serialization_alias="to")
+    group_by: GroupBy
+    rows: list[HistoryRow] = Field(
+        description="every day of the range in order (days without work are zero), or every "
+        "queue or agent with work in the range in id order"
+    )
 
 
 class FiguresService:
     def __init__(
-        self, store: Store, clock: Clock, *, time_zone: str, service_level_seconds: float
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        time_zone: str,
+        service_level_seconds: float,
+        service_level_target: float = 0.8,
+        staffing_window: timedelta = timedelta(hours=1),
     ) -> None:
         self._store = store
         self._clock = clock
         self._zone = ZoneInfo(time_zone)
         self._threshold = service_level_seconds
+        self._target = service_level_target
+        self._window = staffing_window
 
     def today(self) -> date:
         return local_day(self._clock.now(), self._zone)
@@ -141,13 +182,15 @@ class FiguresService:
             )
             waiting, oldest = await self._store.queue_backlog(queue.id)
             members = await self._store.queue_agents(queue.id)
+            available = sum(m.presence == Presence.AVAILABLE for m in members)
             queues.append(
                 QueueIntraday(
                     **FiguresView.of(figures).model_dump(),
                     name=queue.name,
                     waiting_now=waiting,
                     longest_waiting_seconds=_seconds_since(oldest, now),
-                    agents_available=sum(m.presence == Presence.AVAILABLE for m in members),
+                    agents_available=available,
+                    staffing=await self._staffing(queue.id, figures, available),
                 )
             )
         agents = [FiguresView.of(f) for f in (await self._day(day, FigureScope.AGENT)).values()]
@@ -155,30 +198,62 @@ class FiguresService:
             day=day,
             time_zone=self._zone.key,
             service_level_seconds=self._threshold,
+            service_level_target=self._target,
+            staffing_window_minutes=self._window.total_seconds() / 60,
             queues=queues,
             agents=agents,
         )
 
-    async def history(self, first: date, last: date) -> list[DayReport]:
+    async def _staffing(
+        self, queue_id: str, today: DayFigures, available: int
+    ) -> StaffingAdvice | None:
+        """Erlang C from the arrivals of the staffing window (live, not the stored figures: a
+        rate of the last hour, not of the day so far) and today's average handle time."""
+        handle = today.average_handle_seconds
+        if not handle:
+            return None
+        now = self._clock.now()
+        start = now - self._window
+        arrived = sum(
+            start <= item.enqueued_at < now
+            for item in await self._store.items_alive(queue_id, start, now)
+        )
+        return advise(
+            arrivals_per_hour=arrived * 3600 / self._window.total_seconds(),
+            handle_seconds=handle,
+            threshold_seconds=self._threshold,
+            target=self._target,
+            agents_available=available,
+        )
+
+    def history(self, first: date, last: date, group_by: GroupBy) -> AsyncIterator[HistoryRow]:
+        """The range's rows, read one day at a time (no cap on the range: a row per day is
+        yielded as soon as that day is read, so a CSV export streams)."""
         if last < first:
             raise BadRequest("`to` comes before `from`")
-        reports = []
+        return self._history_rows(first, last, group_by)
+
+    async def _history_rows(
+        self, first: date, last: date, group_by: GroupBy
+    ) -> AsyncIterator[HistoryRow]:
+        scope = group_by.scope
+        totals: dict[str, DayFigures] = {}
         for n in range((last - first).days + 1):
             day = first + timedelta(days=n)
-            reports.append(
-                DayReport(
-                    day=day,
-                    queues=[
-                        FiguresView.of(f)
-                        for f in await self._store.day_figures(day, FigureScope.QUEUE)
-                    ],
-                    agents=[
-                        FiguresView.of(f)
-                        for f in await self._store.day_figures(day, FigureScope.AGENT)
-                    ],
+            records = await self._store.day_figures(day, scope)
+            if group_by is GroupBy.DAY:
+                total = combine(records, day=day, scope=scope, key=day.isoformat())
+                yield HistoryRow.of(day.isoformat(), total)
+                continue
+            for record in records:
+                held = totals.get(record.key)
+                totals[record.key] = (
+                    record
+                    if held is None
+                    else combine((held, record), day=first, scope=scope, key=record.key)
                 )
-            )
-        return reports
+        for key in sorted(totals):
+            yield HistoryRow.of(key, totals[key])
 
     async def agent_figures(self, agent_id: str, day: date | None = None) -> FiguresView:
         """One agent's own figures (an agent reads only its own)."""

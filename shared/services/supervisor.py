@@ -11,10 +11,17 @@ from pydantic import BaseModel
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.models import Message
 from shared.errors import NotFound
-from shared.ports import Store
+from shared.ports import Clock, Store
 
 S = TypeVar("S")
 V = TypeVar("V")
+
+
+class Monitored(ConversationState):
+    """A conversation as a supervisor monitoring it sees it: its last work item (open, else
+    the one closed last) and every message, internal notes included. Read-only."""
+
+    messages: list[Message]
 
 
 class Page(BaseModel, Generic[V]):
@@ -48,8 +55,9 @@ async def filtered_page(
 
 
 class SupervisorService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
+        self._clock = clock
 
     async def conversations(
         self, where: ConversationFilter, *, after: str | None, limit: int
@@ -73,10 +81,20 @@ class SupervisorService:
             after=after,
             limit=limit,
         )
-        monitors = [
-            AgentMonitor.of(state, await self._store.agent_items(state.agent.id))
-            for state in states
-        ]
+        now = self._clock.now()
+        monitors = []
+        for state in states:
+            # Time in presence (issue 8): a read of the stored presence state (no change).
+            stored = await self._store.change_presence(state.agent.id, lambda s, live: None)
+            since = None if stored is None or stored.state is None else stored.state.since
+            monitors.append(
+                AgentMonitor.of(
+                    state,
+                    await self._store.agent_items(state.agent.id),
+                    presence_since=since,
+                    now=now,
+                )
+            )
         return Page[AgentMonitor](items=monitors, next_cursor=cursor)
 
     async def messages(self, conversation_id: str) -> Sequence[Message]:
@@ -85,3 +103,17 @@ class SupervisorService:
         if await self._store.get_conversation(conversation_id) is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return await self._store.list_messages(conversation_id, include_internal=True)
+
+    # --- monitor one conversation (issue 8) ---------------------------------------------------
+
+    async def monitor(self, conversation_id: str) -> Monitored:
+        """Join to monitor: read-only (no supervisor route writes to a customer; taking over
+        is CollaborationService.take_over, after which the supervisor replies as its agent)."""
+        conversation = await self._store.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
+        return Monitored(
+            conversation=conversation,
+            item=await self._store.last_work_item(conversation_id),
+            messages=list(await self._store.list_messages(conversation_id, include_internal=True)),
+        )
