@@ -10,7 +10,8 @@ request units are the adapter's estimate from Cosmos DB's documented costs (see
 shared/adapters/cosmos_metrics.py); the charges the server reported are printed beside them.
 
 Baseline, measured in the same run: one bare write of a message document through the same
-store (append_message), the least any store must do per inbound message.
+store (append_message, with an id of the shape ingest gives), the least any store must do per
+inbound message.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from shared.adapters.cosmos_metrics import CosmosMetrics, MetricsSnapshot
 from shared.adapters.cosmos_store import CosmosStore
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.bootstrap import Container, close_container, get_container
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     Agent,
     DeliveryStatus,
@@ -230,7 +232,7 @@ async def baseline(services: Container, runs: int) -> FlowCost:
     for n in range(runs):
         await services.store.append_message(
             Message(
-                id=uuid.uuid4().hex,
+                id=new_message_id(conversation_id),
                 conversation_id=conversation_id,
                 direction=Direction.INBOUND,
                 sender=SenderKind.CUSTOMER,

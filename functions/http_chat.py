@@ -129,7 +129,8 @@ async def events(
     ] = None,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> StreamingResponse:
-    """Server-Sent Events: state, agent_joined, message, agent_message, system_message, ended.
+    """Server-Sent Events: state, agent_joined, typing, message, agent_message,
+    system_message, ended.
     A connection lasts at most the configured wait; reconnect with Last-Event-ID."""
     token = _bearer(authorization) or access_token
     if token is None:
@@ -158,6 +159,12 @@ def sse_frame(event: ChatEvent) -> str:
         lines.append(f"id: {event.id}")
     lines.append("data: " + json.dumps(event.data, separators=(",", ":")))
     return "\n".join(lines) + "\n\n"
+
+
+@router.post("/api/chat/sessions/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+async def customer_typing(conversation: ChatConversation, services: Services) -> None:
+    """The visitor is typing (issue 7): repeat every few seconds while they type."""
+    await services.chat.typing(conversation)
 
 
 @router.post("/api/chat/sessions/{conversation_id}/end")

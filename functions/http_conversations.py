@@ -11,6 +11,7 @@ from shared.auth import Role
 from shared.domain.presence import PresenceSettings
 from shared.services.agent_work import WorkView
 from shared.services.collaboration import ConsultCandidate, TransferTarget
+from shared.services.typing import AgentTypingView
 
 router = APIRouter(prefix="/api", tags=["agent"])
 admin = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[require(Role.ADMIN)])
@@ -56,6 +57,24 @@ async def end(conversation_id: str, caller: AgentCaller, services: Services) -> 
 @router.post("/conversations/{conversation_id}/reopen")
 async def reopen(conversation_id: str, caller: AgentCaller, services: Services) -> WorkView:
     return await services.collaboration.reopen(caller.subject, conversation_id)
+
+
+# --- typing indicators (issue 7) -----------------------------------------------------------------
+
+
+@router.post("/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+async def agent_typing(conversation_id: str, caller: AgentCaller, services: Services) -> None:
+    """The primary agent is typing: the customer sees it for a few seconds; repeat while
+    typing."""
+    await services.typing.agent_types(caller.subject, conversation_id)
+
+
+@router.get("/conversations/{conversation_id}/typing")
+async def customer_typing(
+    conversation_id: str, caller: AgentCaller, services: Services
+) -> AgentTypingView:
+    """Whether the customer is typing now."""
+    return await services.typing.agent_view(caller.subject, conversation_id)
 
 
 @admin.get("/presences")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from shared.adapters.acs_sms import AcsSmsSender
 from shared.adapters.cosmos_store import open_cosmos_store
@@ -39,6 +40,7 @@ from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
 from shared.services.sms_webhooks import SmsWebhookService
 from shared.services.supervisor import SupervisorService
+from shared.services.typing import TypingService
 from shared.settings import Settings, get_settings
 
 
@@ -71,6 +73,8 @@ class Container:
     # --- supervision and figures (issue 8) ---
     supervisor: SupervisorService
     figures: FiguresService
+    # --- typing indicators (issue 7) ---
+    typing: TypingService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -118,8 +122,17 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
     closers.append(bot_client.close)
     bots = BotService(store, queue, routing, bot_client, clock)
     inactivity = InactivityService(store, queue, routing, clock)
-    ingest = IngestService(store, routing, clock, bots=bots, inactivity=inactivity)
+    ingest = IngestService(
+        store,
+        routing,
+        clock,
+        bots=bots,
+        inactivity=inactivity,
+        sentiment=settings.sentiment_enabled,
+    )
+    typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
     return Container(
+        typing=typing,
         settings=settings,
         store=store,
         queue=queue,
@@ -154,17 +167,20 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
             ),
             clock,
             settings,
+            typing=typing,
         ),
         bots=bots,
         inactivity=inactivity,
         presence=presence,
         collaboration=CollaborationService(store, routing, clock),
-        supervisor=SupervisorService(store),
+        supervisor=SupervisorService(store, clock),
         figures=FiguresService(
             store,
             clock,
             time_zone=settings.org_time_zone,
             service_level_seconds=settings.service_level_seconds,
+            service_level_target=settings.service_level_target,
+            staffing_window=timedelta(minutes=settings.staffing_window_minutes),
         ),
         closers=tuple(closers),
     )

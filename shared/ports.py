@@ -31,10 +31,12 @@ from shared.domain.models import (
     RoutingRule,
     SentSms,
     Template,
+    TypingParty,
     WorkItem,
     Workstream,
 )
 from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
+from shared.domain.sentiment import ConversationSentiment
 
 
 class Clock(Protocol):
@@ -130,13 +132,21 @@ class WorkStore(Protocol):
         ...
 
     async def assign(
-        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+        self,
+        item_id: str,
+        agent_id: str,
+        now: datetime,
+        *,
+        offer_until: datetime | None = None,
+        round_robin: bool | None = None,
     ) -> WorkItem | None:
         """Give a waiting item to the agent if, at this instant, the item is still waiting and
         the agent's used capacity plus the item's units stays within its maximum (invariant 1).
         None when either no longer holds; nothing changes then. With `offer_until` the item is
         offered (it holds the capacity until accepted, declined or lapsed), else active. The
-        agent becomes its queue's round-robin cursor and its last assignment is `now`."""
+        agent's last assignment is `now`, and in a round-robin queue the agent becomes the
+        queue's cursor. `round_robin` says whether the item's queue is one, when the caller
+        knows; a store may skip the cursor when it is False (None: the cursor is written)."""
         ...
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
@@ -367,7 +377,37 @@ class SupervisionStore(Protocol):
     async def set_figures_watermark(self, day: date) -> None: ...
 
 
+# --- sentiment (issue 8), typing and identification by email (issue 7) -------------------------
+
+SentimentUpdate = Callable[[ConversationSentiment | None], ConversationSentiment | None]
+"""A pure rule: the conversation's stored rolling sentiment (None: none yet) -> the new one, or
+None to leave it. A store may call it more than once (optimistic retries)."""
+
+
+class EngagementStore(Protocol):
+    async def change_conversation_sentiment(
+        self, conversation_id: str, change: SentimentUpdate
+    ) -> Conversation | None:
+        """Atomically read the conversation's rolling sentiment, apply `change` and store what
+        it returns. The conversation as stored after; None for an unknown conversation."""
+        ...
+
+    async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
+        """The party is typing until `until` (a past instant: it stopped). A small record
+        that expires, so every instance sees it."""
+        ...
+
+    async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
+        """Who is typing at `now` (one partition on Cosmos DB)."""
+        ...
+
+    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
+        """Customers whose email is this one, compared case-insensitively, in id order."""
+        ...
+
+
 class Store(
+    EngagementStore,
     SupervisionStore,
     ConfigStore,
     ConversationStore,

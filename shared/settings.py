@@ -111,6 +111,20 @@ class Settings(BaseSettings):
     """IANA name: figures are counted per day in this time zone."""
     service_level_seconds: float = Field(default=60.0, gt=0)
     """Work assigned within this many seconds of its arrival counts as answered in time."""
+    service_level_target: float = Field(default=0.8, gt=0, lt=1)
+    """The share of work to answer within SERVICE_LEVEL_SECONDS: staffing advice (Erlang C)
+    counts the agents needed to reach it."""
+    staffing_window_minutes: int = Field(default=60, ge=1)
+    """Staffing advice takes the arrival rate over this many minutes ending now."""
+    sentiment_enabled: bool = True
+    """Score each customer message's sentiment (a lexicon method) for supervisors."""
+
+    # --- chat: typing indicators (issue 7) ---
+    typing_ttl_seconds: float = Field(default=6.0, gt=0, le=60)
+    """How long one typing signal shows on the other side; clients repeat it while typing."""
+
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    """Larger request bodies are refused with 413 before any route reads them."""
 
     log_level: str = "INFO"
 

@@ -89,6 +89,11 @@ var appSettings = {
   CHAT_POLL_INTERVAL_SECONDS: '0.5'
   ORG_TIME_ZONE: 'UTC' // figures count days in this IANA time zone
   SERVICE_LEVEL_SECONDS: '60'
+  SERVICE_LEVEL_TARGET: '0.8' // staffing advice: agents needed to answer this share in time
+  STAFFING_WINDOW_MINUTES: '60' // staffing advice: arrival rate over this many minutes
+  SENTIMENT_ENABLED: 'true' // lexicon sentiment of customer messages, for supervisors
+  TYPING_TTL_SECONDS: '6' // how long a typing signal shows on the other side
+  MAX_REQUEST_BODY_BYTES: '1048576' // larger request bodies get 413
   LOG_LEVEL: logLevel
 }
 

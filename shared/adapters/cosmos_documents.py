@@ -43,12 +43,16 @@ async def update(
     doc_id: str,
     pk: str,
     change: Callable[[Doc], Doc | None],
+    *,
+    read: Doc | None = None,
 ) -> Doc | None:
     """Read, change, replace if unchanged since the read (ETag), else again with fresh
     state. `change` returns the new document, or None to leave it as it is. None also
-    when the document does not exist."""
+    when the document does not exist. `read`: the document as the caller just read it
+    (with its ETag), which saves the first read."""
     while True:
-        current = await read_or_none(container, doc_id, pk)
+        current = read if read is not None else await read_or_none(container, doc_id, pk)
+        read = None  # a retry reads fresh state
         if current is None:
             return None
         changed = change(stored_fields(current))

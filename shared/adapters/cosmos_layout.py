@@ -165,6 +165,20 @@ def customer_phone_key(e164: str) -> str:
     return f"customer-phone:{e164}"
 
 
+def customer_email_key(email: str) -> str:
+    """Like customer-phone keys: one document per customer with that (lower-cased) email."""
+    return f"customer-email:{email.lower()}"
+
+
+def typing_key(conversation_id: str) -> str:
+    """The partition of `lookups` holding who types in a conversation (id = the party)."""
+    return f"typing:{conversation_id}"
+
+
+TYPING_TTL_SECONDS = 60
+"""Typing records are read against their own `until`; the TTL only clears them away."""
+
+
 def sms_consent_key(address: str) -> str:
     return f"sms-consent:{address}"
 

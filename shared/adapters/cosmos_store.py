@@ -43,6 +43,7 @@ from shared.adapters.cosmos_documents import (
 from shared.adapters.cosmos_layout import document, epoch_micros, model_json, stored_fields
 from shared.adapters.cosmos_metrics import CosmosMetrics, MeteredContainer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
+from shared.domain.message_ids import conversation_named_by
 from shared.domain.models import (
     AGENT_WORKING,
     CAPACITY_HOLDING,
@@ -62,6 +63,7 @@ from shared.domain.models import (
     RoutingRule,
     SentSms,
     Template,
+    TypingParty,
     WorkItem,
     WorkItemStatus,
     Workstream,
@@ -69,7 +71,7 @@ from shared.domain.models import (
 from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
-from shared.ports import PresenceUpdate
+from shared.ports import PresenceUpdate, SentimentUpdate
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -308,16 +310,14 @@ class CosmosStore:
     async def put_customer(self, customer: Customer) -> None:
         """The phone index is written before the customer and pruned after it, so it may
         hold stale entries but never misses one; readers check against the customer."""
-        phones = _phones(customer)
-        for phone in phones:
-            key = layout.customer_phone_key(phone)
-            await self._lookups.upsert(document(customer.id, key, "customer-phone"))
+        keys = _customer_index(customer)
+        for key, doc_type in keys.items():
+            await self._lookups.upsert(document(customer.id, key, doc_type))
         replaced = await create_or_replace(
             self._customers, document(customer.id, customer.id, "customer", customer)
         )
         if replaced is not None:
-            for phone in _phones(Customer.model_validate(replaced["data"])) - phones:
-                key = layout.customer_phone_key(phone)
+            for key in set(_customer_index(Customer.model_validate(replaced["data"]))) - set(keys):
                 await delete_if_present(self._lookups, customer.id, key)
 
     async def get_customer(self, customer_id: str) -> Customer | None:
@@ -382,6 +382,14 @@ class CosmosStore:
         return None if doc is None else _load(Conversation, doc)
 
     async def append_message(self, message: Message) -> Message | None:
+        """A message whose id names its conversation (shared/domain/message_ids.py) is unique
+        by that id within the conversation's partition; any other id is claimed first
+        (`message:<id>`), which also tells get_message its partition."""
+        own_partition = _names_its_conversation(message)
+        named = conversation_named_by(message.id)
+        if not own_partition and named is not None:
+            # Stored elsewhere, it could be stored twice: once here, once in the one it names.
+            raise ValueError(f"message id {message.id} names another conversation ({named})")
         provider_id = message.provider_message_id
         if provider_id is not None:
             key = layout.provider_message_key(provider_id)
@@ -397,14 +405,20 @@ class CosmosStore:
             if not await create_if_absent(self._lookups, provider_claim):
                 await self._finish_claimed_message(await self._lookups.read(key, key))
                 return None
-        key = layout.message_key(message.id)
-        if not await create_if_absent(self._lookups, _message_locator(message)):
-            if provider_id is not None:  # the id was taken first: release the provider id
-                claim_key = layout.provider_message_key(provider_id)
-                await delete_if_present(self._lookups, claim_key, claim_key)
+        if own_partition:
+            stored, created = await self._write_message(message)
+            if created or (provider_id is not None and stored.provider_message_id == provider_id):
+                return stored  # (the second: this call's own write, whose answer was lost)
+        else:
+            key = layout.message_key(message.id)
+            if await create_if_absent(self._lookups, _message_locator(message)):
+                stored, _ = await self._write_message(message)
+                return stored
             await self._finish_claimed_message(await self._lookups.read(key, key))
-            return None
-        return await self._write_message(message)
+        if provider_id is not None:  # the id was taken first: release the provider id
+            claim_key = layout.provider_message_key(provider_id)
+            await delete_if_present(self._lookups, claim_key, claim_key)
+        return None
 
     async def _finish_claimed_message(self, claim: Doc) -> None:
         """A duplicate found the claim of an earlier delivery: make sure that one is stored
@@ -412,12 +426,13 @@ class CosmosStore:
         if claim.get("message") is None:
             return  # an outbound message's provider id: the message was stored first
         message = Message.model_validate(claim["message"])
-        await create_if_absent(self._lookups, _message_locator(message))
+        if not _names_its_conversation(message):
+            await create_if_absent(self._lookups, _message_locator(message))
         await self._write_message(message)
 
-    async def _write_message(self, message: Message) -> Message:
-        """Store the message with the next number of its conversation, or find it stored.
-        The unique key on /seq makes two writers pick different numbers."""
+    async def _write_message(self, message: Message) -> tuple[Message, bool]:
+        """Store the message with the next number of its conversation, or find it stored
+        (flag False). The unique key on /seq makes two writers pick different numbers."""
         partition = message.conversation_id
         while True:
             last = await self._conversations.query(
@@ -435,13 +450,19 @@ class CosmosStore:
                 internal=stored.internal,
             )
             if await create_if_absent(self._conversations, body):
-                return stored
+                return stored, True
             # 409: the message is there already (another writer), or the number was taken.
             existing = await read_or_none(self._conversations, stored.id, partition)
             if existing is not None:
-                return _load(Message, existing)
+                return _load(Message, existing), False
 
     async def _message_doc(self, message_id: str) -> Doc | None:
+        """An id naming its conversation is one point read there; any other, its claim first."""
+        named = conversation_named_by(message_id)
+        if named is not None:
+            doc = await read_or_none(self._conversations, message_id, named)
+            if doc is not None and doc["type"] == "message":
+                return doc
         key = layout.message_key(message_id)
         locator = await read_or_none(self._lookups, key, key)
         if locator is None:
@@ -510,7 +531,7 @@ class CosmosStore:
             )
             return {**current, "data": model_json(changed)}
 
-        updated = await update(self._conversations, message_id, conversation_id, deliver)
+        updated = await update(self._conversations, message_id, conversation_id, deliver, read=doc)
         return None if updated is None else _load(Message, updated)
 
     async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
@@ -610,7 +631,13 @@ class CosmosStore:
         return [WorkItem.model_validate(row) for row in rows]
 
     async def assign(
-        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+        self,
+        item_id: str,
+        agent_id: str,
+        now: datetime,
+        *,
+        offer_until: datetime | None = None,
+        round_robin: bool | None = None,
     ) -> WorkItem | None:
         item_doc = await self._item_doc(item_id)
         if item_doc is None or item_doc["status"] != WorkItemStatus.WAITING:
@@ -620,6 +647,17 @@ class CosmosStore:
             return None
         try:
             assigned = await self._take_item(item_doc, agent_id, now, offer_until)
+        except exceptions.CosmosAccessConditionFailedError:
+            # Another router took the item since it was read: give the capacity back.
+            await self._release_hold(agent_id, item.id)
+            return None
+        except exceptions.CosmosHttpResponseError:
+            await self._release_hold(agent_id, item.id)
+            raise
+        # The item is the agent's now: a failure from here on must not release its hold.
+        # Only round robin reads the cursor: a caller that knows the queue is not one saves
+        # the write (None, not known: written, as a read of the queue would cost as much).
+        if round_robin is not False:
             await self._work.upsert(
                 document(
                     layout.ROUND_ROBIN_CURSOR_ID,
@@ -628,14 +666,7 @@ class CosmosStore:
                     agent_id=agent_id,
                 )
             )
-            return assigned
-        except exceptions.CosmosAccessConditionFailedError:
-            # Another router took the item since it was read: give the capacity back.
-            await self._release_hold(agent_id, item.id)
-            return None
-        except exceptions.CosmosHttpResponseError:
-            await self._release_hold(agent_id, item.id)
-            raise
+        return assigned
 
     async def _hold_capacity(self, agent_id: str, item: WorkItem, now: datetime) -> bool:
         """First write: the agent holds the item's units, if they fit (under its ETag).
@@ -813,8 +844,10 @@ class CosmosStore:
         return sorted(items, key=lambda i: (i.enqueued_at, i.id))
 
     async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
+        # Only what an AgentState is made of: not the presence state, consults, system fields.
         rows = await self._work.query(
-            "SELECT * FROM c WHERE c.pk = @pk AND c.type = 'agent' "
+            "SELECT c.data, c.presence, c.holds, c.last_assigned_at, c.released_at "
+            "FROM c WHERE c.pk = @pk AND c.type = 'agent' "
             "AND ARRAY_CONTAINS(c.queue_ids, @queue) ORDER BY c.id",
             {"@pk": layout.AGENTS_PARTITION, "@queue": queue_id},
             partition_key=layout.AGENTS_PARTITION,
@@ -1396,6 +1429,63 @@ class CosmosStore:
         key = layout.FIGURES_WATERMARK_KEY
         await self._lookups.upsert(document(key, key, "figures-watermark", day=day.isoformat()))
 
+    # --- sentiment (issue 8), typing and identification by email (issue 7) ---------------------
+
+    async def change_conversation_sentiment(
+        self, conversation_id: str, change: SentimentUpdate
+    ) -> Conversation | None:
+        """One read-modify-write of the conversation's document, in its own partition, under
+        its ETag (the item pointer it also holds is kept as read)."""
+        outcome: list[Conversation] = []
+
+        def apply(doc: Doc) -> Doc | None:
+            current = _load(Conversation, doc)
+            rolled = change(current.sentiment)
+            outcome[:] = [
+                current if rolled is None else current.model_copy(update={"sentiment": rolled})
+            ]
+            return None if rolled is None else {**doc, "data": model_json(outcome[0])}
+
+        await update(self._conversations, conversation_id, conversation_id, apply)
+        return outcome[0] if outcome else None
+
+    async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
+        key = layout.typing_key(conversation_id)
+        await self._lookups.upsert(
+            document(
+                str(party),
+                key,
+                "typing",
+                until=epoch_micros(until),
+                ttl=layout.TYPING_TTL_SECONDS,
+            )
+        )
+
+    async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
+        # Only /pk is indexed in lookups: the partition's two records are filtered here.
+        key = layout.typing_key(conversation_id)
+        rows = await self._lookups.query(
+            "SELECT c.id, c.until FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        moment = epoch_micros(now)
+        return frozenset(TypingParty(row["id"]) for row in rows if int(row["until"]) > moment)
+
+    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
+        key = layout.customer_email_key(email)
+        ids = await self._lookups.query(
+            "SELECT VALUE c.id FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        found = []
+        for customer_id in sorted(ids):
+            customer = await self.get_customer(customer_id)
+            if customer is not None and (customer.email or "").lower() == email.lower():
+                found.append(customer)
+        return found
+
+
+def _names_its_conversation(message: Message) -> bool:
+    return conversation_named_by(message.id) == message.conversation_id
+
 
 def _message_locator(message: Message) -> Doc:
     """Where the message lives (get_message has only its id), and the claim on that id."""
@@ -1411,6 +1501,14 @@ def _message_locator(message: Message) -> Doc:
 
 def _phones(customer: Customer) -> set[str]:
     return {p for p in (customer.mobile_phone, customer.account_phone) if p}
+
+
+def _customer_index(customer: Customer) -> dict[str, str]:
+    """The lookup partitions that find the customer (by phone, by email: issue 7)."""
+    keys = {layout.customer_phone_key(phone): "customer-phone" for phone in _phones(customer)}
+    if customer.email:
+        keys[layout.customer_email_key(customer.email)] = "customer-email"
+    return keys
 
 
 def _item_document(item: WorkItem) -> Doc:

@@ -111,6 +111,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (day, scope, key));
     CREATE TABLE figures_state (id TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # Chat (issue 7): customers found by email (lower-cased), and who is typing until when.
+    """
+    ALTER TABLE customers ADD COLUMN email TEXT;
+    CREATE INDEX customers_by_email ON customers (email);
+    CREATE TABLE typing (
+        conversation_id TEXT NOT NULL, party TEXT NOT NULL, until TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, party));
+    """,
 )
 
 

@@ -30,6 +30,7 @@ from shared.domain.models import (
     RoutingRule,
     SentSms,
     Template,
+    TypingParty,
     WorkItem,
     WorkItemStatus,
     Workstream,
@@ -37,7 +38,7 @@ from shared.domain.models import (
 from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
-from shared.ports import PresenceUpdate
+from shared.ports import PresenceUpdate, SentimentUpdate
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -219,13 +220,15 @@ class SqliteStore:
         return await self._get(Agent, "agents", agent_id)
 
     async def put_customer(self, customer: Customer) -> None:
+        email = None if customer.email is None else customer.email.lower()  # issue 7
         await self._db.atomic(
             lambda db: db.execute(
-                "INSERT INTO customers (id, mobile_phone, account_phone, doc) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO customers (id, mobile_phone, account_phone, email, doc) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "mobile_phone = excluded.mobile_phone, "
-                "account_phone = excluded.account_phone, doc = excluded.doc",
-                (customer.id, customer.mobile_phone, customer.account_phone, _doc(customer)),
+                "account_phone = excluded.account_phone, email = excluded.email, "
+                "doc = excluded.doc",
+                (customer.id, customer.mobile_phone, customer.account_phone, email, _doc(customer)),
             )
         )
 
@@ -462,8 +465,15 @@ class SqliteStore:
         return int(row[0])
 
     async def assign(
-        self, item_id: str, agent_id: str, now: datetime, *, offer_until: datetime | None = None
+        self,
+        item_id: str,
+        agent_id: str,
+        now: datetime,
+        *,
+        offer_until: datetime | None = None,
+        round_robin: bool | None = None,
     ) -> WorkItem | None:
+        # The cursor is written whatever the queue's method: in the same transaction, free.
         def assign_in_transaction(db: sqlite3.Connection) -> WorkItem | None:
             item = _get_doc(db, WorkItem, "work_items", item_id)
             agent = _get_doc(db, Agent, "agents", agent_id)
@@ -1052,5 +1062,54 @@ class SqliteStore:
                 "INSERT INTO figures_state (id, value) VALUES ('watermark', ?) "
                 "ON CONFLICT (id) DO UPDATE SET value = excluded.value",
                 (day.isoformat(),),
+            )
+        )
+
+    # --- sentiment (issue 8), typing and identification by email (issue 7) ---------------------
+
+    async def change_conversation_sentiment(
+        self, conversation_id: str, change: SentimentUpdate
+    ) -> Conversation | None:
+        def apply(db: sqlite3.Connection) -> Conversation | None:
+            current = _get_doc(db, Conversation, "conversations", conversation_id)
+            if current is None:
+                return None
+            rolled = change(current.sentiment)
+            if rolled is None:
+                return current
+            changed = current.model_copy(update={"sentiment": rolled})
+            db.execute(
+                "UPDATE conversations SET doc = ? WHERE id = ?", (_doc(changed), conversation_id)
+            )
+            return changed
+
+        return await self._db.atomic(apply)
+
+    async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO typing (conversation_id, party, until) VALUES (?, ?, ?) "
+                "ON CONFLICT (conversation_id, party) DO UPDATE SET until = excluded.until",
+                (conversation_id, str(party), until.isoformat()),
+            )
+        )
+
+    async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
+        rows = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT party FROM typing WHERE conversation_id = ? "
+                "AND julianday(until) > julianday(?)",
+                (conversation_id, now.isoformat()),
+            ).fetchall()
+        )
+        return frozenset(TypingParty(row[0]) for row in rows)
+
+    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                Customer,
+                db.execute(
+                    "SELECT doc FROM customers WHERE email = ? ORDER BY id", (email.lower(),)
+                ).fetchall(),
             )
         )

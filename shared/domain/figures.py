@@ -24,6 +24,7 @@ from shared.domain.models import (
     WorkItem,
     WorkItemStatus,
 )
+from shared.domain.sentiment import SentimentLabel
 
 # --- monitoring ---------------------------------------------------------------------------------
 
@@ -40,11 +41,18 @@ class ConversationFilter(Model):
     queue_id: str | None = None
     agent_id: str | None = None
     channel: ChannelKind | None = None
+    sentiment: SentimentLabel | None = Field(
+        default=None, description="of its rolling score; a conversation not scored is neutral"
+    )
 
     def admits(self, state: ConversationState) -> bool:
         item = state.item
         if self.channel is not None and state.conversation.channel != self.channel:
             return False
+        if self.sentiment is not None:
+            rolled = state.conversation.sentiment
+            if (SentimentLabel.NEUTRAL if rolled is None else rolled.label) != self.sentiment:
+                return False
         wanted = (
             (self.status, None if item is None else item.status),
             (self.queue_id, None if item is None else item.queue_id),
@@ -74,10 +82,28 @@ class AgentMonitor(Model):
     used_capacity: int
     free_capacity: int
     items: tuple[WorkItem, ...]
+    presence_since: datetime | None = Field(
+        default=None, description="when its presence began; None if it never signed in"
+    )
+    seconds_in_presence: int | None = Field(default=None, description="time in presence")
 
     @classmethod
-    def of(cls, state: AgentState, items: Iterable[WorkItem]) -> AgentMonitor:
+    def of(
+        cls,
+        state: AgentState,
+        items: Iterable[WorkItem],
+        *,
+        presence_since: datetime | None = None,
+        now: datetime | None = None,
+    ) -> AgentMonitor:
+        in_presence = (
+            None
+            if presence_since is None or now is None
+            else max(0, int((now - presence_since).total_seconds()))
+        )
         return cls(
+            presence_since=presence_since,
+            seconds_in_presence=in_presence,
             agent_id=state.agent.id,
             display_name=state.agent.display_name,
             presence=state.presence,

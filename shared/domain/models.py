@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import string
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shared.domain.sentiment import ConversationSentiment, Sentiment
 
 
 class Model(BaseModel):
@@ -136,7 +139,7 @@ ProviderAccount = Annotated[
 
 # --- chat widget (issue 7) ---------------------------------------------------------------------
 
-IdentifyingField = Literal["mobile_phone", "account_phone", "display_name"]
+IdentifyingField = Literal["mobile_phone", "account_phone", "email", "display_name"]
 
 
 class PreChatQuestion(Model):
@@ -215,6 +218,80 @@ class BotConfig(Model):
         return not self.queue_ids or queue_id in self.queue_ids
 
 
+# --- automated messages (issue 7) --------------------------------------------------------------
+
+
+class AutomatedEvent(StrEnum):
+    RECEIVED = "received"
+    """The conversation waits in a queue: {position} is its place in the queue."""
+    AGENT_ASSIGNED = "agent_assigned"
+    """An agent took it: {agent_name} is the agent's display name."""
+    ENDED = "ended"
+    """The agent ended the conversation (or closed it without ending it first)."""
+
+
+_PLACEHOLDERS: dict[AutomatedEvent, frozenset[str]] = {
+    AutomatedEvent.RECEIVED: frozenset({"position"}),
+    AutomatedEvent.AGENT_ASSIGNED: frozenset({"agent_name"}),
+    AutomatedEvent.ENDED: frozenset(),
+}
+
+
+class AutomatedMessages(Model):
+    """What the system tells the customer on a workstream's events, on chat and SMS alike,
+    once per event. Only the placeholders named per event exist, so a text can never carry
+    anything internal. (Out of operating hours: a queue's `out_of_hours` redirect message.)"""
+
+    received: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description='e.g. "Thanks! You are number {position} in the queue."',
+    )
+    agent_assigned: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description='e.g. "You\'re now chatting with {agent_name}"',
+    )
+    ended: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description='e.g. "The agent ended the conversation. Thank you!"',
+    )
+
+    @model_validator(mode="after")
+    def _known_placeholders(self) -> AutomatedMessages:
+        for event, allowed in _PLACEHOLDERS.items():
+            text = getattr(self, event.value)
+            if text is None:
+                continue
+            try:
+                named = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+            except ValueError as exc:
+                raise ValueError(f"{event}: {exc}") from exc
+            unknown = named - allowed
+            if unknown:
+                known = ", ".join(sorted(allowed)) or "none"
+                raise ValueError(f"{event}: unknown placeholders {sorted(unknown)}; known: {known}")
+        return self
+
+    def render(self, event: AutomatedEvent, **values: str | int) -> str | None:
+        """The event's text with its placeholders filled; None if the admin set none."""
+        text: str | None = getattr(self, event.value)
+        if text is None:
+            return None
+        return text.format(**{k: v for k, v in values.items() if k in _PLACEHOLDERS[event]})
+
+
+class TypingParty(StrEnum):
+    """Who is typing in a conversation (issue 7): shown to the other side, for seconds."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
 class Workstream(Model):
     id: str
     name: str
@@ -240,6 +317,10 @@ class Workstream(Model):
         description="told the customer when their silence closes the work",
     )
     bot: BotConfig | None = Field(default=None, description="a first responder before humans")
+    # --- automated messages (issue 7) ---
+    automated_messages: AutomatedMessages = Field(
+        default_factory=AutomatedMessages, description="told the customer on events"
+    )
 
 
 class AssignmentMethod(StrEnum):
@@ -448,6 +529,12 @@ class Customer(Model):
     display_name: str
     mobile_phone: str | None = None
     account_phone: str | None = None
+    email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="identifies a chat visitor (issue 7); compared case-insensitively",
+    )
 
 
 # --- conversations ---------------------------------------------------------------------------
@@ -458,6 +545,9 @@ class MediaRef(Model):
     content_type: str | None = None
     name: str | None = None
     size: int | None = Field(default=None, ge=0, description="bytes, when the sender said")
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class InboundMessage(Model):
@@ -474,6 +564,18 @@ class InboundMessage(Model):
     consent: ConsentAction | None = Field(
         default=None, description="a STOP/START/HELP keyword the customer sent"
     )
+    channel_id: str | None = Field(
+        default=None,
+        description="the channel the webhook found serving business_address, which ingest "
+        "reads by id; None in messages enqueued before the webhook carried it",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_only(cls, text: str) -> str:
+        """Control characters (NUL and the like) are never text: dropped, as from chat. Tabs,
+        line breaks and every printable or formatting character (RTL marks, emoji) stay."""
+        return _CONTROL_CHARACTERS.sub("", text)
 
     @property
     def session_key(self) -> str:
@@ -499,6 +601,10 @@ class Conversation(Model):
     )
     opened_at: datetime
     closed_at: datetime | None = None
+    # --- sentiment (issue 8) ---
+    sentiment: ConversationSentiment | None = Field(
+        default=None, description="rolling, over the customer's messages; supervisors only"
+    )
 
 
 class Message(Model):
@@ -518,6 +624,10 @@ class Message(Model):
     )
     error: str | None = Field(default=None, description="why the provider failed to deliver it")
     created_at: datetime
+    # --- sentiment (issue 8) ---
+    sentiment: Sentiment | None = Field(
+        default=None, description="a customer message's, when scored; never shown to customers"
+    )
 
 
 class WorkItem(Model):

@@ -47,6 +47,9 @@ class PresenceState(Model):
     manual_custom_id: str | None = None
     last_heartbeat_at: datetime | None = None
     signed_in: bool = False
+    since: datetime | None = Field(
+        default=None, description="when the computed presence (or custom presence) began"
+    )
 
 
 def automatic(used_capacity: int, max_capacity: int) -> Presence:
@@ -93,7 +96,25 @@ def refresh(
       set, else from capacity; within the grace nothing changes because of the silence, so an
       agent who comes back in time keeps the presence it had;
     - otherwise the manual choice if any, else from capacity.
+    `since` moves to `now` whenever the presence (or the custom presence) changes.
     """
+    computed = _computed(state, now, used_capacity, max_capacity, policy)
+    unchanged = (computed.presence, computed.custom_presence_id) == (
+        state.presence,
+        state.custom_presence_id,
+    )
+    if unchanged and computed.since is not None:
+        return computed
+    return computed.model_copy(update={"since": now})
+
+
+def _computed(
+    state: PresenceState,
+    now: datetime,
+    used_capacity: int,
+    max_capacity: int,
+    policy: PresencePolicy,
+) -> PresenceState:
     if not state.signed_in or state.last_heartbeat_at is None:
         return state.model_copy(update={"presence": Presence.OFFLINE, "custom_presence_id": None})
     silent = now - state.last_heartbeat_at

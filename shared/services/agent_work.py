@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     AGENT_WORKING,
+    ChannelKind,
     Conversation,
     DeliveryStatus,
     Direction,
@@ -18,6 +19,7 @@ from shared.domain.models import (
     Model,
     Presence,
     SenderKind,
+    TypingParty,
     WorkItem,
     WorkItemStatus,
 )
@@ -185,7 +187,7 @@ class AgentWorkService:
             raise Conflict("the conversation is closed: reopen it to write")
         stored = await self._store.append_message(
             Message(
-                id=uuid.uuid4().hex,
+                id=new_message_id(conversation_id),
                 conversation_id=conversation_id,
                 direction=Direction.OUTBOUND,
                 sender=SenderKind.AGENT,
@@ -198,6 +200,9 @@ class AgentWorkService:
         )
         if stored is None:  # only messages with a provider id can be duplicates
             raise RuntimeError("a new agent message was taken for a duplicate")
+        if not internal and part.conversation.channel == ChannelKind.CHAT:
+            # Sent: the visitor no longer sees the agent typing (SMS shows no typing at all).
+            await self._store.set_typing(conversation_id, TypingParty.AGENT, self._clock.now())
         if not internal:
             await self._queue.send(
                 OUTBOUND,

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 from shared.domain.models import (
     AGENT_WORKING,
+    AssignmentMethod,
+    AutomatedEvent,
     CandidateVerdict,
     RoutingDecision,
     WorkDistribution,
@@ -45,6 +47,7 @@ class AssignmentService:
         accepted = await self._store.accept_offer(item.id, agent_id, self._clock.now())
         if accepted is None:
             raise Conflict("the offer lapsed or was withdrawn before you accepted it")
+        await self._routing.announce(accepted, AutomatedEvent.AGENT_ASSIGNED, agent_id=agent_id)
         return await self._view(accepted)
 
     async def decline(self, agent_id: str, conversation_id: str) -> None:
@@ -77,11 +80,17 @@ class AssignmentService:
         state = await self._store.agent_state(agent_id)
         if state is None or state.presence not in workstream.allowed_presences:
             raise Conflict("your presence does not allow taking work of this workstream")
-        picked = await self._store.assign(item.id, agent_id, self._clock.now())
+        queue = await self._store.get_queue(item.queue_id)
+        picked = await self._store.assign(
+            item.id,
+            agent_id,
+            self._clock.now(),
+            round_robin=queue is not None
+            and queue.assignment_method == AssignmentMethod.ROUND_ROBIN,
+        )
         if picked is None:
             raise Conflict("the work was taken by someone else, or is over your capacity")
         await self._routing.follow_capacity(agent_id)
-        queue = await self._store.get_queue(picked.queue_id)
         await self._routing.record_decision(
             picked,
             reason=f"picked by agent {agent_id}",
@@ -89,6 +98,9 @@ class AssignmentService:
             candidates=(CandidateVerdict(agent_id=agent_id),),
             chosen_agent_id=agent_id,
             mode=WorkDistribution.PICK,
+        )
+        await self._routing.announce(
+            picked, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
         )
         return await self._view(picked)
 
@@ -103,6 +115,8 @@ class AssignmentService:
         closed = await self._store.close_work_item(item.id, self._clock.now(), agent_id=agent_id)
         if closed is None:
             raise Conflict("the work was closed or transferred already")
+        if item.status == WorkItemStatus.ACTIVE:  # closed without ending first (issue 7)
+            await self._routing.announce(closed, AutomatedEvent.ENDED)
         await self._routing.follow_capacity(agent_id)
         agent = await self._store.get_agent(agent_id)
         queue_ids = {item.queue_id, *(agent.queue_ids if agent else ())}

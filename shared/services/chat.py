@@ -25,6 +25,7 @@ from shared.channels.chat import (
     StartChat,
     plain_text,
 )
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     ChannelKind,
     ChatWidget,
@@ -37,6 +38,7 @@ from shared.domain.models import (
     Model,
     PreChatQuestion,
     SenderKind,
+    TypingParty,
     WorkItem,
     WorkItemStatus,
 )
@@ -46,6 +48,7 @@ from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import Clock, Store
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService
+from shared.services.typing import TypingService
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,15 +108,17 @@ class ChatUpdate(Model):
     state: str
     messages: tuple[ChatMessageView, ...] = ()
     next_after: int = Field(description="pass as `after` to read on from here")
+    agent_typing: bool = Field(default=False, description="the agent is typing (issue 7)")
 
 
 class ChatEvent(Model):
-    """One Server-Sent Event: `state` first, then agent_joined, message, agent_message,
-    system_message and ended as they happen."""
+    """One Server-Sent Event: `state` first, then agent_joined, typing, message,
+    agent_message, system_message and ended as they happen."""
 
     event: Literal[
         "state",
         "agent_joined",
+        "typing",
         "message",
         "agent_message",
         "system_message",
@@ -133,7 +138,10 @@ class ChatService:
         tokens: ConversationTokens,
         clock: Clock,
         settings: Settings,
+        *,
+        typing: TypingService,
     ) -> None:
+        self._typing = typing
         self._store = store
         self._ingest = ingest
         self._routing = routing
@@ -210,8 +218,8 @@ class ChatService:
     ) -> tuple[Customer | None, tuple[str, ...]]:
         """Every identifying answer must equal its customer field exactly; one record matching
         all identifies the customer, several leave it unidentified with them as candidates.
-        Records are looked up by phone (the indexed field): a form with no phone question
-        identifies no one."""
+        Records are looked up by phone or email (the indexed fields, issue 7): a form with
+        neither question identifies no one. Emails compare case-insensitively."""
         wanted: dict[str, str] = {}
         for question in widget.pre_chat:
             if question.identifies is None:
@@ -224,15 +232,20 @@ class ChatService:
                     answer = to_e164(answer)
                 except InvalidPhoneNumber:
                     return None, ()
+            if question.identifies == "email":
+                answer = answer.lower()
             wanted[question.identifies] = answer
         phones = {wanted[f] for f in ("mobile_phone", "account_phone") if f in wanted}
-        if not phones:
+        if not phones and "email" not in wanted:
             return None, ()
         found: dict[str, Customer] = {}
         for phone in sorted(phones):
             for customer in await self._store.find_customers_by_phone(phone):
                 found[customer.id] = customer
-        matches = [c for c in found.values() if all(getattr(c, f) == v for f, v in wanted.items())]
+        if "email" in wanted:
+            for customer in await self._store.find_customers_by_email(wanted["email"]):
+                found[customer.id] = customer
+        matches = [c for c in found.values() if all(_field(c, f) == v for f, v in wanted.items())]
         if len(matches) == 1:
             return matches[0], ()
         return None, tuple(sorted(c.id for c in matches))
@@ -269,7 +282,7 @@ class ChatService:
             else f"chat:{conversation.id}:{sent.client_message_id}"
         )
         message = Message(
-            id=uuid.uuid4().hex,
+            id=new_message_id(conversation.id),
             conversation_id=conversation.id,
             direction=Direction.INBOUND,
             sender=SenderKind.CUSTOMER,
@@ -281,12 +294,14 @@ class ChatService:
             provider_message_id=provider_id,
             status=DeliveryStatus.RECEIVED,
             created_at=self._clock.now(),
+            sentiment=self._ingest.sentiment_of(text),  # issue 8: for supervisors only
         )
         stored = await self._store.append_message(message)
         if stored is None and provider_id is not None:  # a retried send: the first one stands
             stored = await self._store.find_message_by_provider_id(provider_id)
         if stored is None:
             raise RuntimeError("a new chat message was taken for a duplicate")
+        await self._typing.stopped(conversation.id, TypingParty.CUSTOMER)  # sent: not typing
         workstream = await self._store.get_workstream(conversation.workstream_id)
         if workstream is not None:  # the bot's turn, and the silence watched from here
             await self._ingest.customer_wrote(conversation, workstream, item, stored)
@@ -323,10 +338,16 @@ class ChatService:
         previous: ChatUpdate | None = None
         while True:
             update = await self._update(conversation.id, after)
+            served = (update.status, update.agent_name)
             if previous is None:
                 yield ChatEvent(event="state", data=_state_data(update))
-            elif update.state != previous.state and update.status is ChatStatus.CONNECTED:
+            elif update.status is ChatStatus.CONNECTED and served != (
+                previous.status,
+                previous.agent_name,
+            ):
                 yield ChatEvent(event="agent_joined", data=_state_data(update))
+            if previous is not None and update.agent_typing != previous.agent_typing:
+                yield ChatEvent(event="typing", data={"agent_typing": update.agent_typing})
             for message in update.messages:
                 yield ChatEvent(
                     event=_MESSAGE_EVENTS[message.sender],
@@ -360,6 +381,12 @@ class ChatService:
                 break
         return await self._update(conversation.id, 0)
 
+    async def typing(self, conversation: Conversation) -> None:
+        """The customer types (issue 7): the agent sees it for a few seconds."""
+        if _status(await self._store.open_work_item(conversation.id))[0] is ChatStatus.ENDED:
+            raise Conflict("this conversation has ended")
+        await self._typing.started(conversation.id, TypingParty.CUSTOMER)
+
     # --- views ----------------------------------------------------------------------------
 
     async def _update(self, conversation_id: str, after: int) -> ChatUpdate:
@@ -373,7 +400,13 @@ class ChatService:
             agent = await self._store.get_agent(agent_id)
             agent_name = None if agent is None else agent.display_name
         views = await self._views(messages)
-        state = hashlib.sha256(f"{status}:{agent_id or ''}".encode()).hexdigest()[:16]
+        agent_typing = status is ChatStatus.CONNECTED and (
+            TypingParty.AGENT in await self._typing.who(conversation_id)
+        )
+        # Typing is part of the state: a held read answers at once when it starts or stops.
+        state = hashlib.sha256(
+            f"{status}:{agent_id or ''}:{int(agent_typing)}".encode()
+        ).hexdigest()[:16]
         return ChatUpdate(
             conversation_id=conversation_id,
             status=status,
@@ -381,6 +414,7 @@ class ChatService:
             state=state,
             messages=tuple(views),
             next_after=max((m.sequence for m in views), default=after),
+            agent_typing=agent_typing,
         )
 
     async def _views(self, messages: Sequence[Message]) -> list[ChatMessageView]:
@@ -434,7 +468,7 @@ class ChatService:
         widget reads: no provider to send it through."""
         await self._store.append_message(
             Message(
-                id=uuid.uuid4().hex,
+                id=new_message_id(conversation_id),
                 conversation_id=conversation_id,
                 direction=Direction.OUTBOUND,
                 sender=SenderKind.SYSTEM,
@@ -469,7 +503,12 @@ def _status(item: WorkItem | None) -> tuple[ChatStatus, str | None]:
 
 
 def _state_data(update: ChatUpdate) -> dict[str, object]:
-    return {"status": str(update.status), "agent_name": update.agent_name, "state": update.state}
+    return {
+        "status": str(update.status),
+        "agent_name": update.agent_name,
+        "state": update.state,
+        "agent_typing": update.agent_typing,
+    }
 
 
 def _answers(widget: ChatWidget, given: Mapping[str, str]) -> dict[str, str]:
@@ -490,6 +529,11 @@ def _typed(value: bool | float | str) -> bool | float | str:
     return plain_text(value) if isinstance(value, str) else value
 
 
+def _field(customer: Customer, name: str) -> str | None:
+    value: str | None = getattr(customer, name)
+    return value.lower() if name == "email" and value is not None else value
+
+
 def _contact_facts(customer: Customer | None) -> dict[str, str]:
     if customer is None:
         return {}
@@ -497,6 +541,7 @@ def _contact_facts(customer: Customer | None) -> dict[str, str]:
         "id": customer.id,
         "display_name": customer.display_name,
         "mobile_phone": customer.mobile_phone,
+        "email": customer.email,
     }
     return {key: value for key, value in fields.items() if value}
 

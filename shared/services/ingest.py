@@ -8,7 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
+    AutomatedEvent,
     Channel,
     ConsentAction,
     Conversation,
@@ -23,6 +25,7 @@ from shared.domain.models import (
     Workstream,
 )
 from shared.domain.routing import Placement, RoutingFacts, classify
+from shared.domain.sentiment import Sentiment, roll, score_text
 from shared.errors import NotFound
 from shared.ports import Clock, Store
 from shared.services.routing import RoutingService
@@ -51,17 +54,19 @@ class IngestService:
         *,
         bots: BotService | None = None,
         inactivity: InactivityService | None = None,
+        sentiment: bool = True,
     ) -> None:
         self._store = store
         self._routing = routing
         self._clock = clock
         self._bots = bots
         self._inactivity = inactivity
+        self._sentiment = sentiment
 
     async def ingest(self, inbound: InboundMessage) -> IngestOutcome:
         """Idempotent: a redelivered message is not stored twice, and whatever a crashed
         earlier attempt left undone (the work item, the routing request) is done now."""
-        channel = await self._store.find_channel(inbound.channel, inbound.business_address)
+        channel = await self._channel(inbound)
         if channel is None:
             raise NotFound(f"no {inbound.channel} channel at {inbound.business_address}")
         workstream = await self._store.get_workstream(channel.workstream_id)
@@ -76,7 +81,7 @@ class IngestService:
             )
         customer_id, candidates = await self._identify(channel, inbound.customer_address)
 
-        conversation, _ = await self._store.open_conversation(
+        conversation, opened = await self._store.open_conversation(
             Conversation(
                 id=uuid.uuid4().hex,
                 channel=channel.kind,
@@ -92,7 +97,7 @@ class IngestService:
         provider_id = f"{inbound.provider}:{inbound.provider_message_id}"
         stored = await self._store.append_message(
             Message(
-                id=uuid.uuid4().hex,
+                id=new_message_id(conversation.id),
                 conversation_id=conversation.id,
                 direction=Direction.INBOUND,
                 sender=SenderKind.CUSTOMER,
@@ -101,6 +106,7 @@ class IngestService:
                 provider_message_id=provider_id,
                 status=DeliveryStatus.RECEIVED,
                 created_at=inbound.received_at,
+                sentiment=self.sentiment_of(inbound.text),
             )
         )
         item = await self.route_conversation(
@@ -112,6 +118,7 @@ class IngestService:
                 text=inbound.text,
                 customer_identified=customer_id is not None,
             ),
+            opened=opened,
         )
         # A retry finds the message stored: what followed it may not have happened yet.
         message = stored or await self._store.find_message_by_provider_id(provider_id)
@@ -128,9 +135,11 @@ class IngestService:
         item: WorkItem | None,
         message: Message | None,
     ) -> None:
-        """After a customer message (None: a chat just opened): the bot, if it has the
-        conversation, gets a turn, and the silence that would auto-close it is watched.
-        Idempotent, as its callers are retried."""
+        """After a customer message (None: a chat just opened): its sentiment rolls into the
+        conversation's, the bot, if it has the conversation, gets a turn, and the silence that
+        would auto-close it is watched. Idempotent, as its callers are retried."""
+        if message is not None:
+            await self._roll_sentiment(conversation.id, message)
         if self._bots is not None and item is not None and message is not None:
             await self._bots.heard(item, message)
         if self._inactivity is not None:
@@ -141,13 +150,36 @@ class IngestService:
                 since=conversation.opened_at if message is None else message.created_at,
             )
 
+    # --- sentiment (issue 8) -------------------------------------------------------------------
+
+    def sentiment_of(self, text: str) -> Sentiment | None:
+        """A customer message's sentiment, unless sentiment is switched off or there are no
+        words to score (an attachment alone)."""
+        return score_text(text) if self._sentiment and text.strip() else None
+
+    async def _roll_sentiment(self, conversation_id: str, message: Message) -> None:
+        scored = message.sentiment
+        if scored is None or message.sender != SenderKind.CUSTOMER:
+            return
+        # A retry finds the message folded in already: `roll` then leaves the score alone.
+        await self._store.change_conversation_sentiment(
+            conversation_id, lambda previous: roll(previous, message.sequence, scored)
+        )
+
     async def route_conversation(
-        self, conversation: Conversation, workstream: Workstream, facts: RoutingFacts
+        self,
+        conversation: Conversation,
+        workstream: Workstream,
+        facts: RoutingFacts,
+        *,
+        opened: bool = False,
     ) -> WorkItem:
         """The conversation's unclosed work item; without one, a new one waits in the queue the
         workstream's rules choose from the facts. A waiting item's queue is asked to route
-        (again: idempotent). Shared by SMS ingest and chat sessions."""
-        item = await self._store.open_work_item(conversation.id)
+        (again: idempotent). Shared by SMS ingest and chat sessions. `opened`: the caller has
+        just opened the conversation, so it has no item to look for (should a racing caller
+        have created one meanwhile, create_work_item answers with that one)."""
+        item = None if opened else await self._store.open_work_item(conversation.id)
         if item is None:
             decision = classify(workstream, await self._store.list_rules(workstream.id), facts)
             # A bot answers first where it fronts the queue; hours and overflow apply when it
@@ -180,9 +212,25 @@ class IngestService:
             )
             if created and placement.reason is not None:
                 await self._routing.redirected(item, placement, from_queue_id=decision.queue_id)
+            if created and item.status == WorkItemStatus.WAITING:  # issue 7: "you are number n"
+                await self._routing.announce(item, AutomatedEvent.RECEIVED, workstream=workstream)
         if item.status == WorkItemStatus.WAITING:
             await self._routing.request_routing([item.queue_id], item_id=item.id)
         return item
+
+    async def _channel(self, inbound: InboundMessage) -> Channel | None:
+        """The channel serving the number texted: the webhook found it and passed its id on
+        (one point read), unless the number has moved to another channel since, or the message
+        was enqueued before webhooks passed it."""
+        if inbound.channel_id is not None:
+            channel = await self._store.get_channel(inbound.channel_id)
+            if (
+                channel is not None
+                and channel.kind == inbound.channel
+                and inbound.business_address in channel.addresses
+            ):
+                return channel
+        return await self._store.find_channel(inbound.channel, inbound.business_address)
 
     async def _identify(self, channel: Channel, phone: str) -> tuple[str | None, tuple[str, ...]]:
         """The customer a number belongs to: one record identifies it; several leave it

@@ -14,6 +14,7 @@ from shared.domain.agent_index import AgentIndex
 from shared.domain.models import (
     AgentState,
     AssignmentMethod,
+    AutomatedEvent,
     CandidateVerdict,
     DeliveryStatus,
     Direction,
@@ -196,6 +197,37 @@ class RoutingService:
             )
         return stored is not None
 
+    # --- automated messages (issue 7) ---------------------------------------------------------
+
+    async def announce(
+        self,
+        item: WorkItem,
+        event: AutomatedEvent,
+        *,
+        workstream: Workstream | None = None,
+        agent_id: str | None = None,
+    ) -> None:
+        """Tell the customer of an event on the item, in the workstream's words if it has
+        some: once per event (the key is the item's, and the agent's when one was assigned),
+        however often the caller retries."""
+        workstream = workstream or await self._store.get_workstream(item.workstream_id)
+        texts = None if workstream is None else workstream.automated_messages
+        if texts is None or getattr(texts, event.value) is None:
+            return
+        values: dict[str, str | int] = {}
+        if event is AutomatedEvent.RECEIVED:
+            waiting, _ = await self._store.queue_backlog(item.queue_id)
+            values["position"] = max(waiting, 1)
+        if event is AutomatedEvent.AGENT_ASSIGNED and agent_id is not None:
+            agent = await self._store.get_agent(agent_id)
+            if agent is None:
+                return
+            values["agent_name"] = agent.display_name
+        text = texts.render(event, **values)
+        if text:
+            key = f"{item.id}:{event}" + (f":{agent_id}" if agent_id else "")
+            await self.send_automated_message(item.conversation_id, text, key=key)
+
     # --- offers ---------------------------------------------------------------------------------
 
     async def return_offer(self, item: WorkItem, agent_id: str, *, why: str) -> WorkItem | None:
@@ -307,7 +339,13 @@ class RoutingService:
                     )
                 return None
             agent_id = candidate.agent.id
-            won = await self._store.assign(item.id, agent_id, now, offer_until=offer_until)
+            won = await self._store.assign(
+                item.id,
+                agent_id,
+                now,
+                offer_until=offer_until,
+                round_robin=queue.assignment_method == AssignmentMethod.ROUND_ROBIN,
+            )
             if won is not None:
                 verdicts[agent_id] = CandidateVerdict(agent_id=agent_id)
                 action = "assigned" if offer_until is None else "offered"
@@ -320,6 +358,10 @@ class RoutingService:
                 )
                 log.info("item %s %s to agent %s", won.id, action, agent_id)
                 await self.follow_capacity(agent_id)
+                if offer_until is None:  # an offer is announced when accepted (issue 7)
+                    await self.announce(
+                        won, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
+                    )
                 return _Won(
                     item=won,
                     agent=candidate.model_copy(

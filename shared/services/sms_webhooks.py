@@ -99,21 +99,21 @@ class SmsWebhookService:
         serves and Forbidden on a bad signature; in each case nothing is stored or enqueued.
         Returns once the message is durably on the `inbound` queue: only then may Twilio hear
         200."""
-        params = await self._verified_twilio(request, number_field="To")
+        params, channel = await self._verified_twilio(request, number_field="To")
         inbound = twilio.parse_inbound(params, self._clock.now())
-        await self._enqueue(inbound)
+        await self._enqueue(inbound, channel)
         return inbound
 
     async def accept_twilio_status(self, request: SignedForm) -> DeliveryReport:
         """A status callback for a message we sent (from our number): same checks."""
-        params = await self._verified_twilio(request, number_field="From")
+        params, _ = await self._verified_twilio(request, number_field="From")
         report = twilio.parse_status(params)
         await self._enqueue_report(report)
         return report
 
     async def _verified_twilio(
         self, request: SignedForm, *, number_field: str
-    ) -> twilio.FormParams:
+    ) -> tuple[twilio.FormParams, Channel]:
         params = twilio.FormParams.parse(request.body)
         business_number = twilio.phone_field(params, number_field)
         channel = await self._channel(business_number, SmsProvider.TWILIO)
@@ -121,7 +121,7 @@ class SmsWebhookService:
             channel.account.auth_token, request.url, params, request.signature, request.settings
         ):
             raise Forbidden("X-Twilio-Signature does not match this request")
-        return params
+        return params, channel
 
     async def accept_telesign(self, request: SignedJson) -> InboundMessage:
         """An inbound SMS (MO) callback: BadRequest on a malformed body, NotFound for a number
@@ -135,7 +135,7 @@ class SmsWebhookService:
         ):
             raise Forbidden("the TeleSign signature does not match this channel and body")
         inbound = telesign.parse_inbound(callback, self._clock.now())
-        await self._enqueue(inbound)
+        await self._enqueue(inbound, channel)
         return inbound
 
     async def accept_telesign_status(self, request: SignedJson) -> DeliveryReport:
@@ -175,21 +175,25 @@ class SmsWebhookService:
         its queue."""
         by_token = self._authorized_by_token(delivery)
         events = acs.parse_events(delivery.body, self._clock.now())
-        verdicts: dict[str | None, bool] = {}
+        verdicts: dict[str | None, tuple[bool, Channel | None]] = {}
         for event in events:
             number = _business_address(event)
             if number not in verdicts:
                 verdicts[number] = await self._acs_event_authorized(
                     number, delivery.secrets, by_token=by_token
                 )
-            if not verdicts[number]:
+            if not verdicts[number][0]:
                 raise Forbidden("the webhook secret is not the one of this event's ACS channel")
         validation_code: str | None = None
         accepted = ignored = 0
         for event in events:
             if isinstance(event, acs.ReceivedSms):
                 # Event Grid redelivers an event with its id: that is the duplicate key.
-                await self._enqueue(event.inbound, message_id=f"{SmsProvider.ACS}:{event.event_id}")
+                await self._enqueue(
+                    event.inbound,
+                    verdicts[event.business_address][1],
+                    message_id=f"{SmsProvider.ACS}:{event.event_id}",
+                )
                 accepted += 1
             elif isinstance(event, acs.DeliveryReportEvent):
                 await self._enqueue_report(event.report)
@@ -233,25 +237,23 @@ class SmsWebhookService:
 
     async def _acs_event_authorized(
         self, number: str | None, secrets: tuple[str, ...], *, by_token: bool
-    ) -> bool:
-        if not by_token:
-            return await self._acs_secret_is_valid(number, secrets)
-        if number is not None:
-            await self._channel(number, SmsProvider.ACS)  # NotFound if no ACS channel serves it
-        return True
+    ) -> tuple[bool, Channel | None]:
+        """Whether the event is authorized, and the ACS channel serving its number (NotFound
+        if none does; None for an event naming no number)."""
+        if number is None:
+            return by_token or await self._acs_secret_is_valid(None, secrets), None
+        channel = await self._channel(number, SmsProvider.ACS)
+        if by_token:
+            return True, channel
+        return _carries_acs_secret(channel, secrets), channel
 
     async def _acs_secret_is_valid(self, number: str | None, secrets: tuple[str, ...]) -> bool:
         """Whether every secret given is the webhook secret of the ACS channel serving
         `number`, or, for an event naming no number, of some ACS channel."""
         if number is not None:
-            channel = await self._channel(number, SmsProvider.ACS)
-            return isinstance(channel.account, AcsAccount) and acs.carries_secret(
-                channel.account.webhook_secret, secrets
-            )
+            return _carries_acs_secret(await self._channel(number, SmsProvider.ACS), secrets)
         async for channel in self._channels_of(SmsProvider.ACS):
-            if isinstance(channel.account, AcsAccount) and acs.carries_secret(
-                channel.account.webhook_secret, secrets
-            ):
+            if _carries_acs_secret(channel, secrets):
                 return True
         return False
 
@@ -275,10 +277,15 @@ class SmsWebhookService:
             message_id=f"{report.provider}:{report.report_id}",
         )
 
-    async def _enqueue(self, inbound: InboundMessage, *, message_id: str | None = None) -> None:
-        """`message_id`, the queue's duplicate key, defaults to the provider's message id."""
+    async def _enqueue(
+        self, inbound: InboundMessage, channel: Channel | None, *, message_id: str | None = None
+    ) -> None:
+        """`message_id`, the queue's duplicate key, defaults to the provider's message id. The
+        channel found serving the number travels with the message: ingest reads it by id."""
         if inbound.consent is None:
             inbound = inbound.model_copy(update={"consent": keyword_consent(inbound.text)})
+        if channel is not None:
+            inbound = inbound.model_copy(update={"channel_id": channel.id})
         await self._queue.send(
             INBOUND,
             inbound.model_dump_json(),
@@ -286,6 +293,12 @@ class SmsWebhookService:
             message_id=message_id or f"{inbound.provider}:{inbound.provider_message_id}",
         )
         log.info("accepted %s message %s", inbound.provider, inbound.provider_message_id)
+
+
+def _carries_acs_secret(channel: Channel, secrets: tuple[str, ...]) -> bool:
+    return isinstance(channel.account, AcsAccount) and acs.carries_secret(
+        channel.account.webhook_secret, secrets
+    )
 
 
 def _business_address(event: acs.AcsEvent) -> str | None:

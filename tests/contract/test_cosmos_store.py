@@ -10,6 +10,7 @@ import pytest
 
 from shared.adapters.cosmos_layout import AGENTS_PARTITION
 from shared.adapters.cosmos_metrics import OperationKind
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     ChannelKind,
     InboundMessage,
@@ -20,7 +21,13 @@ from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService
 from tests.contract.conftest import cosmos_store
-from tests.contract.test_store_contract import T0, agent, waiting_item
+from tests.contract.test_store_contract import (
+    T0,
+    agent,
+    conversation,
+    message,
+    waiting_item,
+)
 
 
 class FixedClock:
@@ -142,3 +149,49 @@ async def test_reconcile_gives_back_the_hold_of_an_assigned_item(tmp_path: Path)
         state = await store.agent_state("a1")
         assert state is not None and state.used_capacity == 1
         assert await store.agent_items("a1") == [assigned]
+
+
+async def test_a_message_id_naming_its_conversation_needs_no_claim(tmp_path: Path) -> None:
+    """Such a message is written without a `message:` claim and found with one point read;
+    an id naming another conversation is refused, as it could be stored twice."""
+    async with cosmos_store(tmp_path) as store:
+        conv, _ = await store.open_conversation(conversation())
+        reply = message(conv.id, "reply", id=new_message_id(conv.id))
+        store.metrics.reset()
+        stored = await store.append_message(reply)
+        written = store.metrics.snapshot()
+        assert stored is not None
+        assert written.count(OperationKind.CREATE) == 1  # the message only
+        store.metrics.reset()
+        assert await store.get_message(reply.id) == stored
+        assert store.metrics.snapshot().operations == {OperationKind.POINT_READ: 1}
+        elsewhere, _ = await store.open_conversation(conversation("+14155550199"))
+        with pytest.raises(ValueError, match="names another conversation"):
+            await store.append_message(message(elsewhere.id, "x", id=reply.id))
+
+
+async def test_the_cursor_is_written_only_for_round_robin(tmp_path: Path) -> None:
+    async with cosmos_store(tmp_path) as store:
+        await agent(store, "a1", capacity=3)
+        store.metrics.reset()
+        assert await store.assign((await waiting_item(store)).id, "a1", T0, round_robin=False)
+        assert store.metrics.snapshot().count(OperationKind.UPSERT) == 0
+        assert await store.assign((await waiting_item(store)).id, "a1", T0, round_robin=True)
+        assert await store.round_robin_cursor("q1") == "a1"
+
+
+async def test_ingest_reads_the_channel_the_webhook_found_by_its_id(tmp_path: Path) -> None:
+    async with cosmos_store(tmp_path) as store:
+        await seed_demo(store, twilio_auth_token="demo-token")
+        ingest = IngestService(
+            store, RoutingService(store, RecordingQueue(), FixedClock()), FixedClock()
+        )
+        channel = await store.find_channel(ChannelKind.SMS, SMS_NUMBER)
+        assert channel is not None
+        carried = inbound("Hi", "SM0001").model_copy(update={"channel_id": channel.id})
+        outcome = await ingest.ingest(carried)
+        assert outcome.conversation.channel_id == channel.id
+        # A channel id that no longer serves the number (it moved): found by the number again.
+        others = [c for c in await store.list_channels(after=None, limit=10) if c.id != channel.id]
+        moved = inbound("Again", "SM0002").model_copy(update={"channel_id": others[0].id})
+        assert (await ingest.ingest(moved)).conversation.id == outcome.conversation.id

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.domain.figures import DayFigures, FigureScope
+from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     Agent,
     AgentState,
@@ -33,14 +34,16 @@ from shared.domain.models import (
     SentSms,
     Template,
     TwilioAccount,
+    TypingParty,
     WorkDistribution,
     WorkItem,
     WorkItemStatus,
     Workstream,
 )
 from shared.domain.presence import CustomPresence, PresenceSettings, PresenceState
+from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.errors import Conflict
-from shared.ports import Store
+from shared.ports import SentimentUpdate, Store
 from tests.contract.conftest import StoreFactory
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -462,6 +465,30 @@ async def test_a_message_id_is_stored_once(store: Store) -> None:
     assert await store.append_message(first) is not None
     assert await store.append_message(first) is None
     assert len(await store.list_messages(conv.id, include_internal=True)) == 1
+
+
+async def test_a_message_id_naming_its_conversation_is_stored_once(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Ids of the shape new_message_id makes carry no claim on Cosmos DB: their uniqueness is
+    the id's within the conversation's partition. Four writers at once store it once; a later
+    message with that id and another provider id is not stored either."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        conv, _ = await one.open_conversation(conversation())
+        reply = message(conv.id, "reply", id=new_message_id(conv.id), status=DeliveryStatus.QUEUED)
+        results = await asyncio.gather(*(s.append_message(reply) for s in (one, two, one, two)))
+        stored = [r for r in results if r is not None]
+        assert len(stored) == 1 and stored[0].sequence == 1
+        assert await two.get_message(reply.id) == stored[0]
+        again = message(conv.id, "again", "twilio:SMsame-id", id=reply.id)
+        assert await one.append_message(again) is None
+        assert await one.list_messages(conv.id, include_internal=True) == stored
+        # The provider id of the message not stored stays free for the message that has it.
+        other = message(conv.id, "other", "twilio:SMsame-id", id=new_message_id(conv.id))
+        assert await two.append_message(other) is not None
+        delivered = await one.set_message_delivery(reply.id, DeliveryStatus.SENT, "twilio:SMr")
+        assert delivered is not None and delivered.status == DeliveryStatus.SENT
+        assert await two.get_message(reply.id) == delivered
 
 
 @missing_read_gap
@@ -1024,3 +1051,76 @@ async def test_transfers_racing_for_one_receiver_never_exceed_its_capacity(
         assert sum(r is not None for r in results) == 1
         assert await used(one, "r") == 1
         assert await used(one, "a1") + await used(one, "a2") == 1
+
+
+# --- sentiment (issue 8), typing and identification by email (issue 7) ---------------------------
+
+
+async def test_a_conversations_rolling_sentiment_changes_atomically(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        conv, _ = await one.open_conversation(conversation())
+        await one.create_work_item(item(conv.id))
+
+        def fold(sequence: int) -> SentimentUpdate:
+            return lambda previous: roll(
+                previous, sequence, Sentiment(score=0.5, label=SentimentLabel.POSITIVE)
+            )
+
+        # Two writers folding different messages at once: both count, neither is lost.
+        await asyncio.gather(
+            one.change_conversation_sentiment(conv.id, fold(1)),
+            two.change_conversation_sentiment(conv.id, fold(2)),
+        )
+        stored = await one.get_conversation(conv.id)
+        assert stored is not None and stored.sentiment is not None
+        assert stored.sentiment.messages in (1, 2)  # the older one may come second: skipped
+        assert stored.sentiment.last_sequence == 2
+        # A change that returns None leaves everything as it is, work pointer included.
+        unchanged = await one.change_conversation_sentiment(conv.id, lambda previous: None)
+        assert unchanged == stored
+        assert (await one.open_work_item(conv.id)) is not None
+        listed = await one.list_ongoing_conversations(after=None, limit=10)
+        assert [s.conversation.sentiment for s in listed] == [stored.sentiment]
+
+
+@missing_read_gap
+async def test_sentiment_of_an_unknown_conversation_is_none(store: Store) -> None:
+    assert await store.change_conversation_sentiment("nope", lambda previous: None) is None
+
+
+async def test_typing_shows_until_it_expires_or_stops(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    assert await store.typing(conv.id, T0) == frozenset()
+    await store.set_typing(conv.id, TypingParty.CUSTOMER, T0 + timedelta(seconds=6))
+    await store.set_typing(conv.id, TypingParty.AGENT, T0 + timedelta(seconds=3))
+    both = frozenset({TypingParty.CUSTOMER, TypingParty.AGENT})
+    assert await store.typing(conv.id, T0 + timedelta(seconds=1)) == both
+    assert await store.typing(conv.id, T0 + timedelta(seconds=3)) == {TypingParty.CUSTOMER}
+    assert await store.typing(conv.id, T0 + timedelta(seconds=6)) == frozenset()
+    # Typing again extends it; stopping (an instant past) ends it at once.
+    await store.set_typing(conv.id, TypingParty.AGENT, T0 + timedelta(seconds=9))
+    assert await store.typing(conv.id, T0 + timedelta(seconds=8)) == {TypingParty.AGENT}
+    await store.set_typing(conv.id, TypingParty.AGENT, T0 + timedelta(seconds=2))
+    assert await store.typing(conv.id, T0 + timedelta(seconds=2)) == {TypingParty.CUSTOMER}
+    other, _ = await store.open_conversation(conversation("+14155550177"))
+    assert await store.typing(other.id, T0) == frozenset()  # a conversation's own
+
+
+async def test_customers_are_found_by_email_case_insensitively(store: Store) -> None:
+    ada = Customer(id="c1", display_name="Ada", email="Ada@Example.org")
+    await store.put_customer(ada)
+    await store.put_customer(Customer(id="c2", display_name="Ada's twin", email="ada@example.ORG"))
+    await store.put_customer(Customer(id="c3", display_name="Grace", email="grace@example.org"))
+    found = await store.find_customers_by_email("ADA@example.org")
+    assert [c.id for c in found] == ["c1", "c2"]
+    assert found[0] == ada  # the record as written
+    assert await store.find_customers_by_email("nobody@example.org") == []
+    # A changed email is found under the new one only; a removed one under none.
+    await store.put_customer(ada.model_copy(update={"email": "lovelace@example.org"}))
+    assert [c.id for c in await store.find_customers_by_email("ada@example.org")] == ["c2"]
+    assert [c.id for c in await store.find_customers_by_email("lovelace@example.org")] == ["c1"]
+    await store.put_customer(Customer(id="c3", display_name="Grace", mobile_phone="+14155550102"))
+    assert await store.find_customers_by_email("grace@example.org") == []
+    assert [c.id for c in await store.find_customers_by_phone("+14155550102")] == ["c3"]

@@ -97,3 +97,25 @@ def test_disconnection_keeps_presence_for_150_seconds_then_recomputes(
 def test_the_default_presence_is_away_or_offline() -> None:
     with pytest.raises(ValueError, match="Away or Offline"):
         PresencePolicy(default_presence=Presence.AVAILABLE)
+
+
+# --- time in presence (issue 8) ------------------------------------------------------------------
+
+
+def test_since_moves_only_when_the_presence_changes() -> None:
+    def refreshed(state: PresenceState, seconds: float, used: int = 0) -> PresenceState:
+        return refresh(state, now=at(seconds), used_capacity=used, max_capacity=2, policy=POLICY)
+
+    online = refreshed(ONLINE, 1)
+    assert (online.presence, online.since) == (Presence.AVAILABLE, at(1))
+    assert refreshed(online, 5, used=1).since == at(1)  # still available: time runs on
+    busy = refreshed(online, 6, used=2)
+    assert (busy.presence, busy.since) == (Presence.BUSY, at(6))
+    training = refreshed(choose(busy, Presence.AVAILABLE, at(7), custom=TRAINING), 7)
+    assert (training.presence, training.since) == (Presence.AWAY, at(7))
+    # Another custom presence on the same base state is a change too.
+    lunch = CustomPresence(id="lunch", name="Lunch", base=Presence.AWAY)
+    assert refreshed(choose(training, Presence.AWAY, at(8), custom=lunch), 8).since == at(8)
+    out = refreshed(sign_out(training), 9)
+    assert (out.presence, out.since) == (Presence.OFFLINE, at(9))
+    assert refreshed(out, 60).since == at(9)

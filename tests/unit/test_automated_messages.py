@@ -1,0 +1,114 @@
+"""Automated messages (issue 7): per workstream, on chat and SMS alike, the customer is told
+where they are in the queue, which agent took them, and that the agent ended the conversation;
+each once per event, in the admin's words, with nothing internal in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.auth import Role
+from shared.bootstrap import Container
+from shared.domain.models import AutomatedMessages, SenderKind
+from shared.local.seed import CHAT_WIDGET_ID
+from tests.support import bearer, drain
+from tests.unit.test_agent_flow import arrive, inbound
+
+TEXTS = AutomatedMessages(
+    received="Thanks! You are number {position} in the queue.",
+    agent_assigned="You're now chatting with {agent_name}",
+    ended="The agent ended the conversation. Thank you!",
+)
+
+
+async def configure(services: Container, workstream_id: str) -> None:
+    workstream = await services.store.get_workstream(workstream_id)
+    assert workstream is not None
+    await services.store.put_workstream(workstream.model_copy(update={"automated_messages": TEXTS}))
+
+
+async def sent_texts(services: Container) -> list[str]:
+    return [s.text for s in reversed(await services.store.list_sent_sms(limit=50))]
+
+
+async def test_an_sms_customer_is_told_each_event_once(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    await configure(services, "ws-sms")
+    await arrive(services, inbound("SM1", "hello"))
+    await arrive(services, inbound("SM1", "hello"))  # the provider retries: nothing new
+    await arrive(services, inbound("SM2", "are you there?"))
+    assert await sent_texts(services) == [
+        "Thanks! You are number 1 in the queue.",
+        "You're now chatting with Alice Agent",
+    ]
+    alice = bearer(services, "alice", Role.AGENT)
+    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
+    conversation_id = work["conversation"]["id"]
+    assert (
+        await client.post(f"/api/conversations/{conversation_id}/end", headers=alice)
+    ).is_success
+    closed = await client.post(f"/api/conversations/{conversation_id}/close", headers=alice)
+    assert closed.is_success, closed.text
+    await drain(services)
+    texts = await sent_texts(services)
+    assert texts[2:] == ["The agent ended the conversation. Thank you!"]  # once, not on close
+    messages = await services.store.list_messages(conversation_id, include_internal=True)
+    system = [m.text for m in messages if m.sender == SenderKind.SYSTEM]
+    assert system == texts
+
+
+async def test_closing_active_work_tells_the_customer_it_ended(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    await configure(services, "ws-sms")
+    await arrive(services, inbound("SM1", "hello"))
+    alice = bearer(services, "alice", Role.AGENT)
+    (work,) = (await client.get("/api/agents/me/work", headers=alice)).json()
+    url = f"/api/conversations/{work['conversation']['id']}/close"
+    assert (await client.post(url, headers=alice)).is_success
+    await drain(services)
+    assert (await sent_texts(services))[-1] == "The agent ended the conversation. Thank you!"
+
+
+async def test_without_texts_nothing_is_sent(services: Container) -> None:
+    await arrive(services, inbound("SM1", "hello"))
+    assert await sent_texts(services) == []
+
+
+async def test_a_chat_visitor_reads_the_events_in_the_transcript(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    await configure(services, "ws-chat")
+    started = await client.post(
+        "/api/chat/sessions", json={"widget_id": CHAT_WIDGET_ID, "pre_chat": {"name": "Vi"}}
+    )
+    session: dict[str, Any] = started.json()
+    await drain(services)
+    read = await client.get(
+        f"/api/chat/sessions/{session['conversation_id']}/messages",
+        headers={"Authorization": f"Bearer {session['token']}"},
+    )
+    body = read.json()
+    assert body["status"] == "connected"
+    assert [(m["sender"], m["text"]) for m in body["messages"]] == [
+        ("system", "Hello! An agent will be with you shortly."),
+        ("system", "Thanks! You are number 1 in the queue."),
+        ("system", "You're now chatting with Alice Agent"),
+    ]
+
+
+async def test_only_known_placeholders_are_accepted(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    admin = bearer(services, "root", Role.ADMIN)
+    current = (await client.get("/api/admin/workstreams/ws-sms", headers=admin)).json()
+    for text in ("Your id is {conversation_id}", "{agent_name.__class__}", "{0}", "{unclosed"):
+        body = current | {"automated_messages": {"agent_assigned": text}}
+        response = await client.put("/api/admin/workstreams/ws-sms", json=body, headers=admin)
+        assert response.status_code == 400, (text, response.text)
+    good = current | {"automated_messages": {"received": "You are number {position}"}}
+    saved = await client.put("/api/admin/workstreams/ws-sms", json=good, headers=admin)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["automated_messages"]["received"] == "You are number {position}"
