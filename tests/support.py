@@ -15,7 +15,7 @@ from functions.http_api import create_api
 from shared import bootstrap
 from shared.auth import Role
 from shared.bootstrap import Container, build_container, close_container, get_container
-from shared.domain.models import Message
+from shared.domain.models import ChannelKind, ConsentAction, InboundMessage, Message, SmsProvider
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo
 from shared.settings import get_settings
@@ -157,3 +157,43 @@ async def alice_replies(client: httpx.AsyncClient, services: Container) -> Messa
     reply = await services.store.get_message(sent.json()["id"])
     assert reply is not None and reply.provider_message_id is not None
     return reply
+
+
+class RecordingQueue:
+    """The WorkQueue port, faked for tests that call the services a queue would trigger
+    themselves: it records what was sent and delivers nothing."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(
+        self,
+        queue_name: str,
+        body: str,
+        *,
+        session_id: str | None = None,
+        message_id: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        self.sent.append((queue_name, body))
+
+
+def twilio_inbound(
+    sid: str,
+    *,
+    at: datetime,
+    text: str = "hello",
+    sender: str = "+14155550101",
+    consent: ConsentAction | None = None,
+) -> InboundMessage:
+    """An inbound SMS to the demo business number, as the Twilio webhook normalizes it."""
+    return InboundMessage(
+        provider=SmsProvider.TWILIO,
+        provider_message_id=sid,
+        channel=ChannelKind.SMS,
+        customer_address=sender,
+        business_address="+12025550100",
+        text=text,
+        received_at=at,
+        consent=consent,
+    )

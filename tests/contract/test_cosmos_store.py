@@ -28,29 +28,12 @@ from tests.contract.test_store_contract import (
     message,
     waiting_item,
 )
+from tests.support import RecordingQueue
 
 
 class FixedClock:
     def now(self) -> datetime:
         return T0
-
-
-class RecordingQueue:
-    """The WorkQueue port, faked: these tests call the services the queue would trigger."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-
-    async def send(
-        self,
-        queue_name: str,
-        body: str,
-        *,
-        session_id: str | None = None,
-        message_id: str | None = None,
-        not_before: datetime | None = None,
-    ) -> None:
-        self.sent.append((queue_name, body))
 
 
 def inbound(text: str, sid: str) -> InboundMessage:

@@ -35,6 +35,7 @@ from shared.ports import Store
 from shared.services.routing import RoutingService
 from tests.contract.conftest import STORE_FACTORIES, StoreFactory
 from tests.contract.test_store_contract import conversation
+from tests.support import RecordingQueue
 
 PROCESSES = 3
 ROUNDS = 30
@@ -46,21 +47,6 @@ QUEUES = {
 }
 AGENTS = [f"agent-{n}" for n in range(8)]
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
-
-
-class DiscardingQueue:
-    """Routing requests go nowhere: the routers here run their passes themselves."""
-
-    async def send(
-        self,
-        queue_name: str,
-        body: str,
-        *,
-        session_id: str | None = None,
-        message_id: str | None = None,
-        not_before: datetime | None = None,
-    ) -> None:
-        return None
 
 
 @dataclass
@@ -80,7 +66,7 @@ async def _route_at_random(factory: StoreFactory, folder: Path, seed: int) -> Ro
     rng = random.Random(seed)
     log = RouterLog()
     async with factory(folder) as store:
-        routing = RoutingService(store, DiscardingQueue(), SystemClock())
+        routing = RoutingService(store, RecordingQueue(), SystemClock())
         for _ in range(ROUNDS):
             for item in await routing.route_queue(rng.choice(list(QUEUES))):
                 log.assigned.append(item.id)

@@ -9,21 +9,13 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import ChannelKind, InboundMessage, Presence, SmsProvider
+from shared.domain.models import InboundMessage, Presence
 from shared.services.queues import INBOUND
-from tests.support import bearer, drain
+from tests.support import bearer, drain, twilio_inbound
 
 
 def inbound(sid: str, text: str = "hello", sender: str = "+14155550101") -> InboundMessage:
-    return InboundMessage(
-        provider=SmsProvider.TWILIO,
-        provider_message_id=sid,
-        channel=ChannelKind.SMS,
-        customer_address=sender,
-        business_address="+12025550100",
-        text=text,
-        received_at=datetime(2026, 11, 1, tzinfo=UTC),
-    )
+    return twilio_inbound(sid, at=datetime(2026, 11, 1, tzinfo=UTC), text=text, sender=sender)
 
 
 async def arrive(services: Container, message: InboundMessage) -> None:

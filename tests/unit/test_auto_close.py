@@ -10,15 +10,12 @@ import httpx
 
 from shared.bootstrap import Container
 from shared.domain.models import (
-    ChannelKind,
-    InboundMessage,
     OperatingHours,
     OperatingWindow,
     Presence,
     Redirect,
-    SmsProvider,
 )
-from tests.support import ManualClock, drain
+from tests.support import ManualClock, drain, twilio_inbound
 from tests.unit.test_agent_flow import arrive
 from tests.unit.test_bots import work_of
 from tests.unit.test_routing_flow import configure_workstream, routing_of
@@ -29,15 +26,7 @@ SILENCE = timedelta(minutes=10)
 
 
 def text_now(clock: ManualClock, sid: str, text: str, sender: str = "+14155550101") -> Any:
-    return InboundMessage(
-        provider=SmsProvider.TWILIO,
-        provider_message_id=sid,
-        channel=ChannelKind.SMS,
-        customer_address=sender,
-        business_address="+12025550100",
-        text=text,
-        received_at=clock.now(),
-    )
+    return twilio_inbound(sid, at=clock.now(), text=text, sender=sender)
 
 
 async def sent_texts(services: Container) -> list[str]:

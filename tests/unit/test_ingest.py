@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.bootstrap import Container
-from shared.domain.models import ChannelKind, ConsentAction, Customer, InboundMessage, SmsProvider
-from tests.support import drain
+from shared.domain.models import ConsentAction, Customer, InboundMessage
+from tests.support import drain, twilio_inbound
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -14,16 +14,7 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 def inbound(
     sid: str, sender: str, text: str = "hi", consent: ConsentAction | None = None
 ) -> InboundMessage:
-    return InboundMessage(
-        provider=SmsProvider.TWILIO,
-        provider_message_id=sid,
-        channel=ChannelKind.SMS,
-        customer_address=sender,
-        business_address="+12025550100",
-        text=text,
-        received_at=T0,
-        consent=consent,
-    )
+    return twilio_inbound(sid, at=T0, text=text, sender=sender, consent=consent)
 
 
 async def test_a_number_shared_by_several_records_stays_unidentified_with_candidates(
