@@ -18,6 +18,7 @@ from typing import Annotated
 import jwt
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
+from shared.domain.models import Locale
 from shared.errors import Unauthorized
 
 ISSUER = "omnichannel-chat"
@@ -42,6 +43,9 @@ class StartChat(_Body):
         default_factory=dict, max_length=50
     )
     context: dict[ContextKey, ContextValue] = Field(default_factory=dict, max_length=50)
+    locale: Locale | None = Field(
+        default=None, description="the visitor's language (the browser's), e.g. fr-CA"
+    )
     client_session_id: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_-]{22,64}$",

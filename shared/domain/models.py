@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import string
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -285,6 +286,26 @@ class AutomatedMessages(Model):
         return text.format(**{k: v for k, v in values.items() if k in _PLACEHOLDERS[event]})
 
 
+Locale = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", description="BCP 47, e.g. fr or fr-CA"),
+]
+
+
+def for_locale(
+    default: AutomatedMessages, by_locale: Mapping[str, AutomatedMessages], locale: str | None
+) -> AutomatedMessages:
+    """The texts for a customer's locale: the exact tag (fr-CA), else its language (fr),
+    else the workstream's default texts. Tags compare without regard to case."""
+    if locale:
+        tags = {tag.casefold(): texts for tag, texts in by_locale.items()}
+        wanted = locale.casefold()
+        for tag in (wanted, wanted.split("-", 1)[0]):
+            if tag in tags:
+                return tags[tag]
+    return default
+
+
 class TypingParty(StrEnum):
     """Who is typing in a conversation (issue 7): shown to the other side, for seconds."""
 
@@ -321,6 +342,13 @@ class Workstream(Model):
     automated_messages: AutomatedMessages = Field(
         default_factory=AutomatedMessages, description="told the customer on events"
     )
+    automated_messages_by_locale: dict[Locale, AutomatedMessages] = Field(
+        default_factory=dict,
+        description="the same in other languages, chosen by the conversation's locale",
+    )
+
+    def automated_messages_for(self, locale: str | None) -> AutomatedMessages:
+        return for_locale(self.automated_messages, self.automated_messages_by_locale, locale)
 
 
 class AssignmentMethod(StrEnum):
@@ -596,6 +624,9 @@ class Conversation(Model):
     )
     status: ConversationStatus = ConversationStatus.OPEN
     pre_chat: dict[str, str] = Field(default_factory=dict, description="chat: pre-chat answers")
+    locale: Locale | None = Field(
+        default=None, description="the customer's language, for automated messages"
+    )
     context: dict[str, bool | float | str] = Field(
         default_factory=dict, description="chat: context variables the widget set"
     )

@@ -187,6 +187,7 @@ class ChatService:
                 customer_candidates=candidates,
                 pre_chat=answers,
                 context=context,
+                locale=request.locale,
                 opened_at=self._clock.now(),
             )
         )

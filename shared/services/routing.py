@@ -211,8 +211,15 @@ class RoutingService:
         some: once per event (the key is the item's, and the agent's when one was assigned),
         however often the caller retries."""
         workstream = workstream or await self._store.get_workstream(item.workstream_id)
-        texts = None if workstream is None else workstream.automated_messages
-        if texts is None or getattr(texts, event.value) is None:
+        if workstream is None:
+            return
+        texts = workstream.automated_messages
+        if workstream.automated_messages_by_locale:  # read the conversation only when it matters
+            conversation = await self._store.get_conversation(item.conversation_id)
+            texts = workstream.automated_messages_for(
+                None if conversation is None else conversation.locale
+            )
+        if getattr(texts, event.value) is None:
             return
         values: dict[str, str | int] = {}
         if event is AutomatedEvent.RECEIVED:

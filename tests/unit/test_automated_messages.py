@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
@@ -97,6 +98,53 @@ async def test_a_chat_visitor_reads_the_events_in_the_transcript(
         ("system", "Thanks! You are number 1 in the queue."),
         ("system", "You're now chatting with Alice Agent"),
     ]
+
+
+FRENCH = AutomatedMessages(
+    received="Merci ! Vous êtes numéro {position} dans la file.",
+    agent_assigned="Vous discutez maintenant avec {agent_name}",
+)
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [
+        ("fr-CA", "Merci ! Vous êtes numéro 1 dans la file."),  # its language's texts
+        ("FR", "Merci ! Vous êtes numéro 1 dans la file."),
+        ("de-DE", "Thanks! You are number 1 in the queue."),  # none: the default texts
+        (None, "Thanks! You are number 1 in the queue."),
+    ],
+)
+async def test_a_visitor_is_told_in_their_language(
+    client: httpx.AsyncClient, services: Container, locale: str | None, expected: str
+) -> None:
+    workstream = await services.store.get_workstream("ws-chat")
+    assert workstream is not None
+    await services.store.put_workstream(
+        workstream.model_copy(
+            update={"automated_messages": TEXTS, "automated_messages_by_locale": {"fr": FRENCH}}
+        )
+    )
+    started = await client.post(
+        "/api/chat/sessions",
+        json={"widget_id": CHAT_WIDGET_ID, "pre_chat": {"name": "Vi"}}
+        | ({} if locale is None else {"locale": locale}),
+    )
+    session: dict[str, Any] = started.json()
+    await drain(services)
+    read = await client.get(
+        f"/api/chat/sessions/{session['conversation_id']}/messages",
+        headers={"Authorization": f"Bearer {session['token']}"},
+    )
+    assert [m["text"] for m in read.json()["messages"]][1] == expected
+
+
+async def test_a_locale_must_be_a_language_tag(client: httpx.AsyncClient) -> None:
+    started = await client.post(
+        "/api/chat/sessions",
+        json={"widget_id": CHAT_WIDGET_ID, "pre_chat": {"name": "Vi"}, "locale": "<script>"},
+    )
+    assert started.status_code == 400
 
 
 async def test_only_known_placeholders_are_accepted(

@@ -219,6 +219,7 @@
       widget_id: widgetId,
       pre_chat: answers,
       context: context,
+      locale: navigator.language || undefined,
       client_session_id: randomId(),
     }).then(function (session) {
       save({ conversation_id: session.conversation_id, token: session.token, after: 0 });
