@@ -3,15 +3,18 @@ headless Chromium from Debian's packages driven by Playwright (never a downloade
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.e2e.runtime import Runtime, free_port
+from tests.e2e.runtime import ROOT, Runtime, free_port
+
+DOCS = ROOT / "docs"
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a machine with a closed network: no background calls home, no sandbox as root.
@@ -24,6 +27,19 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture
+def screenshot(tmp_path: Path) -> Callable[[str], Path]:
+    """Where a browser test saves its screenshot: docs/ when UPDATE_SCREENSHOTS=1 (make
+    screenshots), else the test's own folder, so a test run leaves the tree as it found it."""
+
+    def path(name: str) -> Path:
+        folder = DOCS if os.environ.get("UPDATE_SCREENSHOTS") == "1" else tmp_path
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    return path
 
 
 @pytest.fixture

@@ -4,15 +4,17 @@ and replies; Bob is consulted and writes an internal note that Alice sees marked
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.runtime import ROOT, Runtime, eventually, send_sms
+from tests.e2e.runtime import Runtime, eventually, send_sms
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOT = ROOT / "docs" / "agent-console.png"
 WAIT_MS = 10_000
 
 
@@ -27,7 +29,7 @@ def sign_in(browser: Browser, runtime: Runtime, agent: str) -> Page:
 
 
 def test_an_agent_accepts_replies_and_consults_a_colleague(
-    runtime: Runtime, browser: Browser
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
 ) -> None:
     runtime.start()
     admin = runtime.auth("admin")
@@ -71,8 +73,7 @@ def test_an_agent_accepts_replies_and_consults_a_colleague(
     expect(note.locator(".text")).to_have_text("Parcels from that depot are late this week.")
     expect(note.locator(".label")).to_contain_text("Internal note")
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    alice.screenshot(path=str(SCREENSHOT), full_page=True)
+    alice.screenshot(path=str(screenshot("agent-console.png")), full_page=True)
 
     # The reply went to the customer; the note never did (invariant 5).
     def outbox() -> list[str]:

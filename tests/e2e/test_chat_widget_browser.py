@@ -4,22 +4,25 @@ API; hostile text stays text; on a second page the same conversation continues."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.runtime import ROOT, Runtime, eventually, work_of
+from tests.e2e.runtime import Runtime, eventually, work_of
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOT = ROOT / "docs" / "chat-widget.png"
 WAIT_MS = 10_000
 HOSTILE = 'Hi Ada <img src=x onerror="window.owned=1"> how can I help?'
 
 
-def test_a_visitor_chats_with_an_agent_across_pages(runtime: Runtime, browser: Browser) -> None:
+def test_a_visitor_chats_with_an_agent_across_pages(
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+) -> None:
     runtime.start()
     page = browser.new_page(viewport={"width": 1000, "height": 720})
     page.set_default_timeout(WAIT_MS)
@@ -61,7 +64,7 @@ def test_a_visitor_chats_with_an_agent_across_pages(runtime: Runtime, browser: B
         return [m["text"] for m in listed if m["sender"] == "customer"]
 
     assert eventually(lambda: "Where is parcel 42?" in customer_texts(), "the visitor's message")
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(screenshot("chat-widget.png")))
 
     # Another page of the site: the widget finds its token and the conversation continues.
     page.goto(f"{runtime.base}/demo/second.html")

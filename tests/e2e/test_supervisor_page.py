@@ -5,21 +5,23 @@ with the customer's hostile text shown as text."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.runtime import ROOT, Runtime, eventually, send_sms
+from tests.e2e.runtime import Runtime, eventually, send_sms
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOT = ROOT / "docs" / "supervisor-page.png"
 WAIT_MS = 10_000
 HOSTILE = 'Where is my order? <img src=x onerror="alert(1)">'
 
 
 def test_a_supervisor_watches_the_floor_and_monitors_a_conversation(
-    runtime: Runtime, browser: Browser
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
 ) -> None:
     runtime.start()
     alice = runtime.auth("alice")
@@ -60,8 +62,7 @@ def test_a_supervisor_watches_the_floor_and_monitors_a_conversation(
     assert page.locator("#transcript img, #transcript b").count() == 0
     expect(page.locator("#monitor-state")).to_have_text("active · alice")
 
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(screenshot("supervisor-page.png")), full_page=True)
 
     # The demo admin is no agent: taking over says why, and the work stays with Alice.
     page.click("#take-over")
