@@ -12,7 +12,7 @@ COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit clean bench bench-cost bench-routing
+.PHONY: run test lint typecheck unit soak clean bench bench-cost bench-routing screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,9 +48,20 @@ unit: $(STAMP) $(COSMOS_STAMP) $(CHROMIUM)
 
 test: lint typecheck unit
 
+# The reliability suite pushed harder (README, Tests): SOAK_FACTOR times the generated examples
+# (hypothesis, schemathesis) and the SIGKILL crash test run SOAK_FACTOR times.
+SOAK_FACTOR ?= 20
+soak: $(STAMP)
+	SOAK_FACTOR=$(SOAK_FACTOR) $(BIN)/pytest -q tests/reliability
+
 # Request units, queue messages and executions per flow on the Cosmos store (docs/cost.md).
 bench-cost: $(STAMP) $(COSMOS_STAMP)
 	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/python -m bench.cost
+
+# Refresh docs/*.png from the browser tests (a plain test run leaves docs/ alone).
+screenshots: $(STAMP) $(COSMOS_STAMP)
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/e2e/test_agent_console.py \
+		tests/e2e/test_chat_widget_browser.py tests/e2e/test_supervisor_page.py
 
 # Routing decisions per second and their latency at 1,000 and 10,000 agents (SQLite).
 bench-routing: $(STAMP)

@@ -88,7 +88,7 @@ async def history(
     group_by: GroupBy = GroupBy.DAY,
     format: Literal["json", "csv"] | None = None,
 ) -> Response | History:
-    """From `from` to `to` (inclusive, any length: no cap), one row per day, per queue or per
+    """From `from` to `to` (inclusive, up to ten years), one row per day, per queue or per
     agent. CSV with `format=csv` or `Accept: text/csv` (streamed a day at a time)."""
     rows = services.figures.history(first, last, group_by)
     if wants_csv(request, format):

@@ -21,11 +21,25 @@ class CustomPresence(Model):
     base: Presence
 
 
+# The longest either policy duration may be. Longer is no policy at all (an agent would keep a
+# stale presence for years), and beyond a year ISO 8601 durations come out in years and days
+# (`P58Y278D`), which RFC 3339's duration grammar, the document's `format: duration`, refuses.
+MAX_POLICY_DURATION = timedelta(days=1)
+
+
 class PresencePolicy(Model):
     inactivity_timeout: timedelta = Field(
-        default=timedelta(minutes=30), description="no heartbeat this long clears a manual choice"
+        default=timedelta(minutes=30),
+        gt=timedelta(0),
+        le=MAX_POLICY_DURATION,
+        description="no heartbeat this long clears a manual choice (at most a day)",
     )
-    disconnect_grace: timedelta = DISCONNECT_GRACE
+    disconnect_grace: timedelta = Field(
+        default=DISCONNECT_GRACE,
+        ge=timedelta(0),
+        le=MAX_POLICY_DURATION,
+        description="silence tolerated before an agent counts as disconnected (at most a day)",
+    )
     default_presence: Presence | None = Field(
         default=None, description="the admin's presence for disconnected agents: Away or Offline"
     )

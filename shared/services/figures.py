@@ -19,6 +19,9 @@ from shared.errors import BadRequest
 from shared.ports import Clock, Store
 
 _PAGE = 200
+# The longest history range one request may ask for (ten years): a day costs a store read, so
+# an unbounded range (year 1 to 9999) would hold a worker for hours.
+MAX_HISTORY_DAYS = 3660
 
 
 class Measures(Model):
@@ -227,10 +230,12 @@ class FiguresService:
         )
 
     def history(self, first: date, last: date, group_by: GroupBy) -> AsyncIterator[HistoryRow]:
-        """The range's rows, read one day at a time (no cap on the range: a row per day is
+        """The range's rows, read one day at a time (up to MAX_HISTORY_DAYS: a row per day is
         yielded as soon as that day is read, so a CSV export streams)."""
         if last < first:
             raise BadRequest("`to` comes before `from`")
+        if (last - first).days + 1 > MAX_HISTORY_DAYS:
+            raise BadRequest(f"a history range spans at most {MAX_HISTORY_DAYS} days")
         return self._history_rows(first, last, group_by)
 
     async def _history_rows(

@@ -16,6 +16,7 @@ import pytest
 
 from shared.local.banner import signed_twilio_form
 from tests.e2e.runtime import TWILIO_TOKEN, Runtime, eventually, free_port
+from tests.reliability.soak import factor
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +46,9 @@ def stored(runtime: Runtime) -> dict[str, list[tuple[str, str]]]:
     return found
 
 
+@pytest.mark.parametrize("round_", range(factor()))  # once; SOAK_FACTOR times in `make soak`
 def test_every_acknowledged_webhook_is_delivered_once_in_order_after_sigkill(
-    runtime: Runtime,
+    runtime: Runtime, round_: int
 ) -> None:
     runtime.start()
     url = f"{runtime.base}/api/sms/twilio"

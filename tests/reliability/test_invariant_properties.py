@@ -22,6 +22,7 @@ from shared.local.runtime import consume
 from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.sms_webhooks import SignedForm
 from shared.settings import Settings
+from tests.reliability.soak import examples
 from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, catalog
 
 NUMBERS = ("+14155550101", "+14155550177", "+14155550188")
@@ -116,7 +117,7 @@ def _open_conversations(settings: Settings, number: str) -> list[str]:
 
 
 @settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,

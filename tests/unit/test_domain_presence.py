@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from shared.domain.models import Presence
 from shared.domain.presence import (
@@ -119,3 +120,23 @@ def test_since_moves_only_when_the_presence_changes() -> None:
     out = refreshed(sign_out(training), 9)
     assert (out.presence, out.since) == (Presence.OFFLINE, at(9))
     assert refreshed(out, 60).since == at(9)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"disconnect_grace": "P3064W"},  # found by schemathesis: it came back as "P58Y278D"
+        {"disconnect_grace": "-PT1S"},
+        {"inactivity_timeout": "PT0S"},
+        {"inactivity_timeout": "P1DT1S"},
+    ],
+)
+def test_a_presence_policy_duration_is_positive_and_at_most_a_day(policy: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        PresencePolicy.model_validate(policy)
+    assert (
+        PresencePolicy.model_validate({"disconnect_grace": "P1D"}).model_dump(mode="json")[
+            "disconnect_grace"
+        ]
+        == "P1D"
+    )

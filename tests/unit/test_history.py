@@ -152,3 +152,11 @@ async def test_history_refuses_agents_and_backward_ranges(
         URL, params=params | {"group_by": "week"}, headers=supervisor(services)
     )
     assert unknown.status_code == 400
+    # Found by the schemathesis run: year 1 to 9999 held a worker for minutes, a read a day.
+    for form in ("json", "csv"):
+        endless = await client.get(
+            URL,
+            params={"from": "0001-01-01", "to": "9999-12-31", "format": form},
+            headers=supervisor(services),
+        )
+        assert endless.status_code == 400 and "3660 days" in endless.json()["detail"]
