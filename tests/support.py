@@ -16,6 +16,7 @@ from shared import bootstrap
 from shared.auth import Role
 from shared.bootstrap import Container, build_container, close_container, get_container
 from shared.domain.models import ChannelKind, ConsentAction, InboundMessage, Message, SmsProvider
+from shared.local.banner import signed_twilio_form
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo
 from shared.settings import get_settings
@@ -196,4 +197,22 @@ def twilio_inbound(
         text=text,
         received_at=at,
         consent=consent,
+    )
+
+
+async def post_twilio_sms(
+    client: httpx.AsyncClient, *, sender: str, text: str, sid: str, to: str = "+12025550100"
+) -> httpx.Response:
+    """A customer's SMS as Twilio posts it to the app: form body signed for the public URL."""
+    url = f"{PUBLIC_BASE_URL}/api/sms/twilio"
+    body, signature = signed_twilio_form(
+        TWILIO_TOKEN, url, sender=sender, to=to, text=text, sid=sid
+    )
+    return await client.post(
+        "/api/sms/twilio",
+        content=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
     )

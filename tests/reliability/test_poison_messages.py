@@ -17,10 +17,9 @@ import httpx
 import pytest
 
 from shared.bootstrap import Container
-from shared.local.banner import signed_twilio_form
 from shared.local.runtime import consume
 from shared.services.queues import INBOUND
-from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, ManualClock, catalog
+from tests.support import ManualClock, catalog, post_twilio_sms
 
 ADA = "+14155550101"
 BOB = "+14155550102"
@@ -69,20 +68,11 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_fl
     session = f"sms:{ADA}:{BUSINESS}"  # Ada's conversation's session: her later texts wait
     await queue.send(INBOUND, '{"not": "an inbound message"}', session_id=session, message_id="p1")
 
-    url = f"{PUBLIC_BASE_URL}/api/sms/twilio"
     for n, (sender, text) in enumerate(
         [(ADA, "ada 1"), (BOB, "bob 1"), (ADA, "ada 2"), (BOB, "bob 2")]
     ):
-        body, signature = signed_twilio_form(
-            TWILIO_TOKEN, url, sender=sender, to=BUSINESS, text=text, sid=f"SMpoison{n:04d}"
-        )
-        response = await client.post(
-            "/api/sms/twilio",
-            content=body,
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature,
-            },
+        response = await post_twilio_sms(
+            client, sender=sender, to=BUSINESS, text=text, sid=f"SMpoison{n:04d}"
         )
         assert response.status_code == 200, response.text
 

@@ -20,9 +20,8 @@ import pytest
 from functions.http_api import create_api
 from shared import bootstrap
 from shared.bootstrap import Container, build_container
-from shared.local.banner import signed_twilio_form
 from shared.local.runtime import as_service_bus_message
-from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, catalog
+from tests.support import PUBLIC_BASE_URL, catalog, post_twilio_sms
 
 
 class InjectedFailure(RuntimeError):
@@ -144,24 +143,13 @@ async def test_a_store_failure_at_any_call_of_the_inbound_path_is_retried_to_a_w
     flaky: tuple[Container, FlakyStore, ShiftedClock],
 ) -> None:
     container, store, clock = flaky
-    url = f"{PUBLIC_BASE_URL}/api/sms/twilio"
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_api()), base_url=PUBLIC_BASE_URL
     ) as client:
 
         async def deliver(sender: str, sid: str, fail_at: int | None) -> tuple[int, list[str]]:
             store.arm(None)
-            body, signature = signed_twilio_form(
-                TWILIO_TOKEN, url, sender=sender, to="+12025550100", text="help", sid=sid
-            )
-            response = await client.post(
-                "/api/sms/twilio",
-                content=body,
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "X-Twilio-Signature": signature,
-                },
-            )
+            response = await post_twilio_sms(client, sender=sender, text="help", sid=sid)
             assert response.status_code == 200, response.text
             store.arm(fail_at)
             failures = await run_queues(container, clock)
