@@ -116,7 +116,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         tokens = dev_issuer = DevTokenIssuer(
             settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
         )
-    presence = PresenceService(store, clock)
+    presence = PresenceService(store, clock, time_zone=settings.org_time_zone)
     routing = RoutingService(store, queue, clock, presence=presence)
     bot_client = HttpBotClient()
     closers.append(bot_client.close)

@@ -35,7 +35,12 @@ from shared.domain.models import (
     WorkItem,
     Workstream,
 )
-from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
+from shared.domain.presence import (
+    PresenceChange,
+    PresenceSettings,
+    PresenceSpan,
+    PresenceState,
+)
 from shared.domain.sentiment import ConversationSentiment
 
 
@@ -298,7 +303,7 @@ class AgentWorkStore(Protocol):
         ...
 
     async def transfer_to_queue(
-        self, item_id: str, from_agent_id: str, queue_id: str
+        self, item_id: str, from_agent_id: str, queue_id: str, now: datetime
     ) -> WorkItem | None:
         """An active item of `from_agent_id` waits again, in `queue_id`, keeping its priority
         and arrival time; the sender's capacity is released. None when the item is no longer
@@ -375,6 +380,15 @@ class SupervisionStore(Protocol):
         ...
 
     async def set_figures_watermark(self, day: date) -> None: ...
+
+    async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
+        """Store a piece of an ended presence span lying within `day`; the same piece stored
+        again (same id) is one record."""
+        ...
+
+    async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
+        """The presence-span pieces stored for `day`, in id order."""
+        ...
 
 
 # --- sentiment (issue 8), typing and identification by email (issue 7) -------------------------

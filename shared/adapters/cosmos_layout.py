@@ -201,6 +201,14 @@ def day_figures_key(day: date) -> str:
 
 
 FIGURES_WATERMARK_KEY = "figures-watermark"
+
+
+def presence_spans_key(day: date) -> str:
+    """The partition of `lookups` holding one day's presence-span pieces (id = the span's):
+    the aggregates timer reads a day's in one single-partition query."""
+    return f"presence-spans:{day.isoformat()}"
+
+
 """In `lookups`: the first day the aggregates timer has not finalized yet."""
 
 

@@ -68,7 +68,12 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
-from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
+from shared.domain.presence import (
+    PresenceChange,
+    PresenceSettings,
+    PresenceSpan,
+    PresenceState,
+)
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
 from shared.ports import PresenceUpdate, SentimentUpdate
@@ -737,14 +742,7 @@ class CosmosStore:
         self, item_doc: Doc, agent_id: str, now: datetime, offer_until: datetime | None
     ) -> WorkItem:
         """Second write: the item becomes the agent's, if still the version read (ETag)."""
-        assigned = _load(WorkItem, item_doc).model_copy(
-            update={
-                "status": WorkItemStatus.ACTIVE if offer_until is None else WorkItemStatus.OFFERED,
-                "agent_id": agent_id,
-                "assigned_at": now,
-                "offer_expires_at": offer_until,
-            }
-        )
+        assigned = _load(WorkItem, item_doc).given_to(agent_id, now, offer_until)
         await self._work.replace(_item_document(assigned), etag=item_doc["_etag"])
         return assigned
 
@@ -844,9 +842,11 @@ class CosmosStore:
         return sorted(items, key=lambda i: (i.enqueued_at, i.id))
 
     async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
-        # Only what an AgentState is made of: not the presence state, consults, system fields.
+        # Only what an AgentState is made of: not the rest of the presence state, consults,
+        # system fields.
         rows = await self._work.query(
-            "SELECT c.data, c.presence, c.holds, c.last_assigned_at, c.released_at "
+            "SELECT c.data, c.presence, c.holds, c.last_assigned_at, c.released_at, "
+            "{'since': c.presence_state.since} AS presence_state "
             "FROM c WHERE c.pk = @pk AND c.type = 'agent' "
             "AND ARRAY_CONTAINS(c.queue_ids, @queue) ORDER BY c.id",
             {"@pk": layout.AGENTS_PARTITION, "@queue": queue_id},
@@ -1237,9 +1237,7 @@ class CosmosStore:
         def hand_over(current: WorkItem) -> WorkItem | None:
             if current.status != WorkItemStatus.ACTIVE or current.agent_id != from_agent_id:
                 return None
-            return current.model_copy(
-                update={"agent_id": to_agent_id, "assigned_at": now, "consultants": ()}
-            )
+            return current.transferred_to_agent(to_agent_id, now)
 
         try:
             moved = await self._change_item(item_id, hand_over)
@@ -1253,7 +1251,7 @@ class CosmosStore:
         return moved
 
     async def transfer_to_queue(
-        self, item_id: str, from_agent_id: str, queue_id: str
+        self, item_id: str, from_agent_id: str, queue_id: str, now: datetime
     ) -> WorkItem | None:
         """The item waits again, first (in its own partition, or marked moving to the new
         queue's, which whoever reads it finishes), then the sender's hold is released."""
@@ -1264,14 +1262,9 @@ class CosmosStore:
             item = _load(WorkItem, doc)
             if item.status != WorkItemStatus.ACTIVE or item.agent_id != from_agent_id:
                 return None
-            waiting = item.model_copy(
-                update={
-                    "status": WorkItemStatus.WAITING,
-                    "agent_id": None,
-                    "assigned_at": None,
-                    "offer_expires_at": None,
-                    "consultants": (),
-                }
+            # Written in its current partition first: _finish_move carries it to the new one.
+            waiting = item.transferred_to_queue(queue_id, now).model_copy(
+                update={"queue_id": item.queue_id}
             )
             if queue_id == item.queue_id:
                 body = _item_document(waiting)
@@ -1429,6 +1422,17 @@ class CosmosStore:
         key = layout.FIGURES_WATERMARK_KEY
         await self._lookups.upsert(document(key, key, "figures-watermark", day=day.isoformat()))
 
+    async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
+        key = layout.presence_spans_key(day)
+        await self._lookups.upsert(document(span.id, key, "presence-span", span))
+
+    async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
+        key = layout.presence_spans_key(day)
+        rows = await self._lookups.query(
+            "SELECT * FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        )
+        return sorted((_load(PresenceSpan, row) for row in rows), key=lambda span: span.id)
+
     # --- sentiment (issue 8), typing and identification by email (issue 7) ---------------------
 
     async def change_conversation_sentiment(
@@ -1536,7 +1540,9 @@ def _agent_state(doc: Doc) -> AgentState:
     kept = [doc.get("last_assigned_at")] + [h["assigned_at"] for h in doc["holds"].values()]
     used = _held_units(doc["holds"])
     released = doc.get("released_at")
+    since = (doc.get("presence_state") or {}).get("since")
     return AgentState(
+        presence_since=datetime.fromisoformat(since) if since else None,
         agent=agent,
         presence=Presence(doc["presence"]) if doc["presence"] else agent.default_presence,
         used_capacity=used,

@@ -119,6 +119,11 @@ MIGRATIONS: tuple[str, ...] = (
         conversation_id TEXT NOT NULL, party TEXT NOT NULL, until TEXT NOT NULL,
         PRIMARY KEY (conversation_id, party));
     """,
+    # Time per presence (issue 8): ended presence spans, a piece per local day.
+    """
+    CREATE TABLE presence_spans (
+        day TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (day, id));
+    """,
 )
 
 

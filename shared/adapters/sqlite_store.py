@@ -35,7 +35,12 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
-from shared.domain.presence import PresenceChange, PresenceSettings, PresenceState
+from shared.domain.presence import (
+    PresenceChange,
+    PresenceSettings,
+    PresenceSpan,
+    PresenceState,
+)
 from shared.domain.routing import idle_since
 from shared.errors import Conflict
 from shared.ports import PresenceUpdate, SentimentUpdate
@@ -481,16 +486,7 @@ class SqliteStore:
                 return None
             if self._used_capacity(db, agent_id) + item.capacity_units > agent.max_capacity:
                 return None
-            assigned = item.model_copy(
-                update={
-                    "status": WorkItemStatus.ACTIVE
-                    if offer_until is None
-                    else WorkItemStatus.OFFERED,
-                    "agent_id": agent_id,
-                    "assigned_at": now,
-                    "offer_expires_at": offer_until,
-                }
-            )
+            assigned = item.given_to(agent_id, now, offer_until)
             self._write_item(db, assigned)
             db.execute(
                 "UPDATE agent_presence SET last_assigned_at = ? WHERE agent_id = ?",
@@ -521,6 +517,7 @@ class SqliteStore:
     # items through the items_by_agent index.
     _AGENT_STATE_SQL = (
         "SELECT a.doc, p.presence, p.last_assigned_at, p.released_at, "  # noqa: S608
+        "json_extract(p.state, '$.since') AS presence_since, "
         "(SELECT COALESCE(SUM(w.capacity_units), 0) FROM work_items w "
         f"WHERE w.agent_id = a.id AND w.status IN ({_HOLDING_SQL})) AS used "
         "FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id "
@@ -531,7 +528,9 @@ class SqliteStore:
         agent = Agent.model_validate_json(row["doc"])
         used = int(row["used"])
         last, released = row["last_assigned_at"], row["released_at"]
+        since = row["presence_since"]
         return AgentState(
+            presence_since=datetime.fromisoformat(since) if since else None,
             agent=agent,
             presence=Presence(row["presence"]) if row["presence"] else agent.default_presence,
             used_capacity=used,
@@ -873,28 +872,18 @@ class SqliteStore:
                 return None
             if self._used_capacity(db, to_agent_id) + item.capacity_units > receiver.max_capacity:
                 return None
-            moved = item.model_copy(update={"agent_id": to_agent_id, "assigned_at": now})
-            return self._release_to(db, item, moved, now)
+            return self._release_to(db, item, item.transferred_to_agent(to_agent_id, now), now)
 
         return await self._db.atomic(transfer)
 
     async def transfer_to_queue(
-        self, item_id: str, from_agent_id: str, queue_id: str
+        self, item_id: str, from_agent_id: str, queue_id: str, now: datetime
     ) -> WorkItem | None:
         def transfer(db: sqlite3.Connection) -> WorkItem | None:
             item = self._active_with(db, item_id, from_agent_id)
             if item is None:
                 return None
-            waiting = item.model_copy(
-                update={
-                    "status": WorkItemStatus.WAITING,
-                    "queue_id": queue_id,
-                    "agent_id": None,
-                    "assigned_at": None,
-                    "offer_expires_at": None,
-                }
-            )
-            return self._release_to(db, item, waiting, None)
+            return self._release_to(db, item, item.transferred_to_queue(queue_id, now), None)
 
         return await self._db.atomic(transfer)
 
@@ -1062,6 +1051,25 @@ class SqliteStore:
                 "INSERT INTO figures_state (id, value) VALUES ('watermark', ?) "
                 "ON CONFLICT (id) DO UPDATE SET value = excluded.value",
                 (day.isoformat(),),
+            )
+        )
+
+    async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO presence_spans (day, id, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT (day, id) DO UPDATE SET doc = excluded.doc",
+                (day.isoformat(), span.id, _doc(span)),
+            )
+        )
+
+    async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                PresenceSpan,
+                db.execute(
+                    "SELECT doc FROM presence_spans WHERE day = ? ORDER BY id", (day.isoformat(),)
+                ).fetchall(),
             )
         )
 

@@ -546,6 +546,9 @@ class AgentState(Model):
     idle_since: datetime | None = Field(
         default=None, description="when the agent last had no work at all; None if busy"
     )
+    presence_since: datetime | None = Field(
+        default=None, description="when its presence began; None if it never signed in"
+    )
 
     @property
     def remaining_capacity(self) -> int:
@@ -661,6 +664,24 @@ class Message(Model):
     )
 
 
+class Offer(Model):
+    """Routing gave the item to an agent: an offer to accept, or a direct assignment."""
+
+    at: datetime
+    queue_id: str
+    agent_id: str
+
+
+class Transfer(Model):
+    """The primary agent handed the item on: to a queue (it waits again) or to an agent."""
+
+    at: datetime
+    from_queue_id: str
+    from_agent_id: str
+    to_queue_id: str | None = None
+    to_agent_id: str | None = None
+
+
 class WorkItem(Model):
     """A conversation's claim on an agent: waiting in a queue, then held by one primary agent."""
 
@@ -691,6 +712,62 @@ class WorkItem(Model):
     closed_at: datetime | None = Field(
         default=None, description="when it closed: ends handle time, or marks it abandoned"
     )
+    offers: tuple[Offer, ...] = Field(
+        default=(), description="every time routing gave it to an agent, in order"
+    )
+    transfers: tuple[Transfer, ...] = Field(default=(), description="its transfers, in order")
+
+    # The changes below are the stores' to make atomically; each is written here once so
+    # every store makes the same one.
+
+    def given_to(self, agent_id: str, now: datetime, offer_until: datetime | None) -> WorkItem:
+        """Routing's choice: offered until `offer_until`, or (None) assigned outright."""
+        return self.model_copy(
+            update={
+                "status": WorkItemStatus.ACTIVE if offer_until is None else WorkItemStatus.OFFERED,
+                "agent_id": agent_id,
+                "assigned_at": now,
+                "offer_expires_at": offer_until,
+                "offers": (*self.offers, Offer(at=now, queue_id=self.queue_id, agent_id=agent_id)),
+            }
+        )
+
+    def transferred_to_queue(self, queue_id: str, now: datetime) -> WorkItem:
+        """It waits again in `queue_id`, its agent and consultants gone."""
+        return self.model_copy(
+            update={
+                "status": WorkItemStatus.WAITING,
+                "queue_id": queue_id,
+                "agent_id": None,
+                "assigned_at": None,
+                "offer_expires_at": None,
+                "consultants": (),
+                "transfers": (*self.transfers, self._transfer(now, to_queue_id=queue_id)),
+            }
+        )
+
+    def transferred_to_agent(self, agent_id: str, now: datetime) -> WorkItem:
+        """`agent_id` holds it from now, its consultants gone."""
+        return self.model_copy(
+            update={
+                "agent_id": agent_id,
+                "assigned_at": now,
+                "consultants": (),
+                "transfers": (*self.transfers, self._transfer(now, to_agent_id=agent_id)),
+            }
+        )
+
+    def _transfer(
+        self, now: datetime, *, to_queue_id: str | None = None, to_agent_id: str | None = None
+    ) -> Transfer:
+        assert self.agent_id is not None, "only held work is transferred"
+        return Transfer(
+            at=now,
+            from_queue_id=self.queue_id,
+            from_agent_id=self.agent_id,
+            to_queue_id=to_queue_id,
+            to_agent_id=to_agent_id,
+        )
 
 
 class DeliveryReport(Model):

@@ -3,7 +3,7 @@ capacity. No I/O; a presence-refresh timer and the agent API apply these to stor
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pydantic import Field, model_validator
 
@@ -163,6 +163,46 @@ class PresenceSettings(Model):
 
     def custom_presence(self, custom_id: str) -> CustomPresence | None:
         return next((c for c in self.custom if c.id == custom_id), None)
+
+
+class PresenceSpan(Model):
+    """A stretch of time an agent spent in one presence, for its time per presence: stored
+    when the stretch ends, one piece per local day it covers (see figures.split_by_day)."""
+
+    agent_id: str
+    presence: Presence
+    custom_presence_id: str | None = None
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def id(self) -> str:
+        """The same stretch stored twice (a retried update) is one record."""
+        return f"{self.agent_id}:{self.started_at.isoformat()}"
+
+    @property
+    def seconds(self) -> float:
+        # In UTC: Python subtracts two times of one zone as wall-clock times.
+        elapsed = self.ended_at.astimezone(UTC) - self.started_at.astimezone(UTC)
+        return max(elapsed.total_seconds(), 0.0)
+
+
+def ended_span(
+    agent_id: str, before: PresenceState | None, after: PresenceState | None
+) -> PresenceSpan | None:
+    """The stretch an update ended: `before`'s, when the rules moved `since` (a new presence
+    began). None when the presence went on, or was never managed."""
+    if before is None or before.since is None or after is None or after.since is None:
+        return None
+    if after.since == before.since:
+        return None
+    return PresenceSpan(
+        agent_id=agent_id,
+        presence=before.presence,
+        custom_presence_id=before.custom_presence_id,
+        started_at=before.since,
+        ended_at=after.since,
+    )
 
 
 class PresenceChange(Model):

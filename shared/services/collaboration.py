@@ -137,7 +137,7 @@ class CollaborationService:
     async def _to_queue(self, agent_id: str, item: WorkItem, queue_id: str) -> WorkItem:
         if await self._store.get_queue(queue_id) is None:
             raise NotFound(f"no queue {queue_id}")
-        moved = await self._store.transfer_to_queue(item.id, agent_id, queue_id)
+        moved = await self._store.transfer_to_queue(item.id, agent_id, queue_id, self._clock.now())
         if moved is None:
             raise Conflict("the work changed (closed, ended or transferred) before the transfer")
         await self._routing.record_decision(

@@ -11,9 +11,17 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from shared.domain.figures import DayFigures, FigureScope, day_window, fold_day, local_day
+from shared.domain.figures import (
+    DayFigures,
+    FigureScope,
+    day_window,
+    fold_day,
+    local_day,
+    presence_field,
+)
 from shared.domain.history import GroupBy, combine
 from shared.domain.models import Model, Presence, Queue
+from shared.domain.presence import PresenceSpan
 from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
 from shared.ports import Clock, Store
@@ -28,27 +36,37 @@ class Measures(Model):
     """Figures as shown: counts, with the averages and ratio derived from the stored sums."""
 
     incoming: int
+    offered: int
     assigned: int
     handled: int
     abandoned: int
+    transfers: int
     answered_within_threshold: int
     average_wait_seconds: float | None
     longest_wait_seconds: float
     average_handle_seconds: float | None
     service_level: float | None = Field(description="assigned within the threshold / assigned")
+    available_seconds: float = Field(description="agents: time in Available (0 for queues)")
+    busy_seconds: float
+    busy_dnd_seconds: float
+    away_seconds: float
+    offline_seconds: float
 
     @staticmethod
     def measured(figures: DayFigures) -> dict[str, Any]:
         return {
             "incoming": figures.incoming,
+            "offered": figures.offered,
             "assigned": figures.assigned,
             "handled": figures.handled,
             "abandoned": figures.abandoned,
+            "transfers": figures.transfers,
             "answered_within_threshold": figures.answered_within_threshold,
             "average_wait_seconds": figures.average_wait_seconds,
             "longest_wait_seconds": figures.longest_wait_seconds,
             "average_handle_seconds": figures.average_handle_seconds,
             "service_level": figures.service_level,
+            **{presence_field(p): getattr(figures, presence_field(p)) for p in Presence},
         }
 
 
@@ -157,7 +175,10 @@ class FiguresService:
             for queue in await self._queues()
             for item in await self._store.items_alive(queue.id, start, end)
         ]
-        folded = fold_day(day, items, zone=self._zone, service_level_seconds=self._threshold)
+        spans = [*await self._store.presence_spans(day), *await self._open_spans()]
+        folded = fold_day(
+            day, items, zone=self._zone, service_level_seconds=self._threshold, spans=spans
+        )
         # A record stored earlier and absent now (its work moved queue) is zeroed, not kept.
         fresh = {(f.scope, f.key) for f in folded}
         stale = [
@@ -168,6 +189,25 @@ class FiguresService:
         ]
         await self._store.put_day_figures([*folded, *stale])
         return folded
+
+    async def _open_spans(self) -> list[PresenceSpan]:
+        """Each agent's presence so far: the span it is in, not stored until it ends."""
+        now = self._clock.now()
+        spans: list[PresenceSpan] = []
+        after: str | None = None
+        while states := await self._store.list_agent_states(after=after, limit=_PAGE):
+            spans.extend(
+                PresenceSpan(
+                    agent_id=state.agent.id,
+                    presence=state.presence,
+                    started_at=state.presence_since,
+                    ended_at=now,
+                )
+                for state in states
+                if state.presence_since is not None
+            )
+            after = states[-1].agent.id
+        return spans
 
     # --- reads ---------------------------------------------------------------------------------
 

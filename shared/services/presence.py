@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from shared.domain import presence as rules
+from shared.domain.figures import local_day, split_by_day
 from shared.domain.models import AgentState, Presence
 from shared.domain.presence import (
     CustomPresence,
@@ -20,6 +22,7 @@ from shared.domain.presence import (
     PresencePolicy,
     PresenceSettings,
     PresenceState,
+    ended_span,
 )
 from shared.errors import BadRequest, NotFound
 from shared.ports import Clock, Store
@@ -31,9 +34,10 @@ Step = Callable[[PresenceState], PresenceState]
 
 
 class PresenceService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, time_zone: str) -> None:
         self._store = store
         self._clock = clock
+        self._zone = ZoneInfo(time_zone)
 
     async def settings(self) -> PresenceSettings:
         return await self._store.get_presence_settings()
@@ -47,8 +51,11 @@ class PresenceService:
         a step, an agent whose presence the rules do not own is left alone."""
         policy = (await self.settings()).policy
         now = self._clock.now()
+        # The state the stored update was applied to (the last call: a store may retry).
+        applied_to: list[PresenceState | None] = [None]
 
         def change(state: PresenceState | None, live: AgentState) -> PresenceState | None:
+            applied_to[0] = state
             if state is None and step is None:
                 return None
             moved = (step or _same)(state or PresenceState())
@@ -58,6 +65,12 @@ class PresenceService:
         applied = await self._store.change_presence(agent_id, change)
         if applied is None:
             raise NotFound(f"agent {agent_id} is not configured")
+        ended = ended_span(agent_id, applied_to[0], applied.state)
+        if ended is not None:
+            # After the change, not with it: the span is for figures, and a lost one (a crash
+            # in between) costs a stretch of time-in-presence, never a routing decision.
+            for piece in split_by_day(ended, self._zone):
+                await self._store.put_presence_span(local_day(piece.started_at, self._zone), piece)
         return applied
 
     async def sign_in(self, agent_id: str) -> PresenceChange:

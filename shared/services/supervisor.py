@@ -84,16 +84,8 @@ class SupervisorService:
         now = self._clock.now()
         monitors = []
         for state in states:
-            # Time in presence (issue 8): a read of the stored presence state (no change).
-            stored = await self._store.change_presence(state.agent.id, lambda s, live: None)
-            since = None if stored is None or stored.state is None else stored.state.since
             monitors.append(
-                AgentMonitor.of(
-                    state,
-                    await self._store.agent_items(state.agent.id),
-                    presence_since=since,
-                    now=now,
-                )
+                AgentMonitor.of(state, await self._store.agent_items(state.agent.id), now=now)
             )
         return Page[AgentMonitor](items=monitors, next_cursor=cursor)
 

@@ -23,6 +23,7 @@ from shared.domain.models import (
     DeliveryStatus,
     Direction,
     Message,
+    Offer,
     OutboundJob,
     Presence,
     Queue,
@@ -33,6 +34,7 @@ from shared.domain.models import (
     SenderKind,
     SentSms,
     Template,
+    Transfer,
     TwilioAccount,
     TypingParty,
     WorkDistribution,
@@ -40,7 +42,7 @@ from shared.domain.models import (
     WorkItemStatus,
     Workstream,
 )
-from shared.domain.presence import CustomPresence, PresenceSettings, PresenceState
+from shared.domain.presence import CustomPresence, PresenceSettings, PresenceSpan, PresenceState
 from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.errors import Conflict
 from shared.ports import SentimentUpdate, Store
@@ -924,6 +926,33 @@ async def test_presence_state_and_routing_presence_change_together(store: Store)
     assert again is not None and again.presence == Presence.AWAY
 
 
+async def test_the_agent_state_says_since_when_its_presence_holds(store: Store) -> None:
+    await agent(store, "a1")
+    state = await store.agent_state("a1")
+    assert state is not None and state.presence_since is None  # never signed in
+    since = T0 + timedelta(minutes=3)
+    await store.change_presence(
+        "a1", lambda state, live: signed_in(Presence.AWAY).model_copy(update={"since": since})
+    )
+    (listed,) = await store.list_agent_states(after=None, limit=5)
+    assert listed.presence_since == since
+    assert [s.presence_since for s in await store.queue_agents("q1")] == [since]
+
+
+async def test_presence_spans_are_kept_per_day_once_each(store: Store) -> None:
+    day = T0.date()
+    away = PresenceSpan(
+        agent_id="a1", presence=Presence.AWAY, started_at=T0, ended_at=T0 + timedelta(hours=1)
+    )
+    busy = away.model_copy(
+        update={"agent_id": "a2", "presence": Presence.BUSY, "custom_presence_id": "calls"}
+    )
+    for piece in (away, busy, away):  # a retried update stores its span again
+        await store.put_presence_span(day, piece)
+    assert await store.presence_spans(day) == [away, busy]
+    assert await store.presence_spans(day + timedelta(days=1)) == []
+
+
 @missing_read_gap
 async def test_an_unknown_agent_has_no_presence_to_change(store: Store) -> None:
     assert (
@@ -944,8 +973,14 @@ async def test_transfer_to_agent_moves_capacity(store: Store) -> None:
     await agent(store, "a1", capacity=1)
     await agent(store, "a2", capacity=1)
     first = await active_item(store, "a1")
+    assert first.offers == (Offer(at=T0, queue_id="q1", agent_id="a1"),)  # for the figures
     moved = await store.transfer_to_agent(first.id, "a1", "a2", T0 + timedelta(minutes=1))
     assert moved is not None and moved.agent_id == "a2" and moved.status == WorkItemStatus.ACTIVE
+    assert moved.transfers == (
+        Transfer(
+            at=T0 + timedelta(minutes=1), from_queue_id="q1", from_agent_id="a1", to_agent_id="a2"
+        ),
+    )
     assert (await used(store, "a1"), await used(store, "a2")) == (0, 1)
     assert await store.agent_items("a2") == [moved]
     # The receiver is full now: a second transfer changes nothing (invariant 1).
@@ -960,18 +995,22 @@ async def test_transfer_to_agent_moves_capacity(store: Store) -> None:
 async def test_transfer_to_queue_keeps_priority_and_arrival(store: Store) -> None:
     await agent(store, "a1", capacity=1, queues=("q1", "q2"))
     held = await active_item(store, "a1", priority=3, age=5)
-    waiting = await store.transfer_to_queue(held.id, "a1", "q2")
+    waiting = await store.transfer_to_queue(held.id, "a1", "q2", T0)
     assert waiting is not None
     assert (waiting.status, waiting.queue_id, waiting.agent_id) == (
         WorkItemStatus.WAITING,
         "q2",
         None,
     )
+    # The transfer is on record for the figures: from whom and which queue, to where, when.
+    assert waiting.transfers == (
+        Transfer(at=T0, from_queue_id=held.queue_id, from_agent_id="a1", to_queue_id="q2"),
+    )
     assert (waiting.priority, waiting.enqueued_at) == (3, held.enqueued_at)
     assert await store.waiting_items("q2", limit=5) == [waiting]
     assert await store.open_work_item(held.conversation_id) == waiting
     assert await used(store, "a1") == 0
-    assert await store.transfer_to_queue(held.id, "a1", "q1") is None  # not hers any more
+    assert await store.transfer_to_queue(held.id, "a1", "q1", T0) is None  # not hers any more
 
 
 async def test_consultants_join_and_leave(store: Store) -> None:
