@@ -1,4 +1,4 @@
-"""The admin API: channels, templates and templated bulk SMS."""
+"""The admin API: channels, templates and templated bulk SMS, and the sentiment switch."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from functions.dependencies import Services, require
 from shared.auth import Role
 from shared.domain.models import Template
+from shared.domain.sentiment import SentimentSettings
 from shared.errors import NotFound
 from shared.services.campaigns import BulkOutboundRequest, JobProgress, TemplateInput
 from shared.services.channels import ChannelInput, ChannelView, NumberCheck
@@ -105,3 +106,19 @@ async def start_outbound(request: BulkOutboundRequest, services: Services) -> Jo
 @router.get("/outbound/{job_id}")
 async def outbound_progress(job_id: str, services: Services) -> JobProgress:
     return await services.campaigns.progress(job_id)
+
+
+@router.get("/sentiment")
+async def sentiment_settings(services: Services) -> SentimentSettings:
+    """Whether customer messages are scored for supervisors (before any admin choice: the
+    deployment's SENTIMENT_ENABLED)."""
+    return await services.sentiment.settings()
+
+
+@router.put("/sentiment")
+async def put_sentiment_settings(
+    settings: SentimentSettings, services: Services
+) -> SentimentSettings:
+    """Switch scoring on or off: it applies to messages from now on (every instance within
+    30 seconds); scores already given stay."""
+    return await services.sentiment.put(settings)

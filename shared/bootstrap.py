@@ -38,6 +38,7 @@ from shared.services.outbound import OutboundService
 from shared.services.presence import PresenceService
 from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
+from shared.services.sentiment import SentimentSwitch
 from shared.services.sms_webhooks import SmsWebhookService
 from shared.services.supervisor import SupervisorService
 from shared.services.typing import TypingService
@@ -57,6 +58,7 @@ class Container:
     dev_issuer: DevTokenIssuer | None
     sms_webhooks: SmsWebhookService
     ingest: IngestService
+    sentiment: SentimentSwitch
     routing: RoutingService
     agent_work: AgentWorkService
     outbound: OutboundService
@@ -122,13 +124,14 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
     closers.append(bot_client.close)
     bots = BotService(store, queue, routing, bot_client, clock)
     inactivity = InactivityService(store, queue, routing, clock)
+    sentiment = SentimentSwitch(store, clock, default=settings.sentiment_enabled)
     ingest = IngestService(
         store,
         routing,
         clock,
         bots=bots,
         inactivity=inactivity,
-        sentiment=settings.sentiment_enabled,
+        sentiment=sentiment,
     )
     typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
     return Container(
@@ -148,6 +151,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
             event_grid_tokens=tokens if isinstance(tokens, EntraTokenVerifier) else None,
         ),
         ingest=ingest,
+        sentiment=sentiment,
         routing=routing,
         agent_work=AgentWorkService(store, queue, routing, clock, presence),
         outbound=OutboundService(store, sms_sender, queue, clock),

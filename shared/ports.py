@@ -41,7 +41,7 @@ from shared.domain.presence import (
     PresenceSpan,
     PresenceState,
 )
-from shared.domain.sentiment import ConversationSentiment
+from shared.domain.sentiment import ConversationSentiment, SentimentSettings
 
 
 class Clock(Protocol):
@@ -380,6 +380,12 @@ class SupervisionStore(Protocol):
         ...
 
     async def set_figures_watermark(self, day: date) -> None: ...
+
+    async def get_sentiment_settings(self) -> SentimentSettings | None:
+        """The admin's sentiment switch; None until an admin sets it."""
+        ...
+
+    async def put_sentiment_settings(self, settings: SentimentSettings) -> None: ...
 
     async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
         """Store a piece of an ended presence span lying within `day`; the same piece stored

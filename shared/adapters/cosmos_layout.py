@@ -135,6 +135,8 @@ CONTAINERS = (CONFIG, LOOKUPS, CUSTOMERS, CONVERSATIONS, WORK, JOBS, OUTBOX)
 AGENTS_PARTITION = "agents"
 PRESENCE_SETTINGS_PARTITION = "presence-settings"
 """config: the admin's presence policy and custom presences, one document (issue 6)."""
+SENTIMENT_SETTINGS_PARTITION = "sentiment-settings"
+"""config: the admin's sentiment switch, one document (issue 8)."""
 SENT_SMS_PARTITION = "sent-sms"
 
 

@@ -75,6 +75,7 @@ from shared.domain.presence import (
     PresenceState,
 )
 from shared.domain.routing import idle_since
+from shared.domain.sentiment import SentimentSettings
 from shared.errors import Conflict
 from shared.ports import PresenceUpdate, SentimentUpdate
 from shared.settings import Settings
@@ -1421,6 +1422,18 @@ class CosmosStore:
     async def set_figures_watermark(self, day: date) -> None:
         key = layout.FIGURES_WATERMARK_KEY
         await self._lookups.upsert(document(key, key, "figures-watermark", day=day.isoformat()))
+
+    async def get_sentiment_settings(self) -> SentimentSettings | None:
+        # A query, as for presence settings: absent until an admin sets it.
+        rows = await self._config.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk",
+            {"@pk": layout.SENTIMENT_SETTINGS_PARTITION},
+            partition_key=layout.SENTIMENT_SETTINGS_PARTITION,
+        )
+        return SentimentSettings.model_validate(rows[0]) if rows else None
+
+    async def put_sentiment_settings(self, settings: SentimentSettings) -> None:
+        await self._put_config(layout.SENTIMENT_SETTINGS_PARTITION, "sentiment", settings)
 
     async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
         key = layout.presence_spans_key(day)

@@ -119,10 +119,12 @@ MIGRATIONS: tuple[str, ...] = (
         conversation_id TEXT NOT NULL, party TEXT NOT NULL, until TEXT NOT NULL,
         PRIMARY KEY (conversation_id, party));
     """,
-    # Time per presence (issue 8): ended presence spans, a piece per local day.
+    # Time per presence (issue 8): ended presence spans, a piece per local day; and the
+    # organization's settings an admin switches at run time (sentiment).
     """
     CREATE TABLE presence_spans (
         day TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (day, id));
+    CREATE TABLE org_settings (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     """,
 )
 

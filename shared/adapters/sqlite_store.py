@@ -42,6 +42,7 @@ from shared.domain.presence import (
     PresenceState,
 )
 from shared.domain.routing import idle_since
+from shared.domain.sentiment import SentimentSettings
 from shared.errors import Conflict
 from shared.ports import PresenceUpdate, SentimentUpdate
 
@@ -1053,6 +1054,12 @@ class SqliteStore:
                 (day.isoformat(),),
             )
         )
+
+    async def get_sentiment_settings(self) -> SentimentSettings | None:
+        return await self._get(SentimentSettings, "org_settings", "sentiment")
+
+    async def put_sentiment_settings(self, settings: SentimentSettings) -> None:
+        await self._put_doc("org_settings", "sentiment", settings)
 
     async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
         await self._db.atomic(

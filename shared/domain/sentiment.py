@@ -95,3 +95,11 @@ def roll(
         messages=1 if previous is None else previous.messages + 1,
         last_sequence=sequence,
     )
+
+
+class SentimentSettings(BaseModel):
+    """The admin's switch: score customer messages for supervisors, or not."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(description="off: new messages are not scored; scores kept stay")

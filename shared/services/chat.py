@@ -295,7 +295,7 @@ class ChatService:
             provider_message_id=provider_id,
             status=DeliveryStatus.RECEIVED,
             created_at=self._clock.now(),
-            sentiment=self._ingest.sentiment_of(text),  # issue 8: for supervisors only
+            sentiment=await self._ingest.sentiment_of(text),  # issue 8: for supervisors only
         )
         stored = await self._store.append_message(message)
         if stored is None and provider_id is not None:  # a retried send: the first one stands

@@ -29,6 +29,7 @@ from shared.domain.sentiment import Sentiment, roll, score_text
 from shared.errors import NotFound
 from shared.ports import Clock, Store
 from shared.services.routing import RoutingService
+from shared.services.sentiment import SentimentSwitch
 
 if TYPE_CHECKING:
     from shared.services.bots import BotService
@@ -54,7 +55,7 @@ class IngestService:
         *,
         bots: BotService | None = None,
         inactivity: InactivityService | None = None,
-        sentiment: bool = True,
+        sentiment: SentimentSwitch | None = None,
     ) -> None:
         self._store = store
         self._routing = routing
@@ -106,7 +107,7 @@ class IngestService:
                 provider_message_id=provider_id,
                 status=DeliveryStatus.RECEIVED,
                 created_at=inbound.received_at,
-                sentiment=self.sentiment_of(inbound.text),
+                sentiment=await self.sentiment_of(inbound.text),
             )
         )
         item = await self.route_conversation(
@@ -152,10 +153,12 @@ class IngestService:
 
     # --- sentiment (issue 8) -------------------------------------------------------------------
 
-    def sentiment_of(self, text: str) -> Sentiment | None:
-        """A customer message's sentiment, unless sentiment is switched off or there are no
-        words to score (an attachment alone)."""
-        return score_text(text) if self._sentiment and text.strip() else None
+    async def sentiment_of(self, text: str) -> Sentiment | None:
+        """A customer message's sentiment, unless sentiment is switched off (or no switch was
+        given) or there are no words to score (an attachment alone)."""
+        if not text.strip() or self._sentiment is None or not await self._sentiment.enabled():
+            return None
+        return score_text(text)
 
     async def _roll_sentiment(self, conversation_id: str, message: Message) -> None:
         scored = message.sentiment

@@ -43,7 +43,7 @@ from shared.domain.models import (
     Workstream,
 )
 from shared.domain.presence import CustomPresence, PresenceSettings, PresenceSpan, PresenceState
-from shared.domain.sentiment import Sentiment, SentimentLabel, roll
+from shared.domain.sentiment import Sentiment, SentimentLabel, SentimentSettings, roll
 from shared.errors import Conflict
 from shared.ports import SentimentUpdate, Store
 from tests.contract.conftest import StoreFactory
@@ -937,6 +937,13 @@ async def test_the_agent_state_says_since_when_its_presence_holds(store: Store) 
     (listed,) = await store.list_agent_states(after=None, limit=5)
     assert listed.presence_since == since
     assert [s.presence_since for s in await store.queue_agents("q1")] == [since]
+
+
+async def test_the_sentiment_switch_round_trips(store: Store) -> None:
+    assert await store.get_sentiment_settings() is None  # the deployment's default then
+    for enabled in (False, True):
+        await store.put_sentiment_settings(SentimentSettings(enabled=enabled))
+        assert await store.get_sentiment_settings() == SentimentSettings(enabled=enabled)
 
 
 async def test_presence_spans_are_kept_per_day_once_each(store: Store) -> None:

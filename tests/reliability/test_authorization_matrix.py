@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/admin/outbound/{job_id}"): ADMIN,
     ("GET", "/api/admin/presences"): ADMIN,
     ("PUT", "/api/admin/presences"): ADMIN,
+    ("GET", "/api/admin/sentiment"): ADMIN,
+    ("PUT", "/api/admin/sentiment"): ADMIN,
     **{
         (method, f"/api/admin/{kind}{suffix}"): ADMIN
         for kind, key in (

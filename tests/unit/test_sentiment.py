@@ -4,6 +4,7 @@ customer never seeing any of it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,11 +16,12 @@ from shared.domain.sentiment import (
     ConversationSentiment,
     Sentiment,
     SentimentLabel,
+    SentimentSettings,
     roll,
     score_text,
 )
 from shared.local.seed import CHAT_WIDGET_ID
-from tests.support import bearer
+from tests.support import ManualClock, bearer
 from tests.unit.test_agent_flow import arrive, inbound
 
 NEG, NEU, POS = SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE
@@ -158,17 +160,66 @@ async def test_a_redelivered_message_rolls_in_once(services: Container) -> None:
     assert conversation.sentiment.messages == 1
 
 
-class TestSwitchedOff:
+async def scored(services: Container, sid: str, sender: str) -> bool:
+    await arrive(services, inbound(sid, "awful", sender))
+    outcome = await services.ingest.ingest(inbound(sid, "awful", sender))
+    messages = await services.store.list_messages(outcome.conversation.id, include_internal=True)
+    return messages[-1].sentiment is not None
+
+
+async def test_an_admin_switches_sentiment_off_and_on(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    admin = bearer(services, "ada", Role.ADMIN)
+    url = "/api/admin/sentiment"
+    assert (await client.get(url, headers=admin)).json() == {"enabled": True}  # the default
+    assert await scored(services, "SM1", "+14155550101")
+
+    off = await client.put(url, json={"enabled": False}, headers=admin)
+    assert off.status_code == 200 and off.json() == {"enabled": False}
+    assert not await scored(services, "SM2", "+14155550102")
+    ongoing = await services.store.list_ongoing_conversations(after=None, limit=5)
+    first = next(s.conversation for s in ongoing if s.conversation.customer_address.endswith("101"))
+    assert first.sentiment is not None  # scores already given stay
+
+    await client.put(url, json={"enabled": True}, headers=admin)
+    assert await scored(services, "SM3", "+14155550102")
+    # Only an admin switches it, and only with a well-formed body.
+    supervisor = bearer(services, "sue", Role.SUPERVISOR)
+    refused = await client.put(url, json={"enabled": False}, headers=supervisor)
+    assert refused.status_code == 403
+    malformed = await client.put(url, json={"enabled": "sometimes"}, headers=admin)
+    assert malformed.status_code in (400, 422)
+    assert (await client.get(url, headers=admin)).json() == {"enabled": True}
+
+
+async def test_other_instances_see_a_switch_within_the_cache_time(
+    clocked: Container, clock: ManualClock, services: Container
+) -> None:
+    """Two instances on one store: a switch made on one reaches the other once its cached
+    answer (30 s) runs out."""
+    assert await clocked.sentiment.enabled()
+    await services.sentiment.put(SentimentSettings(enabled=False))
+    assert await clocked.sentiment.enabled()  # still its cached answer
+    clock.advance(timedelta(seconds=31))
+    assert not await clocked.sentiment.enabled()
+
+
+class TestSwitchedOffByDefault:
     @pytest.fixture
     def extra_settings(self) -> dict[str, str]:
         return {"SENTIMENT_ENABLED": "false"}
 
-    async def test_nothing_is_scored(self, services: Container) -> None:
-        await arrive(services, inbound("SM1", "awful", "+14155550101"))
+    async def test_nothing_is_scored_until_an_admin_switches_it_on(
+        self, client: httpx.AsyncClient, services: Container
+    ) -> None:
+        assert not await scored(services, "SM1", "+14155550101")
         outcome = await services.ingest.ingest(inbound("SM1", "awful", "+14155550101"))
         conversation = await services.store.get_conversation(outcome.conversation.id)
         assert conversation is not None and conversation.sentiment is None
-        (message,) = await services.store.list_messages(
-            outcome.conversation.id, include_internal=True
-        )
-        assert message.sentiment is None
+        admin = bearer(services, "ada", Role.ADMIN)
+        assert (await client.get("/api/admin/sentiment", headers=admin)).json() == {
+            "enabled": False
+        }
+        await client.put("/api/admin/sentiment", json={"enabled": True}, headers=admin)
+        assert await scored(services, "SM2", "+14155550101")
