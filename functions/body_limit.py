@@ -10,6 +10,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from functions.problems import problem
 from shared.settings import get_settings
 
+# No route reads a body these methods carry. OPTIONS is bounded too: the ACS webhook's
+# CloudEvents handshake reads its body like a delivery.
+UNREAD_BODY_METHODS = frozenset({"GET", "HEAD"})
+
 
 class BodyLimit:
     """A Content-Length over the limit gets 413 problem+json at once; a body without one
@@ -20,7 +24,7 @@ class BodyLimit:
         self._limit = limit or (lambda: get_settings().max_request_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http" or scope["method"] in UNREAD_BODY_METHODS:
             await self._app(scope, receive, send)
             return
         limit = self._limit()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
 
 from functions.dependencies import Services, require
+from functions.problems import problem_responses
 from shared.auth import Role
 from shared.domain.models import Template
 from shared.domain.sentiment import SentimentSettings
@@ -48,24 +49,33 @@ async def list_channels(
     )
 
 
-@router.get("/channels/{channel_id}")
+@router.get("/channels/{channel_id}", responses=problem_responses(404))
 async def get_channel(channel_id: str, services: Services) -> ChannelView:
     return ChannelView.of(await services.channels.get(channel_id))
 
 
-@router.put("/channels/{channel_id}")
+@router.put(
+    "/channels/{channel_id}",
+    responses=problem_responses(
+        (404, "No such workstream"), (409, "An address belongs to another channel")
+    ),
+)
 async def put_channel(channel_id: str, given: ChannelInput, services: Services) -> ChannelView:
     return ChannelView.of(await services.channels.put(channel_id, given))
 
 
-@router.delete("/channels/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/channels/{channel_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
 async def delete_channel(channel_id: str, services: Services) -> Response:
     if not await services.store.delete_channel(channel_id):
         raise NotFound(f"channel {channel_id} does not exist")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/channels/{channel_id}/validate")
+@router.post("/channels/{channel_id}/validate", responses=problem_responses(404))
 async def validate_channel(channel_id: str, services: Services) -> list[NumberCheck]:
     return await services.channels.validate(channel_id)
 
@@ -78,7 +88,7 @@ async def list_templates(
     return TemplatePage(items=templates, next_cursor=next_cursor([t.id for t in templates], limit))
 
 
-@router.get("/templates/{template_id}")
+@router.get("/templates/{template_id}", responses=problem_responses(404))
 async def get_template(template_id: str, services: Services) -> Template:
     template = await services.store.get_template(template_id)
     if template is None:
@@ -91,19 +101,27 @@ async def put_template(template_id: str, given: TemplateInput, services: Service
     return await services.campaigns.put_template(template_id, given)
 
 
-@router.delete("/templates/{template_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/templates/{template_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404),
+)
 async def delete_template(template_id: str, services: Services) -> Response:
     if not await services.store.delete_template(template_id):
         raise NotFound(f"template {template_id} does not exist")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/outbound", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/outbound",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses((404, "No such template, or SMS channel")),
+)
 async def start_outbound(request: BulkOutboundRequest, services: Services) -> JobProgress:
     return await services.campaigns.start(request)
 
 
-@router.get("/outbound/{job_id}")
+@router.get("/outbound/{job_id}", responses=problem_responses(404))
 async def outbound_progress(job_id: str, services: Services) -> JobProgress:
     return await services.campaigns.progress(job_id)
 

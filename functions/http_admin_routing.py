@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from functions.dependencies import Services, require
 from functions.http_admin import PageSize, next_cursor
+from functions.problems import problem_responses
 from shared.auth import Role
 from shared.domain.models import Agent, Queue, RoutingRule, Workstream
 from shared.services.routing_config import without_secrets
@@ -33,6 +34,8 @@ def page(records: list[R], limit: int) -> Page[R]:
 
 
 NO_CONTENT = status.HTTP_204_NO_CONTENT
+# A delete is refused (409) while other records still name what it deletes.
+IN_USE = (409, "Other records still use it")
 
 
 @router.get("/workstreams")
@@ -43,7 +46,7 @@ async def list_workstreams(
     return page([without_secrets(w) for w in workstreams], limit)
 
 
-@router.get("/workstreams/{workstream_id}")
+@router.get("/workstreams/{workstream_id}", responses=problem_responses(404))
 async def get_workstream(workstream_id: str, services: Services) -> Workstream:
     return without_secrets(await services.routing_config.get_workstream(workstream_id))
 
@@ -55,7 +58,9 @@ async def put_workstream(
     return without_secrets(await services.routing_config.put_workstream(workstream_id, workstream))
 
 
-@router.delete("/workstreams/{workstream_id}", status_code=NO_CONTENT)
+@router.delete(
+    "/workstreams/{workstream_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+)
 async def delete_workstream(workstream_id: str, services: Services) -> Response:
     await services.routing_config.delete_workstream(workstream_id)
     return Response(status_code=NO_CONTENT)
@@ -68,7 +73,7 @@ async def list_queues(
     return page(list(await services.store.list_queues(after=cursor, limit=limit)), limit)
 
 
-@router.get("/queues/{queue_id}")
+@router.get("/queues/{queue_id}", responses=problem_responses(404))
 async def get_queue(queue_id: str, services: Services) -> Queue:
     return await services.routing_config.get_queue(queue_id)
 
@@ -78,7 +83,9 @@ async def put_queue(queue_id: str, queue: Queue, services: Services) -> Queue:
     return await services.routing_config.put_queue(queue_id, queue)
 
 
-@router.delete("/queues/{queue_id}", status_code=NO_CONTENT)
+@router.delete(
+    "/queues/{queue_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+)
 async def delete_queue(queue_id: str, services: Services) -> Response:
     await services.routing_config.delete_queue(queue_id)
     return Response(status_code=NO_CONTENT)
@@ -91,7 +98,7 @@ async def list_rules(
     return page(list(await services.store.list_all_rules(after=cursor, limit=limit)), limit)
 
 
-@router.get("/rules/{rule_id}")
+@router.get("/rules/{rule_id}", responses=problem_responses(404))
 async def get_rule(rule_id: str, services: Services) -> RoutingRule:
     return await services.routing_config.get_rule(rule_id)
 
@@ -101,7 +108,7 @@ async def put_rule(rule_id: str, rule: RoutingRule, services: Services) -> Routi
     return await services.routing_config.put_rule(rule_id, rule)
 
 
-@router.delete("/rules/{rule_id}", status_code=NO_CONTENT)
+@router.delete("/rules/{rule_id}", status_code=NO_CONTENT, responses=problem_responses(404))
 async def delete_rule(rule_id: str, services: Services) -> Response:
     await services.routing_config.delete_rule(rule_id)
     return Response(status_code=NO_CONTENT)
@@ -114,7 +121,7 @@ async def list_agents(
     return page(list(await services.store.list_agents(after=cursor, limit=limit)), limit)
 
 
-@router.get("/agents/{agent_id}")
+@router.get("/agents/{agent_id}", responses=problem_responses(404))
 async def get_agent(agent_id: str, services: Services) -> Agent:
     return await services.routing_config.get_agent(agent_id)
 
@@ -124,7 +131,9 @@ async def put_agent(agent_id: str, agent: Agent, services: Services) -> Agent:
     return await services.routing_config.put_agent(agent_id, agent)
 
 
-@router.delete("/agents/{agent_id}", status_code=NO_CONTENT)
+@router.delete(
+    "/agents/{agent_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+)
 async def delete_agent(agent_id: str, services: Services) -> Response:
     await services.routing_config.delete_agent(agent_id)
     return Response(status_code=NO_CONTENT)

@@ -18,6 +18,7 @@ from functions import (
 )
 from functions.body_limit import BodyLimit
 from functions.dependencies import ContainerProvider
+from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from shared.bootstrap import get_container
 
@@ -32,6 +33,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     )
     api.state.container_provider = container_provider
     install_problem_handlers(api)
+    document_problems(api)
     for module in (
         http_ops,
         http_sms,

@@ -15,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from functions.dependencies import Services
+from functions.problems import problem_responses
 from shared.channels.chat import CustomerMessage, StartChat
 from shared.domain.models import Conversation
 from shared.errors import NotFound, Unauthorized
@@ -79,27 +80,39 @@ async def _conversation(
 
 
 ChatConversation = Annotated[Conversation, Depends(_conversation)]
+# A session's own token: none or a bad one is 401, another conversation's 404 (as if none).
+SESSION_PROBLEMS = (401, 404)
+ENDED = (409, "The conversation has ended")
 
 
-@router.get("/api/chat/widgets/{widget_id}")
+@router.get("/api/chat/widgets/{widget_id}", responses=problem_responses(404))
 async def widget(widget_id: str, services: Services) -> WidgetView:
     """The widget's pre-chat form."""
     return await services.chat.widget(widget_id)
 
 
-@router.post("/api/chat/sessions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/chat/sessions", status_code=status.HTTP_201_CREATED, responses=problem_responses(404)
+)
 async def start_session(request: StartChat, services: Services) -> ChatSession:
     return await services.chat.start(request)
 
 
-@router.post("/api/chat/sessions/{conversation_id}/messages", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/chat/sessions/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*SESSION_PROBLEMS, ENDED),
+)
 async def send_message(
     sent: CustomerMessage, conversation: ChatConversation, services: Services
 ) -> ChatMessageView:
     return await services.chat.post(conversation, sent)
 
 
-@router.get("/api/chat/sessions/{conversation_id}/messages")
+@router.get(
+    "/api/chat/sessions/{conversation_id}/messages",
+    responses=problem_responses(*SESSION_PROBLEMS),
+)
 async def read_messages(
     conversation: ChatConversation,
     services: Services,
@@ -117,7 +130,10 @@ async def read_messages(
 @router.get(
     "/api/chat/sessions/{conversation_id}/events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **problem_responses(*SESSION_PROBLEMS),
+    },
 )
 async def events(
     conversation_id: str,
@@ -161,13 +177,19 @@ def sse_frame(event: ChatEvent) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-@router.post("/api/chat/sessions/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/api/chat/sessions/{conversation_id}/typing",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(*SESSION_PROBLEMS, ENDED),
+)
 async def customer_typing(conversation: ChatConversation, services: Services) -> None:
     """The visitor is typing (issue 7): repeat every few seconds while they type."""
     await services.chat.typing(conversation)
 
 
-@router.post("/api/chat/sessions/{conversation_id}/end")
+@router.post(
+    "/api/chat/sessions/{conversation_id}/end", responses=problem_responses(*SESSION_PROBLEMS)
+)
 async def end_session(conversation: ChatConversation, services: Services) -> ChatUpdate:
     return await services.chat.end(conversation)
 

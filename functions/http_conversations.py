@@ -7,6 +7,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from functions.dependencies import AgentCaller, Services, require
+from functions.http_routing import WORK_ACTION_PROBLEMS
+from functions.problems import problem_responses
 from shared.auth import Role
 from shared.domain.presence import PresenceSettings
 from shared.services.agent_work import WorkView
@@ -21,14 +23,14 @@ class ConsultRequest(BaseModel):
     agent_id: str = Field(min_length=1)
 
 
-@router.get("/conversations/{conversation_id}/consult-candidates")
+@router.get("/conversations/{conversation_id}/consult-candidates", responses=WORK_ACTION_PROBLEMS)
 async def consult_candidates(
     conversation_id: str, caller: AgentCaller, services: Services
 ) -> list[ConsultCandidate]:
     return await services.collaboration.consult_candidates(caller.subject, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/consult")
+@router.post("/conversations/{conversation_id}/consult", responses=WORK_ACTION_PROBLEMS)
 async def consult(
     conversation_id: str, request: ConsultRequest, caller: AgentCaller, services: Services
 ) -> WorkView:
@@ -36,25 +38,27 @@ async def consult(
 
 
 @router.post(
-    "/conversations/{conversation_id}/consult/leave", status_code=status.HTTP_204_NO_CONTENT
+    "/conversations/{conversation_id}/consult/leave",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WORK_ACTION_PROBLEMS,
 )
 async def leave_consult(conversation_id: str, caller: AgentCaller, services: Services) -> None:
     await services.collaboration.leave_consult(caller.subject, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/transfer")
+@router.post("/conversations/{conversation_id}/transfer", responses=WORK_ACTION_PROBLEMS)
 async def transfer(
     conversation_id: str, target: TransferTarget, caller: AgentCaller, services: Services
 ) -> WorkView:
     return await services.collaboration.transfer(caller.subject, conversation_id, target)
 
 
-@router.post("/conversations/{conversation_id}/end")
+@router.post("/conversations/{conversation_id}/end", responses=WORK_ACTION_PROBLEMS)
 async def end(conversation_id: str, caller: AgentCaller, services: Services) -> WorkView:
     return await services.collaboration.end(caller.subject, conversation_id)
 
 
-@router.post("/conversations/{conversation_id}/reopen")
+@router.post("/conversations/{conversation_id}/reopen", responses=WORK_ACTION_PROBLEMS)
 async def reopen(conversation_id: str, caller: AgentCaller, services: Services) -> WorkView:
     return await services.collaboration.reopen(caller.subject, conversation_id)
 
@@ -62,14 +66,18 @@ async def reopen(conversation_id: str, caller: AgentCaller, services: Services) 
 # --- typing indicators (issue 7) -----------------------------------------------------------------
 
 
-@router.post("/conversations/{conversation_id}/typing", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/conversations/{conversation_id}/typing",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WORK_ACTION_PROBLEMS,
+)
 async def agent_typing(conversation_id: str, caller: AgentCaller, services: Services) -> None:
     """The primary agent is typing: the customer sees it for a few seconds; repeat while
     typing."""
     await services.typing.agent_types(caller.subject, conversation_id)
 
 
-@router.get("/conversations/{conversation_id}/typing")
+@router.get("/conversations/{conversation_id}/typing", responses=problem_responses(404))
 async def customer_typing(
     conversation_id: str, caller: AgentCaller, services: Services
 ) -> AgentTypingView:

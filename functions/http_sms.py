@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import Field
 
 from functions.dependencies import Services
+from functions.problems import problem_responses
 from shared.channels import acs
 from shared.channels.twilio import EMPTY_TWIML
 from shared.domain.models import Model
@@ -18,6 +19,12 @@ from shared.services.sms_webhooks import EventGridDelivery, SignedForm, SignedJs
 router = APIRouter(prefix="/api/sms", tags=["sms webhooks"])
 # A CloudEvents webhook origin is a DNS name (Event Grid: eventgrid.azure.net).
 _ORIGIN = re.compile(r"[A-Za-z0-9.:-]{1,255}")
+# A provider's body is read raw (it is signed as sent): its refusals are declared by hand.
+_MALFORMED = (400, "A malformed body")
+_UNSIGNED = (403, "The signature does not match")
+_SIGNED_BODY_PROBLEMS = problem_responses(
+    _MALFORMED, _UNSIGNED, (404, "No channel of this provider serves the number")
+)
 
 
 def public_url(request: Request, base_url: str) -> str:
@@ -30,28 +37,38 @@ def public_url(request: Request, base_url: str) -> str:
 @router.post(
     "/twilio",
     response_class=Response,
-    responses={200: {"content": {"text/xml": {}}, "description": "Empty TwiML: no auto reply"}},
+    responses={
+        200: {"content": {"text/xml": {}}, "description": "Empty TwiML: no auto reply"},
+        **_SIGNED_BODY_PROBLEMS,
+    },
 )
 async def twilio_inbound(request: Request, services: Services) -> Response:
     await services.sms_webhooks.accept_twilio(await signed_form(request, services))
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
-@router.post("/twilio/status", status_code=204)
+@router.post("/twilio/status", status_code=204, responses=_SIGNED_BODY_PROBLEMS)
 async def twilio_status(request: Request, services: Services) -> Response:
     await services.sms_webhooks.accept_twilio_status(await signed_form(request, services))
     return Response(status_code=204)
 
 
 # TeleSign retries every answer but 200 (not 204), so both callbacks answer 200, empty.
-@router.post("/telesign", response_class=Response, responses={200: {"description": "Accepted"}})
+@router.post(
+    "/telesign",
+    response_class=Response,
+    responses={200: {"description": "Accepted"}, **_SIGNED_BODY_PROBLEMS},
+)
 async def telesign_inbound(request: Request, services: Services) -> Response:
     await services.sms_webhooks.accept_telesign(await signed_json(request))
     return Response(status_code=200)
 
 
 @router.post(
-    "/telesign/status", response_class=Response, responses={200: {"description": "Accepted"}}
+    "/telesign/status",
+    response_class=Response,
+    # Its body names no number: the signature selects the account.
+    responses={200: {"description": "Accepted"}, **problem_responses(_MALFORMED, _UNSIGNED)},
 )
 async def telesign_status(request: Request, services: Services) -> Response:
     await services.sms_webhooks.accept_telesign_status(await signed_json(request))
@@ -97,15 +114,17 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 AcsDelivery = Annotated[EventGridDelivery, Depends(event_grid_delivery)]
+_NO_ACS_SECRET = (401, "No webhook secret, nor a valid Event Grid token")
 
 
 @router.post(
     "/acs",
     response_model=EventGridValidationAnswer | EventGridAccepted,
-    responses={
-        401: {"description": "no webhook secret"},
-        403: {"description": "not the secret of the channel of every event"},
-    },
+    responses=problem_responses(
+        _NO_ACS_SECRET,
+        (403, "Not the secret of the channel of every event"),
+        (404, "No ACS channel serves an event's number"),
+    ),
 )
 async def acs_events(
     delivery: AcsDelivery, services: Services
@@ -122,7 +141,10 @@ async def acs_events(
 @router.options(
     "/acs",
     response_class=Response,
-    responses={200: {"description": "WebHook-Allowed-Origin echoes WebHook-Request-Origin"}},
+    responses={
+        200: {"description": "WebHook-Allowed-Origin echoes WebHook-Request-Origin"},
+        **problem_responses(_NO_ACS_SECRET, (403, "Not any ACS channel's secret")),
+    },
 )
 async def acs_handshake(
     delivery: AcsDelivery,

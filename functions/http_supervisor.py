@@ -12,6 +12,8 @@ from fastapi.responses import Response
 
 from functions.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from functions.dependencies import AgentCaller, Services, SupervisorCaller, require
+from functions.http_routing import WORK_ACTION_PROBLEMS
+from functions.problems import problem_responses
 from shared.auth import Principal, Role
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.history import GroupBy
@@ -45,7 +47,9 @@ async def ongoing_conversations(
     return await services.supervisor.conversations(where, after=cursor, limit=limit)
 
 
-@router.get("/supervisor/conversations/{conversation_id}/messages")
+@router.get(
+    "/supervisor/conversations/{conversation_id}/messages", responses=problem_responses(404)
+)
 async def conversation_messages(
     conversation_id: str, _: SupervisorCaller, services: Services
 ) -> list[Message]:
@@ -108,7 +112,7 @@ async def my_figures(
 # --- monitor and take over (issue 8) -------------------------------------------------------------
 
 
-@router.get("/supervisor/conversations/{conversation_id}")
+@router.get("/supervisor/conversations/{conversation_id}", responses=problem_responses(404))
 async def monitor_conversation(
     conversation_id: str, _: SupervisorCaller, services: Services
 ) -> Monitored:
@@ -117,7 +121,9 @@ async def monitor_conversation(
     return await services.supervisor.monitor(conversation_id)
 
 
-@router.post("/supervisor/conversations/{conversation_id}/take-over")
+@router.post(
+    "/supervisor/conversations/{conversation_id}/take-over", responses=WORK_ACTION_PROBLEMS
+)
 async def take_over(
     conversation_id: str,
     caller: Annotated[Principal, require(Role.SUPERVISOR)],

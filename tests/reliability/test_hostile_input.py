@@ -108,6 +108,17 @@ async def test_an_oversized_body_is_refused_with_413_on_every_route(
         assert_problem(streamed, 413)
 
 
+async def test_the_acs_handshake_body_is_bounded_too(client: httpx.AsyncClient) -> None:
+    """The CloudEvents handshake is an OPTIONS whose body the webhook reads like a delivery's."""
+    response = await client.request(
+        "OPTIONS",
+        "/api/sms/acs",
+        content=b"a" * (LIMIT + 1),
+        headers={"WebHook-Request-Origin": "eventgrid.azure.net"},
+    )
+    assert_problem(response, 413, str(LIMIT))
+
+
 async def test_a_body_at_the_limit_is_read_and_judged_on_its_content(
     client: httpx.AsyncClient, session: dict[str, Any], nothing_stored: Any
 ) -> None:

@@ -1,8 +1,10 @@
 """Schemathesis against the app's own OpenAPI document, in process: every operation, with
 requests generated from its documented parameters and bodies, sent through the ASGI app wired
 as `services` wires it, once with an admin+supervisor token and once with an agent token.
-No response may be a 5xx, and every documented response must match its documented schema and
-media type. (Anonymous callers are the authorization matrix's business.)
+No response may be a 5xx, and every response must be documented: its status, its media type,
+its schema and its required headers. (Anonymous callers are the authorization matrix's
+business.) Beside it, a walk of the document: every operation declares the problem+json
+responses its shape implies, so a route cannot leave them out.
 
 Hypothesis runs derandomized, a few examples per operation (SOAK_FACTOR times more in
 `make soak`), in a worker thread: each request is handed back to the test's event loop, which
@@ -19,12 +21,16 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from functions.http_api import create_api
+from functions.problems import PROBLEM_JSON
 from shared.auth import Role
 from shared.bootstrap import Container
 from tests.reliability.soak import examples
@@ -32,8 +38,10 @@ from tests.support import PUBLIC_BASE_URL, bearer
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
+    status_code_conformance,
     response_schema_conformance,
     content_type_conformance,
+    response_headers_conformance,
 ]
 EXAMPLES = examples(5)
 
@@ -45,9 +53,13 @@ TOKENS: dict[str, tuple[str, tuple[Role, ...]]] = {
 }
 
 
-def _schema() -> Any:
+def _document() -> dict[str, Any]:
     importlib.import_module("function_app")  # the composition root, as Azure loads it
-    return schemathesis.openapi.from_dict(create_api().openapi())
+    return create_api().openapi()
+
+
+def _schema() -> Any:
+    return schemathesis.openapi.from_dict(_document())
 
 
 def _to_httpx(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +122,61 @@ async def test_every_operation_answers_without_5xx_and_as_documented(
         for operation in operations:
             try:
                 _fuzz(operation, send)
-            except Exception as exc:  # collect them all: one run shows every finding
+            # Collect them all, one run shows every finding (schemathesis raises a
+            # BaseExceptionGroup when a case fails several checks).
+            except (Exception, FailureGroup) as exc:
                 failures.append(f"{operation.label}: {exc}")
 
     await asyncio.to_thread(fuzz_all)
     assert not failures, "\n\n".join(failures)
+
+
+PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _problems_of_its_shape(method: str, path: str, operation: dict[str, Any]) -> set[str]:
+    """The problems an operation of this shape must declare: those the app's layers answer,
+    and 404 where the path names a resource."""
+    statuses = {"500"}  # the handler of last resort
+    if operation.get("security"):
+        statuses |= {"401", "403"}  # the bearer guard
+    if operation.get("parameters") or operation.get("requestBody"):
+        statuses.add("400")  # request validation
+    if method not in ("GET", "HEAD"):
+        statuses.add("413")  # the body limit
+    if "{" in path and method != "PUT":
+        statuses.add("404")  # an identified resource, unless the request creates it
+    return statuses
+
+
+def test_every_operation_declares_its_problem_responses() -> None:
+    document = _document()
+    operations = [
+        (method.upper(), path, operation)
+        for path, by_method in document["paths"].items()
+        for method, operation in by_method.items()
+    ]
+    undeclared = {
+        f"{method} {path}": sorted(missing)
+        for method, path, operation in operations
+        if (
+            missing := _problems_of_its_shape(method, path, operation) - set(operation["responses"])
+        )
+    }
+    assert undeclared == {}
+    not_problems = [
+        f"{method} {path} {status}"
+        for method, path, operation in operations
+        for status, response in operation["responses"].items()
+        if status[0] in "45"
+        and (
+            response.get("content") != PROBLEM_CONTENT
+            or (status == "401" and "WWW-Authenticate" not in response.get("headers", {}))
+        )
+    ]
+    assert not_problems == [], "an error response that is not a Problem as problem+json"
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas, "FastAPI's 422, which the app never sends"
+    assert {"type", "title", "status", "detail", "instance"} <= set(
+        schemas["Problem"]["properties"]
+    )
