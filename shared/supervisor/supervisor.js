@@ -112,11 +112,20 @@
     intraday.queues.forEach(function (q) {
       var needed = q.staffing ? q.staffing.agents_needed : "–";
       var tr = row([q.name, q.waiting_now, duration(q.longest_waiting_seconds), q.incoming,
-        q.assigned, q.abandoned, percent(q.service_level), duration(q.average_handle_seconds),
-        q.agents_available, needed]);
+        q.offered, q.assigned, q.abandoned, q.transfers, percent(q.service_level),
+        duration(q.average_handle_seconds), q.agents_available, needed]);
       tr.dataset.queue = q.key;
       if (q.staffing && q.staffing.shortfall > 0) { tr.lastChild.className = "num short"; }
       body.appendChild(tr);
+    });
+    var agents = $("agent-figures").querySelector("tbody");
+    agents.replaceChildren();
+    intraday.agents.forEach(function (a) {
+      var tr = row([a.key, a.offered, a.assigned, a.handled, duration(a.average_handle_seconds),
+        a.transfers, duration(a.available_seconds), duration(a.busy_seconds),
+        duration(a.busy_dnd_seconds), duration(a.away_seconds), duration(a.offline_seconds)]);
+      tr.dataset.agent = a.key;
+      agents.appendChild(tr);
     });
     barChart($("staffing-chart"), intraday.queues.map(function (q) {
       return { label: q.name, values: [q.staffing ? q.staffing.agents_needed : 0, q.agents_available] };

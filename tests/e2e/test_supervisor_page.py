@@ -52,6 +52,8 @@ def test_a_supervisor_watches_the_floor_and_monitors_a_conversation(
     expect(conversation).to_contain_text("active")
     expect(page.locator("#agents tr[data-agent=alice]")).to_contain_text("1 / ")
     expect(page.locator("#queues tbody tr")).to_have_count(2)
+    expect(page.locator("#queues tbody tr").first.locator("td")).to_have_count(12)
+    expect(page.locator("#agent-figures thead")).to_contain_text("Do not disturb")
     expect(page.locator("#staffing-chart rect")).not_to_have_count(0)
     expect(page.locator("#history-chart rect")).to_have_count(7)
 
