@@ -177,37 +177,42 @@ class AgentWorkService:
     async def post_message(
         self, agent_id: str, conversation_id: str, text: str, *, internal: bool
     ) -> Message:
-        """Store the agent's message; a customer-visible one is then sent, in order, through
-        the `outbound` queue. An internal note is never sent (invariant 5). A consultant
-        writes internal notes only; a closed conversation is reopened before it is written."""
+        """Store the agent's message; a customer-visible one is sent, in order, through the
+        `outbound` queue. An internal note is never sent (invariant 5). A consultant writes
+        internal notes only; a closed conversation is reopened before it is written."""
         part = await involvement(self._store, agent_id, conversation_id)
         if part.role is WorkRole.CONSULTANT and not internal:
             raise Forbidden("a consultant writes internal notes only")
         if part.role is WorkRole.PAST:
             raise Conflict("the conversation is closed: reopen it to write")
-        stored = await self._store.append_message(
-            Message(
-                id=new_message_id(conversation_id),
-                conversation_id=conversation_id,
-                direction=Direction.OUTBOUND,
-                sender=SenderKind.AGENT,
-                agent_id=agent_id,
-                internal=internal,
-                text=text,
-                status=None if internal else DeliveryStatus.QUEUED,
-                created_at=self._clock.now(),
-            )
+        message = Message(
+            id=new_message_id(conversation_id),
+            conversation_id=conversation_id,
+            direction=Direction.OUTBOUND,
+            sender=SenderKind.AGENT,
+            agent_id=agent_id,
+            internal=internal,
+            text=text,
+            status=None if internal else DeliveryStatus.QUEUED,
+            created_at=self._clock.now(),
         )
-        if stored is None:  # only messages with a provider id can be duplicates
-            raise RuntimeError("a new agent message was taken for a duplicate")
+        if not internal:
+            # Enqueued first, carrying the message: should this process die before storing it,
+            # the outbound trigger stores it. Stored first, it could die before the enqueue and
+            # leave the reply stored, shown as queued, and never sent.
+            await self._queue.send(
+                OUTBOUND,
+                OutboundRequest(message_id=message.id, message=message).model_dump_json(),
+                session_id=conversation_id,
+                message_id=f"outbound:{message.id}",
+            )
+        # The outbound trigger may have stored it first: then it is that one.
+        stored = await self._store.append_message(message) or await self._store.get_message(
+            message.id
+        )
+        if stored is None:
+            raise RuntimeError(f"agent message {message.id} was neither stored nor found")
         if not internal and part.conversation.channel == ChannelKind.CHAT:
             # Sent: the visitor no longer sees the agent typing (SMS shows no typing at all).
             await self._store.set_typing(conversation_id, TypingParty.AGENT, self._clock.now())
-        if not internal:
-            await self._queue.send(
-                OUTBOUND,
-                OutboundRequest(message_id=stored.id).model_dump_json(),
-                session_id=conversation_id,
-                message_id=f"outbound:{stored.id}",
-            )
         return stored

@@ -29,9 +29,13 @@ class OutboundService:
         self._clock = clock
 
     async def send(self, request: OutboundRequest) -> Message | None:
-        """Idempotent: a message that has left the queued state is not sent again."""
+        """Idempotent: a message that has left the queued state is not sent again. A message
+        the request carries is stored first if its sender died before storing it."""
         message_id = request.message_id
         message = await self._store.get_message(message_id)
+        if message is None and request.message is not None:
+            await self._store.append_message(request.message)  # idempotent by id
+            message = await self._store.get_message(message_id)
         if message is None or message.internal or message.status != DeliveryStatus.QUEUED:
             if message is not None and message.internal:
                 log.error("internal note %s reached the outbound queue: not sent", message_id)

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from shared.domain.models import DeliveryReport, InboundMessage, Model
+from shared.domain.models import DeliveryReport, InboundMessage, Message, Model
 
 INBOUND = "inbound"
 ROUTE = "route"
@@ -30,11 +30,22 @@ class RouteRequest(Model):
 
 
 class OutboundRequest(Model):
-    """Send one stored customer-visible message (session: its conversation, kept in order)."""
+    """Send one customer-visible message (session: its conversation, kept in order)."""
 
     message_id: str
     failed_attempts: int = Field(default=0, ge=0)
     """Transient provider failures so far: a retry is scheduled with a longer backoff each time."""
+    message: Message | None = None
+    """The message itself, when it is sent here before it is stored (an agent's reply): should
+    its sender die in between, the outbound trigger stores it, so a reply is never stored
+    without being sent nor acknowledged without being stored."""
+
+    @model_validator(mode="after")
+    def _carries_the_named_customer_visible_message(self) -> OutboundRequest:
+        carried = self.message
+        if carried is not None and (carried.id != self.message_id or carried.internal):
+            raise ValueError("the message carried must be the customer-visible one named")
+        return self
 
 
 class BulkRequest(Model):

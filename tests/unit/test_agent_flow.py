@@ -6,11 +6,19 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import InboundMessage, Presence
-from shared.services.queues import INBOUND
+from shared.domain.models import (
+    DeliveryStatus,
+    Direction,
+    InboundMessage,
+    Message,
+    Presence,
+    SenderKind,
+)
+from shared.services.queues import INBOUND, OutboundRequest
 from tests.support import bearer, drain, twilio_inbound
 
 
@@ -80,6 +88,80 @@ async def test_an_internal_note_is_never_sent(
     assert await services.store.list_sent_sms(limit=10) == []
     customer_visible = await services.store.list_messages(conversation_id, include_internal=False)
     assert [m.text for m in customer_visible] == ["hello"]
+
+
+class ProcessDied(Exception):
+    """The process stopped here (SIGKILL): nothing after this point ran."""
+
+
+async def test_a_reply_whose_process_died_before_storing_it_is_stored_and_sent_once(
+    client: httpx.AsyncClient, services: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flow 4 across a crash (found by tests/reliability/test_crash.py): the reply was
+    enqueued, the process died before it stored it, the agent got no answer. The outbound
+    trigger stores it and sends it: never a reply stored and shown as queued but never sent."""
+    conversation_id = await alices_conversation(client, services)
+    store_message = services.store.append_message
+
+    async def dies_on_the_agents_reply(message: Message) -> Message | None:
+        if message.sender == SenderKind.AGENT:
+            monkeypatch.setattr(services.store, "append_message", store_message)
+            raise ProcessDied
+        return await store_message(message)
+
+    monkeypatch.setattr(services.store, "append_message", dies_on_the_agents_reply)
+    with pytest.raises(ProcessDied):
+        await services.agent_work.post_message(
+            "alice", conversation_id, "On its way", internal=False
+        )
+    assert len(await services.store.list_messages(conversation_id, include_internal=True)) == 1
+
+    assert await drain(services) == 1
+    messages = await services.store.list_messages(conversation_id, include_internal=True)
+    assert [(m.sequence, m.sender, m.text, m.status) for m in messages] == [
+        (1, SenderKind.CUSTOMER, "hello", DeliveryStatus.RECEIVED),
+        (2, SenderKind.AGENT, "On its way", DeliveryStatus.SENT),
+    ]
+    (sent,) = await services.store.list_sent_sms(limit=10)
+    assert (sent.message_id, sent.text) == (messages[1].id, "On its way")
+
+
+async def test_a_reply_the_outbound_trigger_stored_first_is_answered_as_stored(
+    client: httpx.AsyncClient, services: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trigger may run before the reply's own request stores it: that request then answers
+    with the one stored, once."""
+    conversation_id = await alices_conversation(client, services)
+    store_message = services.store.append_message
+
+    async def trigger_runs_first(message: Message) -> Message | None:
+        monkeypatch.setattr(services.store, "append_message", store_message)
+        assert await drain(services) == 1
+        return await store_message(message)
+
+    monkeypatch.setattr(services.store, "append_message", trigger_runs_first)
+    reply = await services.agent_work.post_message(
+        "alice", conversation_id, "On its way", internal=False
+    )
+    assert (reply.sequence, reply.status) == (2, DeliveryStatus.SENT)
+    assert len(await services.store.list_messages(conversation_id, include_internal=True)) == 2
+
+
+@pytest.mark.parametrize("internal", [True, False])
+def test_an_outbound_request_carries_only_the_customer_visible_message_it_names(
+    internal: bool,
+) -> None:
+    message = Message(
+        id="c1.m1",
+        conversation_id="c1",
+        direction=Direction.OUTBOUND,
+        sender=SenderKind.AGENT,
+        internal=internal,
+        text="x",
+        created_at=datetime(2026, 11, 1, tzinfo=UTC),
+    )
+    with pytest.raises(ValidationError):
+        OutboundRequest(message_id="c1.m2" if not internal else message.id, message=message)
 
 
 async def test_an_agent_sees_only_its_own_conversations(
