@@ -70,8 +70,11 @@ class LocalWorkQueue:
         """Sleep until something is sent to `queue_name` in this process, or `max_wait`
         seconds pass; messages sent by other processes are found by the next poll."""
         arrival = self._arrival(queue_name)
+        # asyncio.timeout, not wait_for: on Python 3.11, wait_for swallows a cancellation that
+        # meets an arrival, and a consumer cancelled at shutdown then polls on for ever.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrival.wait(), max_wait)
+            async with asyncio.timeout(max_wait):
+                await arrival.wait()
         arrival.clear()
 
     async def send(

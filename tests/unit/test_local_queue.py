@@ -176,6 +176,19 @@ async def test_a_waiting_consumer_wakes_on_send(queue: LocalWorkQueue) -> None:
     await asyncio.wait_for(waiter, 1)
 
 
+async def test_a_waiting_consumer_cancelled_as_a_message_arrives_stops(
+    queue: LocalWorkQueue,
+) -> None:
+    """Shutdown cancels consumers whatever arrives meanwhile (Python 3.11's wait_for swallowed
+    the cancellation here, and `make soak` hung on a consumer polling for ever)."""
+    waiting = asyncio.create_task(queue.wait_for_message("inbound", 5))
+    await asyncio.sleep(0.01)
+    await queue.send("inbound", "{}")  # wakes the waiter...
+    waiting.cancel()  # ...in the same turn of the loop as the cancellation
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(waiting), 1)
+
+
 async def test_a_scheduled_message_is_not_received_before_its_time(
     queue: LocalWorkQueue, clock: ManualClock
 ) -> None:
