@@ -17,7 +17,6 @@ from shared.domain.figures import (
     day_window,
     fold_day,
     local_day,
-    presence_field,
 )
 from shared.domain.history import GroupBy, combine
 from shared.domain.models import Model, Presence, Queue
@@ -25,8 +24,8 @@ from shared.domain.presence import PresenceSpan
 from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
 from shared.ports import Clock, Store
+from shared.services.listing import every, every_by
 
-_PAGE = 200
 # The longest history range one request may ask for (ten years): a day costs a store read, so
 # an unbounded range (year 1 to 9999) would hold a worker for hours.
 MAX_HISTORY_DAYS = 3660
@@ -54,20 +53,8 @@ class Measures(Model):
 
     @staticmethod
     def measured(figures: DayFigures) -> dict[str, Any]:
-        return {
-            "incoming": figures.incoming,
-            "offered": figures.offered,
-            "assigned": figures.assigned,
-            "handled": figures.handled,
-            "abandoned": figures.abandoned,
-            "transfers": figures.transfers,
-            "answered_within_threshold": figures.answered_within_threshold,
-            "average_wait_seconds": figures.average_wait_seconds,
-            "longest_wait_seconds": figures.longest_wait_seconds,
-            "average_handle_seconds": figures.average_handle_seconds,
-            "service_level": figures.service_level,
-            **{presence_field(p): getattr(figures, presence_field(p)) for p in Presence},
-        }
+        """Each measure from the stored record: its counts and sums, or what they derive."""
+        return {name: getattr(figures, name) for name in Measures.model_fields}
 
 
 class FiguresView(Measures):
@@ -145,14 +132,7 @@ class FiguresService:
         return local_day(self._clock.now(), self._zone)
 
     async def _queues(self) -> list[Queue]:
-        queues: list[Queue] = []
-        while batch := await self._store.list_queues(
-            after=queues[-1].id if queues else None, limit=_PAGE
-        ):
-            queues.extend(batch)
-            if len(batch) < _PAGE:
-                break
-        return queues
+        return [queue async for queue in every(self._store.list_queues)]
 
     # --- the aggregates timer ---------------------------------------------------------------
 
@@ -193,21 +173,16 @@ class FiguresService:
     async def _open_spans(self) -> list[PresenceSpan]:
         """Each agent's presence so far: the span it is in, not stored until it ends."""
         now = self._clock.now()
-        spans: list[PresenceSpan] = []
-        after: str | None = None
-        while states := await self._store.list_agent_states(after=after, limit=_PAGE):
-            spans.extend(
-                PresenceSpan(
-                    agent_id=state.agent.id,
-                    presence=state.presence,
-                    started_at=state.presence_since,
-                    ended_at=now,
-                )
-                for state in states
-                if state.presence_since is not None
+        return [
+            PresenceSpan(
+                agent_id=state.agent.id,
+                presence=state.presence,
+                started_at=state.presence_since,
+                ended_at=now,
             )
-            after = states[-1].agent.id
-        return spans
+            async for state in every_by(self._store.list_agent_states, lambda s: s.agent.id)
+            if state.presence_since is not None
+        ]
 
     # --- reads ---------------------------------------------------------------------------------
 

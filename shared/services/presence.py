@@ -26,8 +26,7 @@ from shared.domain.presence import (
 )
 from shared.errors import BadRequest, NotFound
 from shared.ports import Clock, Store
-
-PAGE = 200
+from shared.services.listing import every
 
 Step = Callable[[PresenceState], PresenceState]
 """One of the rules' transitions (sign in, heartbeat, choose...), before `refresh`."""
@@ -110,13 +109,10 @@ class PresenceService:
     async def refresh_all(self) -> AsyncIterator[tuple[str, PresenceChange]]:
         """The presence-refresh timer: the rules again for every agent (disconnection grace,
         inactivity, the admin's default), each change as it happens."""
-        after: str | None = None
-        while agents := await self._store.list_agents(after=after, limit=PAGE):
-            for agent in agents:
-                change = await self.follow_capacity(agent.id)
-                if change is not None:
-                    yield agent.id, change
-            after = agents[-1].id
+        async for agent in every(self._store.list_agents):
+            change = await self.follow_capacity(agent.id)
+            if change is not None:
+                yield agent.id, change
 
     async def state(self, agent_id: str) -> PresenceChange:
         """The agent's presence now, as stored (a read: the rules are not applied)."""

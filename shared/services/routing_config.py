@@ -4,38 +4,16 @@ it touches are routed straight away (Dynamics documents up to 15 minutes)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Iterable
 
 from shared.domain.models import Agent, Queue, RoutingRule, Workstream
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import Store
+from shared.services.listing import Identified, every
 from shared.services.routing import RoutingService
 
 
-class _Identified(Protocol):
-    @property
-    def id(self) -> str: ...
-
-
-R = TypeVar("R", bound=_Identified)
-
-_SCAN_PAGE = 500
-
-
-async def _every(listing: Callable[..., Awaitable[Sequence[R]]]) -> AsyncIterator[R]:
-    """Every record of a cursor listing: admin checks of references, never the hot path."""
-    after: str | None = None
-    while True:
-        page = await listing(after=after, limit=_SCAN_PAGE)
-        for record in page:
-            yield record
-        if len(page) < _SCAN_PAGE:
-            return
-        after = page[-1].id
-
-
-def _same_id(path_id: str, record: _Identified) -> None:
+def _same_id(path_id: str, record: Identified) -> None:
     if record.id != path_id:
         raise BadRequest(f"the body's id {record.id!r} is not the path's {path_id!r}")
 
@@ -93,7 +71,7 @@ class RoutingConfigService:
     async def delete_workstream(self, workstream_id: str) -> None:
         if await self._store.list_rules(workstream_id):
             raise Conflict(f"workstream {workstream_id} still has rules")
-        async for channel in _every(self._store.list_channels):
+        async for channel in every(self._store.list_channels):
             if channel.workstream_id == workstream_id:
                 raise Conflict(f"channel {channel.id} still uses workstream {workstream_id}")
         if not await self._store.delete_workstream(workstream_id):
@@ -121,13 +99,13 @@ class RoutingConfigService:
             raise Conflict(f"queue {queue_id} has waiting work")
         if await self._store.queue_agents(queue_id):
             raise Conflict(f"queue {queue_id} still has member agents")
-        async for workstream in _every(self._store.list_workstreams):
+        async for workstream in every(self._store.list_workstreams):
             if workstream.fallback_queue_id == queue_id:
                 raise Conflict(f"workstream {workstream.id} falls back to queue {queue_id}")
-        async for rule in _every(self._store.list_all_rules):
+        async for rule in every(self._store.list_all_rules):
             if rule.queue_id == queue_id:
                 raise Conflict(f"rule {rule.id} routes to queue {queue_id}")
-        async for queue in _every(self._store.list_queues):
+        async for queue in every(self._store.list_queues):
             if queue.id != queue_id and queue_id in _redirect_queues(queue):
                 raise Conflict(f"queue {queue.id} redirects to queue {queue_id}")
         if not await self._store.delete_queue(queue_id):

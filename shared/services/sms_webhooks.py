@@ -21,6 +21,7 @@ from shared.domain.models import (
 )
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ports import Clock, ConfigStore, WorkQueue
+from shared.services.listing import every
 from shared.services.queues import DELIVERY, INBOUND
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,6 @@ class AcsAcceptance:
     validation_code: str | None
     accepted: int
     ignored: int
-
-
-CHANNEL_PAGE = 100
 
 
 # The app role Event Grid's service principal holds on our app registration, as Event Grid's
@@ -153,18 +151,12 @@ class SmsWebhookService:
     async def _telesign_accounts(self, customer_ids: set[str]) -> list[TeleSignAccount]:
         """The distinct TeleSign accounts of our channels with one of these customer ids."""
         found: dict[tuple[str, str], TeleSignAccount] = {}
-        after: str | None = None
-        while customer_ids:
-            page = await self._store.list_channels(after=after, limit=CHANNEL_PAGE)
-            for channel in page:
-                account = channel.account
-                if isinstance(account, TeleSignAccount) and (
-                    account.customer_id.upper() in customer_ids
-                ):
-                    found[(account.customer_id, account.api_key)] = account
-            if len(page) < CHANNEL_PAGE:
-                break
-            after = page[-1].id
+        if not customer_ids:
+            return []
+        async for channel in every(self._store.list_channels):
+            account = channel.account
+            if isinstance(account, TeleSignAccount) and account.customer_id.upper() in customer_ids:
+                found[(account.customer_id, account.api_key)] = account
         return list(found.values())
 
     async def accept_acs(self, delivery: EventGridDelivery) -> AcsAcceptance:
@@ -258,15 +250,9 @@ class SmsWebhookService:
         return False
 
     async def _channels_of(self, provider: SmsProvider) -> AsyncIterator[Channel]:
-        after: str | None = None
-        while True:
-            page = await self._store.list_channels(after=after, limit=CHANNEL_PAGE)
-            for channel in page:
-                if channel.provider == provider:
-                    yield channel
-            if len(page) < CHANNEL_PAGE:
-                return
-            after = page[-1].id
+        async for channel in every(self._store.list_channels):
+            if channel.provider == provider:
+                yield channel
 
     async def _enqueue_report(self, report: DeliveryReport) -> None:
         # One session per message, so its reports apply one at a time.

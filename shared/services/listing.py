@@ -1,0 +1,37 @@
+"""Walking a store's cursor listings (`list_*(after=, limit=)`) to their end, a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+R = TypeVar("R")
+I = TypeVar("I", bound=Identified)  # noqa: E741
+
+PAGE = 200
+
+
+async def every(listing: Callable[..., Awaitable[Sequence[I]]]) -> AsyncIterator[I]:
+    """Every record of a listing whose cursor is the record's id."""
+    async for record in every_by(listing, lambda record: record.id):
+        yield record
+
+
+async def every_by(
+    listing: Callable[..., Awaitable[Sequence[R]]], cursor_of: Callable[[R], str]
+) -> AsyncIterator[R]:
+    """Every record of a listing, `cursor_of` giving the cursor that follows a record."""
+    after: str | None = None
+    while True:
+        page = await listing(after=after, limit=PAGE)
+        for record in page:
+            yield record
+        if len(page) < PAGE:
+            return
+        after = cursor_of(page[-1])
