@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 from bench.ingest import start_runtime
-from shared.adapters.sqlite_db import SqliteDatabase
-from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.adapters.sqlite.store import SqliteStore
 from shared.domain.models import (
     ChannelKind,
     Conversation,

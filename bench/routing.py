@@ -34,8 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.adapters.sqlite_db import SqliteDatabase
-from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
 from shared.domain.models import (
     Agent,

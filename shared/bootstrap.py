@@ -14,8 +14,8 @@ from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
 from shared.adapters.servicebus_queue import ServiceBusQueue
-from shared.adapters.sqlite_db import SqliteDatabase
-from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
 from shared.adapters.telesign_sms import TeleSignSmsSender
 from shared.adapters.twilio_sms import TwilioSmsSender

@@ -48,8 +48,19 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
-class ConfigStore(Protocol):
-    """Admin-managed configuration. Writes replace the whole record (upsert by id)."""
+PresenceUpdate = Callable[[PresenceState | None, AgentState], PresenceState | None]
+"""A pure presence rule: (stored state or None if never managed, live state) -> new state, or
+None to leave everything as it is. A store may call it more than once (optimistic retries)."""
+
+
+SentimentUpdate = Callable[[ConversationSentiment | None], ConversationSentiment | None]
+"""A pure rule: the conversation's stored rolling sentiment (None: none yet) -> the new one, or
+None to leave it. A store may call it more than once (optimistic retries)."""
+
+
+class ChannelStore(Protocol):
+    """Provider accounts and the chat widget: channels, found by the address a customer writes to.
+    Writes replace the whole record (upsert by id)."""
 
     async def put_channel(self, channel: Channel) -> None:
         """Raises Conflict, changing nothing, if an address belongs to another channel."""
@@ -66,24 +77,77 @@ class ConfigStore(Protocol):
         ...
 
     async def delete_channel(self, channel_id: str) -> bool: ...
+
+
+class RoutingConfigStore(Protocol):
+    """Routing configuration an admin manages: workstreams, queues, route-to-queue rules and
+    agents. Writes replace the whole record; listings are in id order after a cursor."""
+
     async def put_workstream(self, workstream: Workstream) -> None: ...
+
     async def get_workstream(self, workstream_id: str) -> Workstream | None: ...
+
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
+        """In id order after the cursor `after`, as every admin listing."""
+        ...
+
+    async def delete_workstream(self, workstream_id: str) -> bool: ...
+
     async def put_queue(self, queue: Queue) -> None: ...
+
     async def get_queue(self, queue_id: str) -> Queue | None: ...
+
+    async def list_queues(self, *, after: str | None, limit: int) -> Sequence[Queue]: ...
+
+    async def delete_queue(self, queue_id: str) -> bool: ...
+
     async def put_rule(self, rule: RoutingRule) -> None: ...
+
+    async def get_rule(self, rule_id: str) -> RoutingRule | None: ...
+
     async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]: ...
+
+    async def list_all_rules(self, *, after: str | None, limit: int) -> Sequence[RoutingRule]:
+        """Every workstream's rules, in id order (list_rules gives one workstream's, in order)."""
+        ...
+
+    async def delete_rule(self, rule_id: str) -> bool: ...
+
     async def put_agent(self, agent: Agent) -> None: ...
+
     async def get_agent(self, agent_id: str) -> Agent | None: ...
+
+    async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]: ...
+
+    async def delete_agent(self, agent_id: str) -> bool:
+        """Remove the agent and its live state; the caller checks it holds no work."""
+        ...
+
+
+class CustomerStore(Protocol):
+    """Customers (contacts and accounts), found by phone or email, and each number's SMS consent."""
+
     async def put_customer(self, customer: Customer) -> None: ...
+
     async def get_customer(self, customer_id: str) -> Customer | None: ...
+
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]: ...
-    async def put_template(self, template: Template) -> None: ...
-    async def get_template(self, template_id: str) -> Template | None: ...
-    async def list_templates(self, *, after: str | None, limit: int) -> Sequence[Template]: ...
-    async def delete_template(self, template_id: str) -> bool: ...
+
+    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
+        """Customers whose email is this one, compared case-insensitively, in id order."""
+        ...
+
+    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
+        """Record a number's STOP/START; consent belongs to the number, known customer or not."""
+        ...
+
+    async def is_opted_out(self, address: str) -> bool: ...
 
 
 class ConversationStore(Protocol):
+    """Conversations and their messages: one open conversation per customer and business address,
+    messages stored once each, delivery, rolling sentiment and typing."""
+
     async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
         """The open conversation of the candidate's channel and customer address, else the
         candidate itself, stored; the flag says whether it was created. At most one is open per
@@ -91,6 +155,13 @@ class ConversationStore(Protocol):
         ...
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
+
+    async def list_ongoing_conversations(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[ConversationState]:
+        """Open conversations of every channel in id order after the cursor `after`, each with
+        its unclosed work item."""
+        ...
 
     async def append_message(self, message: Message) -> Message | None:
         """Store the message with the next sequence number of its conversation and return it.
@@ -113,14 +184,27 @@ class ConversationStore(Protocol):
         error: str | None = None,
     ) -> Message | None: ...
 
-    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
-        """Record a number's STOP/START; consent belongs to the number, known customer or not."""
+    async def change_conversation_sentiment(
+        self, conversation_id: str, change: SentimentUpdate
+    ) -> Conversation | None:
+        """Atomically read the conversation's rolling sentiment, apply `change` and store what
+        it returns. The conversation as stored after; None for an unknown conversation."""
         ...
 
-    async def is_opted_out(self, address: str) -> bool: ...
+    async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
+        """The party is typing until `until` (a past instant: it stopped). A small record
+        that expires, so every instance sees it."""
+        ...
+
+    async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
+        """Who is typing at `now` (one partition on Cosmos DB)."""
+        ...
 
 
-class WorkStore(Protocol):
+class WorkItemStore(Protocol):
+    """Work items from arrival to close: waiting in a queue, offered and assigned within the
+    agent's capacity (each assignment atomic), with the bot, in wrap-up, closed."""
+
     async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
         """Store the item unless its conversation already has an unclosed one; return that one
         instead (flag False). A conversation has at most one unclosed item (invariant 2)."""
@@ -130,10 +214,33 @@ class WorkStore(Protocol):
 
     async def open_work_item(self, conversation_id: str) -> WorkItem | None: ...
 
+    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
+        """The conversation's unclosed item, else the one closed last (reopen, history)."""
+        ...
+
     async def queues_with_waiting_items(self) -> Sequence[str]: ...
 
     async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
         """Waiting items of a queue, higher priority first, then oldest first."""
+        ...
+
+    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
+        """How many items wait in the queue, and when the oldest of them arrived."""
+        ...
+
+    async def offered_items(self) -> Sequence[WorkItem]:
+        """Every item on offer, for the sweep timer to find lapsed offers (not the hot path)."""
+        ...
+
+    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
+        """The agent's unclosed items."""
+        ...
+
+    async def items_alive(
+        self, queue_id: str, start: datetime, end: datetime
+    ) -> Sequence[WorkItem]:
+        """The queue's items alive in [start, end): enqueued before `end`, and unclosed or
+        closed at or after `start` (every item with an arrival, assignment or close in it)."""
         ...
 
     async def assign(
@@ -154,51 +261,6 @@ class WorkStore(Protocol):
         knows; a store may skip the cursor when it is False (None: the cursor is written)."""
         ...
 
-    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
-        """The agent's unclosed items."""
-        ...
-
-    async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
-        """Members of the queue with presence, used capacity and last assignment time."""
-        ...
-
-    async def agent_state(self, agent_id: str) -> AgentState | None: ...
-
-    async def set_presence(self, agent_id: str, presence: Presence) -> None: ...
-
-    async def reconcile_capacity(self) -> int:
-        """Recompute every agent's used capacity from the items it holds, healing what a crash
-        between an assignment's writes left (a store whose assignment is one transaction has
-        nothing to heal). Returns how many agents were corrected."""
-        ...
-
-
-# --- unified routing (issue 5) ------------------------------------------------------------------
-
-
-class RoutingStore(Protocol):
-    """Admin listings of routing configuration, offers, release of work, and diagnostics."""
-
-    async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
-        """In id order after the cursor `after`, as every admin listing."""
-        ...
-
-    async def delete_workstream(self, workstream_id: str) -> bool: ...
-    async def list_queues(self, *, after: str | None, limit: int) -> Sequence[Queue]: ...
-    async def delete_queue(self, queue_id: str) -> bool: ...
-    async def get_rule(self, rule_id: str) -> RoutingRule | None: ...
-
-    async def list_all_rules(self, *, after: str | None, limit: int) -> Sequence[RoutingRule]:
-        """Every workstream's rules, in id order (list_rules gives one workstream's, in order)."""
-        ...
-
-    async def delete_rule(self, rule_id: str) -> bool: ...
-    async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]: ...
-
-    async def delete_agent(self, agent_id: str) -> bool:
-        """Remove the agent and its live state; the caller checks it holds no work."""
-        ...
-
     async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
         """An item offered to this agent becomes active with it; None if it is not (any more)
         offered to this agent."""
@@ -212,8 +274,18 @@ class RoutingStore(Protocol):
         `skip_until`. None if it is not (any more) offered to this agent."""
         ...
 
-    async def offered_items(self) -> Sequence[WorkItem]:
-        """Every item on offer, for the sweep timer to find lapsed offers (not the hot path)."""
+    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
+        """A waiting item moves to another queue (overflow, out of hours), keeping its place in
+        arrival order; None if it is no longer waiting."""
+        ...
+
+    async def wrap_up_work_item(
+        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
+    ) -> WorkItem | None:
+        """An active item moves to wrap-up (from `now`, its `wrap_up_at`): the conversation is
+        over for the customer, and its agent keeps the item (and its capacity) until done with
+        it. None if it is not active, or (with `agent_id`) not that agent's; nothing changes
+        then."""
         ...
 
     async def close_work_item(
@@ -224,74 +296,15 @@ class RoutingStore(Protocol):
         already closed, or (with `agent_id`) no longer held by that agent."""
         ...
 
-    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
-        """A waiting item moves to another queue (overflow, out of hours), keeping its place in
-        arrival order; None if it is no longer waiting."""
-        ...
-
-    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
-        """How many items wait in the queue, and when the oldest of them arrived."""
-        ...
-
-    async def round_robin_cursor(self, queue_id: str) -> str | None:
-        """The agent the queue assigned last: round robin resumes after it, across restarts."""
-        ...
-
-    async def record_routing_decision(self, decision: RoutingDecision) -> None: ...
-
-    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
-        """The conversation's routing decisions, oldest first."""
+    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """An item with the bot waits in its queue for a human, arriving `now`. None if it is
+        not with the bot (any more): escalated or closed already; nothing changes then."""
         ...
 
 
-# --- chat (issue 7) -----------------------------------------------------------------------------
-
-
-class ChatStore(Protocol):
-    async def wrap_up_work_item(
-        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
-    ) -> WorkItem | None:
-        """An active item moves to wrap-up (from `now`, its `wrap_up_at`): the conversation is
-        over for the customer, and its agent keeps the item (and its capacity) until done with
-        it. None if it is not active, or (with `agent_id`) not that agent's; nothing changes
-        then."""
-        ...
-
-
-# --- presence and the agent's work (issue 6) -----------------------------------------------------
-
-PresenceUpdate = Callable[[PresenceState | None, AgentState], PresenceState | None]
-"""A pure presence rule: (stored state or None if never managed, live state) -> new state, or
-None to leave everything as it is. A store may call it more than once (optimistic retries)."""
-
-
-class AgentWorkStore(Protocol):
-    async def get_presence_settings(self) -> PresenceSettings:
-        """The admin's presence policy and custom presences; the defaults if never set."""
-        ...
-
-    async def put_presence_settings(self, settings: PresenceSettings) -> None: ...
-
-    async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
-        """Atomically read the agent's presence state and live state (used capacity
-        included), apply `change`, store the state it returns and make its `presence` the one
-        routing reads. None for an unknown agent."""
-        ...
-
-    async def add_consultant(
-        self, item_id: str, primary_agent_id: str, consultant_id: str
-    ) -> WorkItem | None:
-        """The agent joins the item as consultant, if the item is still active or in wrap-up
-        with that primary agent. None otherwise; nothing changes then. Idempotent."""
-        ...
-
-    async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
-        """The consultant leaves; None if it was not consulting on the item."""
-        ...
-
-    async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
-        """Unclosed items the agent is consulting on."""
-        ...
+class CollaborationStore(Protocol):
+    """An agent's active work changing hands: transfers to a queue or an agent, and consultants
+    joining and leaving."""
 
     async def transfer_to_agent(
         self, item_id: str, from_agent_id: str, to_agent_id: str, now: datetime
@@ -310,62 +323,94 @@ class AgentWorkStore(Protocol):
         the sender's active work."""
         ...
 
-    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
-        """The conversation's unclosed item, else the one closed last (reopen, history)."""
+    async def add_consultant(
+        self, item_id: str, primary_agent_id: str, consultant_id: str
+    ) -> WorkItem | None:
+        """The agent joins the item as consultant, if the item is still active or in wrap-up
+        with that primary agent. None otherwise; nothing changes then. Idempotent."""
+        ...
+
+    async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
+        """The consultant leaves; None if it was not consulting on the item."""
+        ...
+
+    async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
+        """Unclosed items the agent is consulting on."""
         ...
 
 
-class OutboundJobStore(Protocol):
-    async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
-        """Store a new job, or return the stored one with that id (flag False)."""
-        ...
+class AgentStateStore(Protocol):
+    """Each agent's live state: presence, capacity in use, queue membership, and the presence spans
+    time-in-presence is folded from."""
 
-    async def get_outbound_job(self, job_id: str) -> OutboundJob | None: ...
+    async def agent_state(self, agent_id: str) -> AgentState | None: ...
 
-    async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
-        """Replace the job's entry for recipient.customer_id."""
-        ...
-
-
-class OutboxStore(Protocol):
-    async def record_sent_sms(self, sms: SentSms) -> None: ...
-    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
-
-
-# --- bots (issue 5) ------------------------------------------------------------------------------
-
-
-class BotStore(Protocol):
-    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
-        """An item with the bot waits in its queue for a human, arriving `now`. None if it is
-        not with the bot (any more): escalated or closed already; nothing changes then."""
-        ...
-
-
-# --- supervision and figures (issue 8) -----------------------------------------------------------
-
-
-class SupervisionStore(Protocol):
-    """Supervisor reads (cross-partition on Cosmos DB, paged, off the hot path) and the
-    stored daily figures the aggregates timer writes and the figures API point-reads."""
-
-    async def list_ongoing_conversations(
-        self, *, after: str | None, limit: int
-    ) -> Sequence[ConversationState]:
-        """Open conversations of every channel in id order after the cursor `after`, each with
-        its unclosed work item."""
+    async def queue_agents(self, queue_id: str) -> Sequence[AgentState]:
+        """Members of the queue with presence, used capacity and last assignment time."""
         ...
 
     async def list_agent_states(self, *, after: str | None, limit: int) -> Sequence[AgentState]:
         """Every agent with its live state, in id order after the cursor `after`."""
         ...
 
-    async def items_alive(
-        self, queue_id: str, start: datetime, end: datetime
-    ) -> Sequence[WorkItem]:
-        """The queue's items alive in [start, end): enqueued before `end`, and unclosed or
-        closed at or after `start` (every item with an arrival, assignment or close in it)."""
+    async def set_presence(self, agent_id: str, presence: Presence) -> None: ...
+
+    async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
+        """Atomically read the agent's presence state and live state (used capacity
+        included), apply `change`, store the state it returns and make its `presence` the one
+        routing reads. None for an unknown agent."""
         ...
+
+    async def reconcile_capacity(self) -> int:
+        """Recompute every agent's used capacity from the items it holds, healing what a crash
+        between an assignment's writes left (a store whose assignment is one transaction has
+        nothing to heal). Returns how many agents were corrected."""
+        ...
+
+    async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
+        """Store a piece of an ended presence span lying within `day`; the same piece stored
+        again (same id) is one record."""
+        ...
+
+    async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
+        """The presence-span pieces stored for `day`, in id order."""
+        ...
+
+
+class RoutingLogStore(Protocol):
+    """What routing remembers between decisions: the round-robin cursor and each decision with its
+    candidates."""
+
+    async def round_robin_cursor(self, queue_id: str) -> str | None:
+        """The agent the queue assigned last: round robin resumes after it, across restarts."""
+        ...
+
+    async def record_routing_decision(self, decision: RoutingDecision) -> None: ...
+
+    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
+        """The conversation's routing decisions, oldest first."""
+        ...
+
+
+class SettingsStore(Protocol):
+    """Organization-wide switches an admin sets: the presence policy and the sentiment switch."""
+
+    async def get_presence_settings(self) -> PresenceSettings:
+        """The admin's presence policy and custom presences; the defaults if never set."""
+        ...
+
+    async def put_presence_settings(self, settings: PresenceSettings) -> None: ...
+
+    async def get_sentiment_settings(self) -> SentimentSettings | None:
+        """The admin's sentiment switch; None until an admin sets it."""
+        ...
+
+    async def put_sentiment_settings(self, settings: SentimentSettings) -> None: ...
+
+
+class FiguresStore(Protocol):
+    """Daily figures the aggregates timer writes and the figures API point-reads, and the watermark
+    it folds from."""
 
     async def put_day_figures(self, figures: Sequence[DayFigures]) -> None:
         """Replace each (day, scope, key) record."""
@@ -381,63 +426,50 @@ class SupervisionStore(Protocol):
 
     async def set_figures_watermark(self, day: date) -> None: ...
 
-    async def get_sentiment_settings(self) -> SentimentSettings | None:
-        """The admin's sentiment switch; None until an admin sets it."""
+
+class CampaignStore(Protocol):
+    """Message templates and bulk outbound jobs with each recipient's progress."""
+
+    async def put_template(self, template: Template) -> None: ...
+
+    async def get_template(self, template_id: str) -> Template | None: ...
+
+    async def list_templates(self, *, after: str | None, limit: int) -> Sequence[Template]: ...
+
+    async def delete_template(self, template_id: str) -> bool: ...
+
+    async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
+        """Store a new job, or return the stored one with that id (flag False)."""
         ...
 
-    async def put_sentiment_settings(self, settings: SentimentSettings) -> None: ...
+    async def get_outbound_job(self, job_id: str) -> OutboundJob | None: ...
 
-    async def put_presence_span(self, day: date, span: PresenceSpan) -> None:
-        """Store a piece of an ended presence span lying within `day`; the same piece stored
-        again (same id) is one record."""
-        ...
-
-    async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
-        """The presence-span pieces stored for `day`, in id order."""
+    async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
+        """Replace the job's entry for recipient.customer_id."""
         ...
 
 
-# --- sentiment (issue 8), typing and identification by email (issue 7) -------------------------
+class OutboxStore(Protocol):
+    """What the sandbox SMS sender would have sent, newest first."""
 
-SentimentUpdate = Callable[[ConversationSentiment | None], ConversationSentiment | None]
-"""A pure rule: the conversation's stored rolling sentiment (None: none yet) -> the new one, or
-None to leave it. A store may call it more than once (optimistic retries)."""
+    async def record_sent_sms(self, sms: SentSms) -> None: ...
 
-
-class EngagementStore(Protocol):
-    async def change_conversation_sentiment(
-        self, conversation_id: str, change: SentimentUpdate
-    ) -> Conversation | None:
-        """Atomically read the conversation's rolling sentiment, apply `change` and store what
-        it returns. The conversation as stored after; None for an unknown conversation."""
-        ...
-
-    async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
-        """The party is typing until `until` (a past instant: it stopped). A small record
-        that expires, so every instance sees it."""
-        ...
-
-    async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
-        """Who is typing at `now` (one partition on Cosmos DB)."""
-        ...
-
-    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
-        """Customers whose email is this one, compared case-insensitively, in id order."""
-        ...
+    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
 class Store(
-    EngagementStore,
-    SupervisionStore,
-    ConfigStore,
+    ChannelStore,
+    RoutingConfigStore,
+    CustomerStore,
     ConversationStore,
-    WorkStore,
-    RoutingStore,
-    ChatStore,
-    AgentWorkStore,
-    OutboundJobStore,
+    WorkItemStore,
+    CollaborationStore,
+    AgentStateStore,
+    RoutingLogStore,
+    SettingsStore,
+    FiguresStore,
+    CampaignStore,
     OutboxStore,
-    BotStore,
     Protocol,
 ):
     async def close(self) -> None: ...

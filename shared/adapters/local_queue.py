@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.adapters.sqlite_db import SqliteDatabase
+from shared.adapters.sqlite.database import SqliteDatabase
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from shared.domain.models import (
     Agent,
     Channel,
@@ -18,7 +20,12 @@ from shared.domain.models import (
     TwilioAccount,
     Workstream,
 )
-from shared.ports import ConfigStore
+from shared.ports import ChannelStore, CustomerStore, RoutingConfigStore
+
+
+class SeedPorts(ChannelStore, RoutingConfigStore, CustomerStore, Protocol):
+    """The store ports this service needs."""
+
 
 SMS_NUMBER = "+12025550100"
 CHAT_WIDGET_ID = "demo-widget"
@@ -126,7 +133,7 @@ CUSTOMERS = (
 )
 
 
-async def seed_demo(store: ConfigStore, *, twilio_auth_token: str) -> None:
+async def seed_demo(store: SeedPorts, *, twilio_auth_token: str) -> None:
     for queue in QUEUES:
         await store.put_queue(queue)
     for workstream in WORKSTREAMS:

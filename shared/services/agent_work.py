@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import Field
 
@@ -25,10 +26,27 @@ from shared.domain.models import (
 )
 from shared.domain.presence import CustomPresence, PresenceChange, PresenceState
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.ports import Clock, Store, WorkQueue
+from shared.ports import (
+    Clock,
+    CollaborationStore,
+    ConversationStore,
+    RoutingConfigStore,
+    WorkItemStore,
+    WorkQueue,
+)
 from shared.services.presence import PresenceService
 from shared.services.queues import OUTBOUND, OutboundRequest
 from shared.services.routing import RoutingService
+
+
+class InvolvementPorts(ConversationStore, WorkItemStore, Protocol):
+    """What finding an agent's part in a conversation reads."""
+
+
+class AgentWorkPorts(
+    RoutingConfigStore, ConversationStore, WorkItemStore, CollaborationStore, Protocol
+):
+    """The store ports this service needs."""
 
 
 class WorkRole(StrEnum):
@@ -66,7 +84,7 @@ class Involvement(Model):
     role: WorkRole
 
 
-async def involvement(store: Store, agent_id: str, conversation_id: str) -> Involvement:
+async def involvement(store: InvolvementPorts, agent_id: str, conversation_id: str) -> Involvement:
     """The agent's part in the conversation; an agent with none learns nothing of it (404,
     as if it did not exist: invariant 7)."""
     conversation = await store.get_conversation(conversation_id)
@@ -92,7 +110,7 @@ def timer_start(item: WorkItem) -> datetime:
 class AgentWorkService:
     def __init__(
         self,
-        store: Store,
+        store: AgentWorkPorts,
         queue: WorkQueue,
         routing: RoutingService,
         clock: Clock,

@@ -5,6 +5,7 @@ supervisor's view of why a conversation's work went where it went."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from shared.domain.models import (
     AGENT_WORKING,
@@ -17,13 +18,26 @@ from shared.domain.models import (
     WorkItemStatus,
 )
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.ports import Clock, Store
+from shared.ports import (
+    AgentStateStore,
+    Clock,
+    ConversationStore,
+    RoutingConfigStore,
+    RoutingLogStore,
+    WorkItemStore,
+)
 from shared.services.agent_work import WorkView
 from shared.services.routing import RoutingService
 
 
+class AssignmentPorts(
+    RoutingConfigStore, ConversationStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol
+):
+    """The store ports this service needs."""
+
+
 class AssignmentService:
-    def __init__(self, store: Store, routing: RoutingService, clock: Clock) -> None:
+    def __init__(self, store: AssignmentPorts, routing: RoutingService, clock: Clock) -> None:
         self._store = store
         self._routing = routing
         self._clock = clock

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Protocol
 
 from shared.domain.bots import BotAttachment, BotCustomerMessage, BotRequest, retry_delay
 from shared.domain.models import (
@@ -22,9 +23,22 @@ from shared.domain.models import (
     WorkItem,
     WorkItemStatus,
 )
-from shared.ports import BotClient, BotFailed, Clock, Store, WorkQueue
+from shared.ports import (
+    BotClient,
+    BotFailed,
+    Clock,
+    ConversationStore,
+    RoutingConfigStore,
+    WorkItemStore,
+    WorkQueue,
+)
 from shared.services.queues import BOT, BotTurn
 from shared.services.routing import RoutingService
+
+
+class BotPorts(RoutingConfigStore, ConversationStore, WorkItemStore, Protocol):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +46,7 @@ log = logging.getLogger(__name__)
 class BotService:
     def __init__(
         self,
-        store: Store,
+        store: BotPorts,
         queue: WorkQueue,
         routing: RoutingService,
         bots: BotClient,

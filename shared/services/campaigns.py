@@ -7,6 +7,7 @@ import hashlib
 import logging
 import uuid
 from collections import Counter
+from typing import Protocol
 
 from pydantic import Field
 
@@ -27,8 +28,20 @@ from shared.domain.models import (
     Template,
 )
 from shared.errors import BadRequest, NotFound
-from shared.ports import Clock, Store, WorkQueue
+from shared.ports import (
+    CampaignStore,
+    ChannelStore,
+    Clock,
+    ConversationStore,
+    CustomerStore,
+    WorkQueue,
+)
 from shared.services.queues import BULK, OUTBOUND, BulkRequest, OutboundRequest
+
+
+class CampaignPorts(ChannelStore, CustomerStore, ConversationStore, CampaignStore, Protocol):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +81,7 @@ class JobProgress(Model):
 
 
 class CampaignService:
-    def __init__(self, store: Store, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(self, store: CampaignPorts, queue: WorkQueue, clock: Clock) -> None:
         self._store = store
         self._queue = queue
         self._clock = clock

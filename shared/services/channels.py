@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -19,7 +19,12 @@ from shared.domain.models import (
 )
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.errors import BadRequest, NotFound
-from shared.ports import SendFailed, SmsSender, Store
+from shared.ports import ChannelStore, RoutingConfigStore, SendFailed, SmsSender
+
+
+class ChannelPorts(ChannelStore, RoutingConfigStore, Protocol):
+    """The store ports this service needs."""
+
 
 SECRET_FIELDS = ("auth_token", "api_key", "access_key", "webhook_secret")
 VALIDATION_TEXT = "Channel validation: this number is connected to customer service."
@@ -74,7 +79,7 @@ class NumberCheck(Model):
 
 
 class ChannelService:
-    def __init__(self, store: Store, sms: SmsSender) -> None:
+    def __init__(self, store: ChannelPorts, sms: SmsSender) -> None:
         self._store = store
         self._sms = sms
 

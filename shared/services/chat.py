@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import Field
 
@@ -45,11 +45,25 @@ from shared.domain.models import (
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.domain.routing import RoutingFacts
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.ports import Clock, Store
+from shared.ports import (
+    ChannelStore,
+    Clock,
+    ConversationStore,
+    CustomerStore,
+    RoutingConfigStore,
+    WorkItemStore,
+)
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService
 from shared.services.typing import TypingService
 from shared.settings import Settings
+
+
+class ChatPorts(
+    ChannelStore, RoutingConfigStore, CustomerStore, ConversationStore, WorkItemStore, Protocol
+):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +146,7 @@ class ChatEvent(Model):
 class ChatService:
     def __init__(
         self,
-        store: Store,
+        store: ChatPorts,
         ingest: IngestService,
         routing: RoutingService,
         tokens: ConversationTokens,

@@ -6,6 +6,7 @@ moves with a transfer atomically (invariants 1 and 2: the store's transfer opera
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from pydantic import Field
 
@@ -19,7 +20,14 @@ from shared.domain.models import (
     Workstream,
 )
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
-from shared.ports import Clock, Store
+from shared.ports import (
+    AgentStateStore,
+    Clock,
+    CollaborationStore,
+    ConversationStore,
+    RoutingConfigStore,
+    WorkItemStore,
+)
 from shared.services.agent_work import (
     Involvement,
     WorkRole,
@@ -28,6 +36,17 @@ from shared.services.agent_work import (
     timer_start,
 )
 from shared.services.routing import RoutingService
+
+
+class CollaborationPorts(
+    RoutingConfigStore,
+    ConversationStore,
+    WorkItemStore,
+    CollaborationStore,
+    AgentStateStore,
+    Protocol,
+):
+    """The store ports this service needs."""
 
 
 class ConsultCandidate(Model):
@@ -44,7 +63,7 @@ class TransferTarget(Model):
 
 
 class CollaborationService:
-    def __init__(self, store: Store, routing: RoutingService, clock: Clock) -> None:
+    def __init__(self, store: CollaborationPorts, routing: RoutingService, clock: Clock) -> None:
         self._store = store
         self._routing = routing
         self._clock = clock

@@ -6,7 +6,7 @@ import logging
 
 from shared.domain.messaging import advance_delivery
 from shared.domain.models import DeliveryReport, Message
-from shared.ports import Store
+from shared.ports import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class UnknownMessage(Exception):
 
 
 class DeliveryService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: ConversationStore) -> None:
         self._store = store
 
     async def apply(self, report: DeliveryReport) -> Message:

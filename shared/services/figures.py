@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -23,11 +23,16 @@ from shared.domain.models import Model, Presence, Queue
 from shared.domain.presence import PresenceSpan
 from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
-from shared.ports import Clock, Store
+from shared.ports import AgentStateStore, Clock, FiguresStore, RoutingConfigStore, WorkItemStore
 from shared.services.listing import every, every_by
+
 
 # The longest history range one request may ask for (ten years): a day costs a store read, so
 # an unbounded range (year 1 to 9999) would hold a worker for hours.
+class FiguresPorts(RoutingConfigStore, WorkItemStore, AgentStateStore, FiguresStore, Protocol):
+    """The store ports this service needs."""
+
+
 MAX_HISTORY_DAYS = 3660
 
 
@@ -113,7 +118,7 @@ class History(Model):
 class FiguresService:
     def __init__(
         self,
-        store: Store,
+        store: FiguresPorts,
         clock: Clock,
         *,
         time_zone: str,

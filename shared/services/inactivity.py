@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from shared.domain.models import Conversation, SenderKind, WorkItemStatus, Workstream
-from shared.ports import Clock, Store, WorkQueue
+from shared.ports import Clock, ConversationStore, RoutingConfigStore, WorkItemStore, WorkQueue
 from shared.services.queues import INACTIVITY, InactivityCheck
 from shared.services.routing import RoutingService
+
+
+class InactivityPorts(RoutingConfigStore, ConversationStore, WorkItemStore, Protocol):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +31,7 @@ _LEFT_ALONE = (WorkItemStatus.WRAP_UP, WorkItemStatus.CLOSED)
 
 class InactivityService:
     def __init__(
-        self, store: Store, queue: WorkQueue, routing: RoutingService, clock: Clock
+        self, store: InactivityPorts, queue: WorkQueue, routing: RoutingService, clock: Clock
     ) -> None:
         self._store = store
         self._queue = queue

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
@@ -27,13 +27,27 @@ from shared.domain.models import (
 from shared.domain.routing import Placement, RoutingFacts, classify
 from shared.domain.sentiment import Sentiment, roll, score_text
 from shared.errors import NotFound
-from shared.ports import Clock, Store
+from shared.ports import (
+    ChannelStore,
+    Clock,
+    ConversationStore,
+    CustomerStore,
+    RoutingConfigStore,
+    WorkItemStore,
+)
 from shared.services.routing import RoutingService
 from shared.services.sentiment import SentimentSwitch
 
 if TYPE_CHECKING:
     from shared.services.bots import BotService
     from shared.services.inactivity import InactivityService
+
+
+class IngestPorts(
+    ChannelStore, RoutingConfigStore, CustomerStore, ConversationStore, WorkItemStore, Protocol
+):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +63,7 @@ class IngestOutcome:
 class IngestService:
     def __init__(
         self,
-        store: Store,
+        store: IngestPorts,
         routing: RoutingService,
         clock: Clock,
         *,

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Protocol
 
 from shared.domain.models import ChannelKind, Conversation, DeliveryStatus, Message
-from shared.ports import Clock, SendFailed, SmsSender, Store, WorkQueue
+from shared.ports import ChannelStore, Clock, ConversationStore, SendFailed, SmsSender, WorkQueue
 from shared.services.queues import OUTBOUND, OutboundRequest
+
+
+class OutboundPorts(ChannelStore, ConversationStore, Protocol):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +28,9 @@ def retry_delay(failed_attempts: int) -> timedelta:
 
 
 class OutboundService:
-    def __init__(self, store: Store, sms: SmsSender, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(
+        self, store: OutboundPorts, sms: SmsSender, queue: WorkQueue, clock: Clock
+    ) -> None:
         self._store = store
         self._sms = sms
         self._queue = queue

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shared.domain import presence as rules
@@ -25,15 +26,19 @@ from shared.domain.presence import (
     ended_span,
 )
 from shared.errors import BadRequest, NotFound
-from shared.ports import Clock, Store
+from shared.ports import AgentStateStore, Clock, RoutingConfigStore, SettingsStore
 from shared.services.listing import every
 
 Step = Callable[[PresenceState], PresenceState]
 """One of the rules' transitions (sign in, heartbeat, choose...), before `refresh`."""
 
 
+class PresencePorts(RoutingConfigStore, AgentStateStore, SettingsStore, Protocol):
+    """The store ports this service needs."""
+
+
 class PresenceService:
-    def __init__(self, store: Store, clock: Clock, *, time_zone: str) -> None:
+    def __init__(self, store: PresencePorts, clock: Clock, *, time_zone: str) -> None:
         self._store = store
         self._clock = clock
         self._zone = ZoneInfo(time_zone)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from shared.domain.agent_index import AgentIndex
 from shared.domain.models import (
@@ -28,9 +29,24 @@ from shared.domain.models import (
     Workstream,
 )
 from shared.domain.routing import Placement, place
-from shared.ports import Clock, Store, WorkQueue
+from shared.ports import (
+    AgentStateStore,
+    Clock,
+    ConversationStore,
+    RoutingConfigStore,
+    RoutingLogStore,
+    WorkItemStore,
+    WorkQueue,
+)
 from shared.services.presence import PresenceService
 from shared.services.queues import OUTBOUND, ROUTE, OutboundRequest, RouteRequest
+
+
+class RoutingPorts(
+    RoutingConfigStore, ConversationStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol
+):
+    """The store ports this service needs."""
+
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +67,7 @@ class _Won:
 class RoutingService:
     def __init__(
         self,
-        store: Store,
+        store: RoutingPorts,
         queue: WorkQueue,
         clock: Clock,
         *,

@@ -5,12 +5,19 @@ it touches are routed straight away (Dynamics documents up to 15 minutes)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from shared.domain.models import Agent, Queue, RoutingRule, Workstream
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.ports import Store
+from shared.ports import AgentStateStore, ChannelStore, RoutingConfigStore, WorkItemStore
 from shared.services.listing import Identified, every
 from shared.services.routing import RoutingService
+
+
+class RoutingConfigPorts(
+    ChannelStore, RoutingConfigStore, WorkItemStore, AgentStateStore, Protocol
+):
+    """The store ports this service needs."""
 
 
 def _same_id(path_id: str, record: Identified) -> None:
@@ -24,7 +31,7 @@ def _redirect_queues(queue: Queue) -> set[str]:
 
 
 class RoutingConfigService:
-    def __init__(self, store: Store, routing: RoutingService) -> None:
+    def __init__(self, store: RoutingConfigPorts, routing: RoutingService) -> None:
         self._store = store
         self._routing = routing
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.domain.sentiment import SentimentSettings
-from shared.ports import Clock, Store
+from shared.ports import Clock, SettingsStore
 
 
 class SentimentSwitch:
     def __init__(
-        self, store: Store, clock: Clock, *, default: bool, ttl: timedelta = timedelta(seconds=30)
+        self,
+        store: SettingsStore,
+        clock: Clock,
+        *,
+        default: bool,
+        ttl: timedelta = timedelta(seconds=30),
     ) -> None:
         self._store = store
         self._clock = clock

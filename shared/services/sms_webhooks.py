@@ -20,7 +20,7 @@ from shared.domain.models import (
     TwilioAccount,
 )
 from shared.errors import Forbidden, NotFound, Unauthorized
-from shared.ports import Clock, ConfigStore, WorkQueue
+from shared.ports import ChannelStore, Clock, WorkQueue
 from shared.services.listing import every
 from shared.services.queues import DELIVERY, INBOUND
 
@@ -75,7 +75,7 @@ EVENT_GRID_ROLE = "AzureEventGridSecureWebhookSubscriber"
 class SmsWebhookService:
     def __init__(
         self,
-        store: ConfigStore,
+        store: ChannelStore,
         queue: WorkQueue,
         clock: Clock,
         event_grid_tokens: AppRoleVerifier | None = None,

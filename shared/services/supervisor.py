@@ -4,14 +4,19 @@ without a cap, and any conversation's messages, internal notes included."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.models import Message
 from shared.errors import NotFound
-from shared.ports import Clock, Store
+from shared.ports import AgentStateStore, Clock, ConversationStore, WorkItemStore
+
+
+class SupervisorPorts(ConversationStore, WorkItemStore, AgentStateStore, Protocol):
+    """The store ports this service needs."""
+
 
 S = TypeVar("S")
 V = TypeVar("V")
@@ -55,7 +60,7 @@ async def filtered_page(
 
 
 class SupervisorService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: SupervisorPorts, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

@@ -5,10 +5,11 @@ record with its expiry so every instance serving either side sees it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from shared.domain.models import Model, TypingParty
 from shared.errors import Conflict
-from shared.ports import Clock, Store
+from shared.ports import Clock, ConversationStore, WorkItemStore
 from shared.services.agent_work import WorkRole, involvement
 
 
@@ -18,8 +19,12 @@ class AgentTypingView(Model):
     customer_typing: bool
 
 
+class TypingPorts(ConversationStore, WorkItemStore, Protocol):
+    """The store ports this service needs."""
+
+
 class TypingService:
-    def __init__(self, store: Store, clock: Clock, *, ttl_seconds: float) -> None:
+    def __init__(self, store: TypingPorts, clock: Clock, *, ttl_seconds: float) -> None:
         self._store = store
         self._clock = clock
         self._ttl = timedelta(seconds=ttl_seconds)

@@ -22,8 +22,8 @@ from azure.cosmos import exceptions
 from azure.cosmos.aio import CosmosClient
 
 from shared.adapters.cosmos_store import HOLD_GRACE, CosmosStore, open_cosmos_store
-from shared.adapters.sqlite_db import SqliteDatabase
-from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.adapters.sqlite.store import SqliteStore
 from shared.ports import Store
 from shared.settings import Settings
 from tests.cosmos_server import COSMOS_TEST_KEY, cosmos_test_endpoint

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.local_queue import LocalWorkQueue
-from shared.adapters.sqlite_db import SqliteDatabase
+from shared.adapters.sqlite.database import SqliteDatabase
 
 
 class ManualClock:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.local_queue import LocalWorkQueue
-from shared.adapters.sqlite_db import SqliteDatabase
-from shared.adapters.sqlite_store import SqliteStore
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.adapters.sqlite.store import SqliteStore
 from shared.domain.models import (
     Channel,
     Conversation,

@@ -1,0 +1,69 @@
+"""CustomerStore on SQLite: customers with a phone index, and SMS consent per number."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.domain.models import (
+    Customer,
+)
+
+
+class SqliteCustomers(SqliteBase):
+    async def put_customer(self, customer: Customer) -> None:
+        email = None if customer.email is None else customer.email.lower()  # issue 7
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO customers (id, mobile_phone, account_phone, email, doc) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "mobile_phone = excluded.mobile_phone, "
+                "account_phone = excluded.account_phone, email = excluded.email, "
+                "doc = excluded.doc",
+                (customer.id, customer.mobile_phone, customer.account_phone, email, _doc(customer)),
+            )
+        )
+
+    async def get_customer(self, customer_id: str) -> Customer | None:
+        return await self._get(Customer, "customers", customer_id)
+
+    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                Customer,
+                db.execute(
+                    "SELECT doc FROM customers WHERE mobile_phone = ? OR account_phone = ? "
+                    "ORDER BY id",
+                    (e164, e164),
+                ).fetchall(),
+            )
+        )
+
+    async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO sms_consent (address, opted_out, changed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET opted_out = excluded.opted_out, "
+                "changed_at = excluded.changed_at",
+                (address, int(opted_out), at.isoformat()),
+            )
+        )
+
+    async def is_opted_out(self, address: str) -> bool:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT opted_out FROM sms_consent WHERE address = ?", (address,)
+            ).fetchone()
+        )
+        return bool(row and row[0])
+
+    async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                Customer,
+                db.execute(
+                    "SELECT doc FROM customers WHERE email = ? ORDER BY id", (email.lower(),)
+                ).fetchall(),
+            )
+        )

@@ -1,0 +1,32 @@
+"""OutboxStore on SQLite: what the sandbox sender sent."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.domain.models import (
+    SentSms,
+)
+
+
+class SqliteOutbox(SqliteBase):
+    async def record_sent_sms(self, sms: SentSms) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO sent_sms (provider_message_id, sent_at, doc) VALUES (?, ?, ?) "
+                "ON CONFLICT (provider_message_id) DO NOTHING",
+                (sms.provider_message_id, sms.sent_at.isoformat(), _doc(sms)),
+            )
+        )
+
+    async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                SentSms,
+                db.execute(
+                    "SELECT doc FROM sent_sms ORDER BY sent_at DESC, provider_message_id LIMIT ?",
+                    (limit,),
+                ).fetchall(),
+            )
+        )

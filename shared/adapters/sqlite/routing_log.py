@@ -1,0 +1,46 @@
+"""RoutingLogStore on SQLite: the round-robin cursor and routing decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.domain.models import (
+    RoutingDecision,
+)
+
+
+class SqliteRoutingLog(SqliteBase):
+    async def round_robin_cursor(self, queue_id: str) -> str | None:
+        row = await self._db.atomic(
+            lambda db: db.execute(
+                "SELECT agent_id FROM queue_cursors WHERE queue_id = ?", (queue_id,)
+            ).fetchone()
+        )
+        return None if row is None else str(row[0])
+
+    async def record_routing_decision(self, decision: RoutingDecision) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                "INSERT INTO routing_decisions (id, conversation_id, decided_at, doc) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (
+                    decision.id,
+                    decision.conversation_id,
+                    decision.decided_at.isoformat(),
+                    _doc(decision),
+                ),
+            )
+        )
+
+    async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                RoutingDecision,
+                db.execute(
+                    "SELECT doc FROM routing_decisions WHERE conversation_id = ? "
+                    "ORDER BY decided_at, id",
+                    (conversation_id,),
+                ).fetchall(),
+            )
+        )

@@ -1,0 +1,109 @@
+"""What every SQLite port shares: the database handle, records as JSON documents with the columns
+their queries need, and the work-item rows several ports write."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from shared.adapters.sqlite.database import SqliteDatabase
+from shared.domain.models import (
+    CAPACITY_HOLDING,
+    WorkItem,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_HOLDING = tuple(str(s) for s in CAPACITY_HOLDING)
+
+_HOLDING_SQL = ",".join("?" for _ in _HOLDING)
+
+
+class SqliteBase:
+    def __init__(self, database: SqliteDatabase) -> None:
+        self._db = database
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _put_doc(self, table: str, record_id: str, model: BaseModel) -> None:
+        await self._db.atomic(
+            lambda db: db.execute(
+                f"INSERT INTO {table} (id, doc) VALUES (?, ?) "  # noqa: S608
+                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+                (record_id, _doc(model)),
+            )
+        )
+
+    async def _get(self, kind: type[M], table: str, record_id: str) -> M | None:
+        return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
+
+    async def _list_docs(self, kind: type[M], table: str, after: str | None, limit: int) -> list[M]:
+        return await self._db.atomic(
+            lambda db: _load_all(
+                kind,
+                db.execute(
+                    f"SELECT doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+                    (after or "", limit),
+                ).fetchall(),
+            )
+        )
+
+    async def _delete(self, table: str, record_id: str) -> bool:
+        return await self._db.atomic(
+            lambda db: (
+                db.execute(f"DELETE FROM {table} WHERE id = ?", (record_id,)).rowcount  # noqa: S608
+                > 0
+            )
+        )
+
+    @staticmethod
+    def _write_item(db: sqlite3.Connection, item: WorkItem) -> None:
+        db.execute(
+            "INSERT INTO work_items (id, conversation_id, queue_id, status, agent_id, priority, "
+            "capacity_units, enqueued_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, "
+            "status = excluded.status, agent_id = excluded.agent_id, "
+            "priority = excluded.priority, capacity_units = excluded.capacity_units, "
+            "enqueued_at = excluded.enqueued_at, doc = excluded.doc",
+            (
+                item.id,
+                item.conversation_id,
+                item.queue_id,
+                item.status,
+                item.agent_id,
+                item.priority,
+                item.capacity_units,
+                item.enqueued_at.isoformat(),
+                _doc(item),
+            ),
+        )
+
+    @staticmethod
+    def _used_capacity(db: sqlite3.Connection, agent_id: str) -> int:
+        row = db.execute(
+            "SELECT COALESCE(SUM(capacity_units), 0) FROM work_items "  # noqa: S608
+            f"WHERE agent_id = ? AND status IN ({_HOLDING_SQL})",
+            (agent_id, *_HOLDING),
+        ).fetchone()
+        return int(row[0])
+
+
+def _doc(model: BaseModel) -> str:
+    return model.model_dump_json(by_alias=True)
+
+
+def _load(kind: type[M], row: sqlite3.Row | None) -> M | None:
+    return None if row is None else kind.model_validate_json(row["doc"])
+
+
+def _load_all(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
+    return [kind.model_validate_json(row["doc"]) for row in rows]
+
+
+def _get_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:
+    # Table names come from this module only, never from input.
+    row = db.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()  # noqa: S608
+    return _load(kind, row)
