@@ -7,7 +7,7 @@ protocol server on loopback (`make bench-cost` starts it), with the provider sen
 Twilio's API stood up on loopback, so every store operation a production flow makes is made
 here and counted by the adapter's instrumentation. The local server reports a flat charge, so
 request units are the adapter's estimate from Cosmos DB's documented costs (see
-shared/adapters/cosmos_metrics.py); the charges the server reported are printed beside them.
+shared/adapters/cosmos/metrics.py); the charges the server reported are printed beside them.
 
 Baseline, measured in the same run: one bare write of a message document through the same
 store (append_message, with an id of the shape ingest gives), the least any store must do per
@@ -31,8 +31,8 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from shared.adapters.cosmos_metrics import CosmosMetrics, MetricsSnapshot
-from shared.adapters.cosmos_store import CosmosStore
+from shared.adapters.cosmos.metrics import CosmosMetrics, MetricsSnapshot
+from shared.adapters.cosmos.store import CosmosStore
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.bootstrap import Container, close_container, get_container
 from shared.domain.message_ids import new_message_id

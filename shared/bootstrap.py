@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from shared.adapters.acs_sms import AcsSmsSender
-from shared.adapters.cosmos_store import open_cosmos_store
+from shared.adapters.cosmos.store import open_cosmos_store
 from shared.adapters.http_bot import HttpBotClient
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.provider_sms import ProviderSmsSender

@@ -21,7 +21,8 @@ import pytest
 from azure.cosmos import exceptions
 from azure.cosmos.aio import CosmosClient
 
-from shared.adapters.cosmos_store import HOLD_GRACE, CosmosStore, open_cosmos_store
+from shared.adapters.cosmos.containers import HOLD_GRACE
+from shared.adapters.cosmos.store import CosmosStore, open_cosmos_store
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.ports import Store

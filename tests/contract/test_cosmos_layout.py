@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from shared.adapters.cosmos_layout import CONTAINERS
+from shared.adapters.cosmos.layout import CONTAINERS
 
 INFRA = Path(__file__).resolve().parents[2] / "infra" / "cosmos-containers.json"
 

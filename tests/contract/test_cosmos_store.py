@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.cosmos_layout import AGENTS_PARTITION
-from shared.adapters.cosmos_metrics import OperationKind
+from shared.adapters.cosmos.layout import AGENTS_PARTITION
+from shared.adapters.cosmos.metrics import OperationKind
 from shared.domain.message_ids import new_message_id
 from shared.domain.models import (
     ChannelKind,

@@ -21,7 +21,7 @@ import yaml
 from checkov.bicep.parser import Parser
 
 from functions.queue_triggers import CONNECTION
-from shared.adapters.cosmos_layout import CONTAINERS
+from shared.adapters.cosmos.layout import CONTAINERS
 from shared.services.queues import WORK_QUEUES
 from shared.settings import Settings, setting_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load
+from shared.adapters.sqlite.tables import SqliteBase, _load, _upsert_doc
 from shared.domain.models import (
     Channel,
     ChannelKind,
@@ -23,11 +23,7 @@ class SqliteChannels(SqliteBase):
             ).fetchone()
             if taken is not None:
                 raise Conflict(f"{taken[0]} already belongs to another channel")
-            db.execute(
-                "INSERT INTO channels (id, doc) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                (channel.id, _doc(channel)),
-            )
+            _upsert_doc(db, "channels", channel.id, channel)
             db.execute("DELETE FROM channel_addresses WHERE channel_id = ?", (channel.id,))
             db.executemany(
                 "INSERT INTO channel_addresses (kind, address, channel_id) VALUES (?, ?, ?)",

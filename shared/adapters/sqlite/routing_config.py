@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all, _upsert_doc
 from shared.domain.models import (
     Agent,
     Queue,
@@ -50,11 +50,7 @@ class SqliteRoutingConfig(SqliteBase):
 
     async def put_agent(self, agent: Agent) -> None:
         def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO agents (id, doc) VALUES (?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                (agent.id, _doc(agent)),
-            )
+            _upsert_doc(db, "agents", agent.id, agent)
             db.execute("DELETE FROM agent_queues WHERE agent_id = ?", (agent.id,))
             db.executemany(
                 "INSERT INTO agent_queues (agent_id, queue_id) VALUES (?, ?)",

@@ -29,13 +29,7 @@ class SqliteBase:
         await self._db.close()
 
     async def _put_doc(self, table: str, record_id: str, model: BaseModel) -> None:
-        await self._db.atomic(
-            lambda db: db.execute(
-                f"INSERT INTO {table} (id, doc) VALUES (?, ?) "  # noqa: S608
-                "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-                (record_id, _doc(model)),
-            )
-        )
+        await self._db.atomic(lambda db: _upsert_doc(db, table, record_id, model))
 
     async def _get(self, kind: type[M], table: str, record_id: str) -> M | None:
         return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
@@ -101,6 +95,14 @@ def _load(kind: type[M], row: sqlite3.Row | None) -> M | None:
 
 def _load_all(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
     return [kind.model_validate_json(row["doc"]) for row in rows]
+
+
+def _upsert_doc(db: sqlite3.Connection, table: str, record_id: str, model: BaseModel) -> None:
+    db.execute(
+        f"INSERT INTO {table} (id, doc) VALUES (?, ?) "  # noqa: S608
+        "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+        (record_id, _doc(model)),
+    )
 
 
 def _get_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:

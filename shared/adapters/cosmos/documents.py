@@ -8,8 +8,8 @@ from typing import Any
 
 from azure.cosmos import exceptions
 
-from shared.adapters.cosmos_layout import stored_fields
-from shared.adapters.cosmos_metrics import MeteredContainer
+from shared.adapters.cosmos.layout import stored_fields
+from shared.adapters.cosmos.metrics import MeteredContainer
 
 Doc = dict[str, Any]
 

@@ -1,0 +1,309 @@
+"""WorkItemStore on Cosmos DB: work items in their queue's partition, offers and assignments held
+against the agent's capacity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from azure.cosmos import exceptions
+
+from shared.adapters.cosmos import layout
+from shared.adapters.cosmos.containers import (
+    _MOVING,
+    CosmosBase,
+    _item_document,
+    _load,
+    _open_item_pointer,
+)
+from shared.adapters.cosmos.documents import (
+    Doc,
+    read_or_none,
+    update,
+)
+from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
+from shared.domain.models import (
+    WorkItem,
+    WorkItemStatus,
+)
+
+_NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
+
+
+class CosmosWorkItems(CosmosBase):
+    async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
+        """The conversation document holds the pointer to its unclosed item: set only if
+        unset (a conditional patch), then the item is written where its queue is."""
+        pointer = _open_item_pointer(item)
+        try:
+            await self._conversations.patch(
+                item.conversation_id,
+                item.conversation_id,
+                [{"op": "set", "path": "/open_item", "value": pointer}],
+                filter_predicate=_NO_OPEN_ITEM,
+            )
+        except exceptions.CosmosAccessConditionFailedError:
+            conversation = await self._conversations.read(
+                item.conversation_id, item.conversation_id
+            )
+            existing = await self._materialize_item(conversation["open_item"])
+            if existing.status == WorkItemStatus.CLOSED:
+                # A close stopped before clearing its pointer: finish it, then try again.
+                await self._clear_open_item(existing)
+                return await self.create_work_item(item)
+            return existing, False
+        return await self._materialize_item(pointer), True
+
+    async def queues_with_waiting_items(self) -> Sequence[str]:
+        """For the sweep timer, not the hot path: this query spans every partition."""
+        queue_ids = await self._work.query(
+            "SELECT VALUE c.queue_id FROM c WHERE c.type = 'item' AND c.status = @waiting",
+            {"@waiting": str(WorkItemStatus.WAITING)},
+            partition_key=None,
+        )
+        return sorted(set(queue_ids))
+
+    async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
+        partition = layout.queue_partition(queue_id)
+        rows = await self._work.query(
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.status = @waiting "
+            "ORDER BY c.priority DESC, c.enqueued_at, c.id",
+            {"@pk": partition, "@waiting": str(WorkItemStatus.WAITING), "@limit": limit},
+            partition_key=partition,
+        )
+        return [WorkItem.model_validate(row) for row in rows]
+
+    async def assign(
+        self,
+        item_id: str,
+        agent_id: str,
+        now: datetime,
+        *,
+        offer_until: datetime | None = None,
+        round_robin: bool | None = None,
+    ) -> WorkItem | None:
+        item_doc = await self._item_doc(item_id)
+        if item_doc is None or item_doc["status"] != WorkItemStatus.WAITING:
+            return None
+        item = _load(WorkItem, item_doc)
+        if not await self._hold_capacity(agent_id, item, now):
+            return None
+        try:
+            assigned = await self._take_item(item_doc, agent_id, now, offer_until)
+        except exceptions.CosmosAccessConditionFailedError:
+            # Another router took the item since it was read: give the capacity back.
+            await self._release_hold(agent_id, item.id)
+            return None
+        except exceptions.CosmosHttpResponseError:
+            await self._release_hold(agent_id, item.id)
+            raise
+        # The item is the agent's now: a failure from here on must not release its hold.
+        # Only round robin reads the cursor: a caller that knows the queue is not one saves
+        # the write (None, not known: written, as a read of the queue would cost as much).
+        if round_robin is not False:
+            await self._work.upsert(
+                document(
+                    layout.ROUND_ROBIN_CURSOR_ID,
+                    layout.queue_partition(item.queue_id),
+                    "cursor",
+                    agent_id=agent_id,
+                )
+            )
+        return assigned
+
+    async def _take_item(
+        self, item_doc: Doc, agent_id: str, now: datetime, offer_until: datetime | None
+    ) -> WorkItem:
+        """Second write: the item becomes the agent's, if still the version read (ETag)."""
+        assigned = _load(WorkItem, item_doc).given_to(agent_id, now, offer_until)
+        await self._work.replace(_item_document(assigned), etag=item_doc["_etag"])
+        return assigned
+
+    async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
+        agent = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
+        if agent is None:
+            return []
+        items = []
+        for item_id, hold in agent["holds"].items():
+            doc = await read_or_none(
+                self._work, item_id, layout.queue_partition(str(hold["queue_id"]))
+            )
+            # A hold whose item write is in flight (or never happened) is not work yet.
+            if doc is None:
+                continue
+            item = _load(WorkItem, doc)
+            if item.agent_id == agent_id and item.status != WorkItemStatus.CLOSED:
+                items.append(item)
+        return sorted(items, key=lambda i: (i.enqueued_at, i.id))
+
+    async def wrap_up_work_item(
+        self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
+    ) -> WorkItem | None:
+        """One write in the item's queue partition, under its ETag; the agent's hold stays
+        (wrap-up holds capacity), and the conversation's pointer still names the item."""
+        doc = await self._item_doc(item_id)
+        if doc is None:
+            return None
+
+        def wrap_up(current: Doc) -> Doc | None:
+            item = _load(WorkItem, current)
+            if item.status != WorkItemStatus.ACTIVE:
+                return None
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
+            return _item_document(
+                item.model_copy(update={"status": WorkItemStatus.WRAP_UP, "wrap_up_at": now})
+            )
+
+        updated = await update(self._work, item_id, str(doc["pk"]), wrap_up)
+        return None if updated is None else _load(WorkItem, updated)
+
+    async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
+        def accept(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
+                return None
+            return item.model_copy(
+                update={"status": WorkItemStatus.ACTIVE, "offer_expires_at": None}
+            )
+
+        return await self._change_item(item_id, accept)
+
+    async def return_to_queue(
+        self, item_id: str, agent_id: str, skip_until: datetime
+    ) -> WorkItem | None:
+        """The item first, then the hold: a crash between leaves a hold whose item is not the
+        agent's, which reconcile releases."""
+
+        def give_back(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
+                return None
+            return item.model_copy(
+                update={
+                    "status": WorkItemStatus.WAITING,
+                    "agent_id": None,
+                    "assigned_at": None,
+                    "offer_expires_at": None,
+                    "skipped_agents": {**item.skipped_agents, agent_id: skip_until},
+                }
+            )
+
+        waiting = await self._change_item(item_id, give_back)
+        if waiting is not None:
+            await self._release_hold(agent_id, item_id, kept_assignment=True)
+        return waiting
+
+    async def offered_items(self) -> Sequence[WorkItem]:
+        """For the sweep timer, not the hot path: this query spans every partition."""
+        rows = await self._work.query(
+            "SELECT VALUE c.data FROM c WHERE c.type = 'item' AND c.status = @offered",
+            {"@offered": str(WorkItemStatus.OFFERED)},
+            partition_key=None,
+        )
+        return sorted((WorkItem.model_validate(row) for row in rows), key=lambda i: i.id)
+
+    async def close_work_item(
+        self, item_id: str, now: datetime, *, agent_id: str | None = None
+    ) -> WorkItem | None:
+        """The item first (the truth), then the agent's hold, then the conversation's pointer;
+        reconcile heals a stopped hold release, create_work_item a stale pointer."""
+
+        def close(item: WorkItem) -> WorkItem | None:
+            if item.status == WorkItemStatus.CLOSED:
+                return None
+            if agent_id is not None and item.agent_id != agent_id:
+                return None
+            return item.model_copy(
+                update={"status": WorkItemStatus.CLOSED, "offer_expires_at": None, "closed_at": now}
+            )
+
+        closed = await self._change_item(item_id, close)
+        if closed is None:
+            return None
+        if closed.agent_id is not None:
+            await self._release_hold(
+                closed.agent_id, item_id, kept_assignment=True, released_at=now
+            )
+        await self._clear_open_item(closed)
+        return closed
+
+    async def _clear_open_item(self, closed: WorkItem) -> None:
+        def clear(doc: Doc) -> Doc | None:
+            pointer = doc.get("open_item")
+            if pointer is None or pointer["id"] != closed.id:
+                return None
+            # The last item stays named: reopen and history find it (last_work_item).
+            return {**doc, "open_item": None, "last_item": {"id": closed.id}}
+
+        await update(self._conversations, closed.conversation_id, closed.conversation_id, clear)
+
+    async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
+        """Items live in their queue's partition, so a move is: mark the old document moving
+        (ETag: no router can take it from then on), then `_finish_move`. Whoever meets a
+        moving document finishes the move, so a crash midway heals on the next read."""
+        while True:
+            doc = await self._item_doc(item_id)
+            if doc is None or doc["status"] != WorkItemStatus.WAITING:
+                return None
+            if doc["queue_id"] == queue_id:
+                return _load(WorkItem, doc)
+            marked = {**stored_fields(doc), "status": _MOVING, "moving_to": queue_id}
+            try:
+                await self._work.replace(marked, etag=doc["_etag"])
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return _load(WorkItem, await self._finish_move(marked))
+
+    async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
+        partition = layout.queue_partition(queue_id)
+        where = "FROM c WHERE c.pk = @pk AND c.status = @waiting"
+        parameters = {"@pk": partition, "@waiting": str(WorkItemStatus.WAITING)}
+        count = await self._work.query(
+            f"SELECT VALUE COUNT(1) {where}", parameters, partition_key=partition
+        )
+        oldest = await self._work.query(
+            f"SELECT TOP 1 VALUE c.data.enqueued_at {where} ORDER BY c.enqueued_at",
+            parameters,
+            partition_key=partition,
+        )
+        return int(count[0]), datetime.fromisoformat(oldest[0]) if oldest else None
+
+    async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
+        """One write in the item's queue partition, under its ETag."""
+
+        def escalate(item: WorkItem) -> WorkItem | None:
+            if item.status != WorkItemStatus.BOT:
+                return None
+            return item.model_copy(update={"status": WorkItemStatus.WAITING, "enqueued_at": now})
+
+        return await self._change_item(item_id, escalate)
+
+    async def last_work_item(self, conversation_id: str) -> WorkItem | None:
+        unclosed = await self.open_work_item(conversation_id)
+        if unclosed is not None:
+            return unclosed
+        conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
+        if conversation is None:
+            return None
+        # A close that stopped before clearing its pointer left the closed item there.
+        pointer = conversation.get("open_item") or conversation.get("last_item")
+        return None if pointer is None else await self.get_work_item(str(pointer["id"]))
+
+    async def items_alive(
+        self, queue_id: str, start: datetime, end: datetime
+    ) -> Sequence[WorkItem]:
+        """One single-partition query on the queue's partition (the aggregates timer)."""
+        partition = layout.queue_partition(queue_id)
+        rows = await self._work.query(
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'item' "
+            "AND c.status != @moving AND c.enqueued_at < @end "
+            "AND (c.status != @closed OR c.closed_at >= @start) ORDER BY c.id",
+            {
+                "@pk": partition,
+                "@moving": _MOVING,
+                "@closed": str(WorkItemStatus.CLOSED),
+                "@start": epoch_micros(start),
+                "@end": epoch_micros(end),
+            },
+            partition_key=partition,
+        )
+        return [WorkItem.model_validate(row) for row in rows]
