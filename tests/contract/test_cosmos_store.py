@@ -20,14 +20,14 @@ from shared.domain.models import (
 from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService
-from tests.contract.conftest import cosmos_store
-from tests.contract.test_store_contract import (
+from tests.contract.builders import (
     T0,
     agent,
     conversation,
     message,
     waiting_item,
 )
+from tests.contract.conftest import cosmos_store
 from tests.support import RecordingQueue
 
 

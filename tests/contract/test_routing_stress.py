@@ -33,8 +33,8 @@ from shared.domain.models import (
 )
 from shared.ports import Store
 from shared.services.routing import RoutingService
+from tests.contract.builders import conversation
 from tests.contract.conftest import STORE_FACTORIES, StoreFactory
-from tests.contract.test_store_contract import conversation
 from tests.support import RecordingQueue
 
 PROCESSES = 3
