@@ -35,15 +35,10 @@ from shared.adapters.cosmos.metrics import CosmosMetrics, MetricsSnapshot
 from shared.adapters.cosmos.store import CosmosStore
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.bootstrap import Container, close_container, get_container
+from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    Agent,
-    DeliveryStatus,
-    Direction,
-    Message,
-    Presence,
-    SenderKind,
-)
+from shared.domain.presence import Presence
+from shared.domain.routing_config import Agent
 from shared.local.banner import signed_twilio_form
 from shared.local.seed import seed_demo
 from shared.services.sms_webhooks import SignedForm

@@ -37,16 +37,11 @@ from typing import Any
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
-from shared.domain.models import (
-    Agent,
-    AssignmentMethod,
-    ChannelKind,
-    Conversation,
-    Presence,
-    Queue,
-    WorkItem,
-    Workstream,
-)
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Conversation
+from shared.domain.presence import Presence
+from shared.domain.routing_config import Agent, AssignmentMethod, Queue, Workstream
+from shared.domain.work import WorkItem
 from shared.services.routing import RoutingService
 
 QUEUES = 100

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from functions.dependencies import Services, require
 from functions.problems import problem_responses
 from shared.auth import Role
-from shared.domain.models import Template
+from shared.domain.campaigns import Template
 from shared.domain.sentiment import SentimentSettings
 from shared.errors import NotFound
 from shared.services.campaigns import BulkOutboundRequest, JobProgress, TemplateInput

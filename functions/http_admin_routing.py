@@ -12,7 +12,7 @@ from functions.dependencies import Services, require
 from functions.http_admin import PageSize, next_cursor
 from functions.problems import problem_responses
 from shared.auth import Role
-from shared.domain.models import Agent, Queue, RoutingRule, Workstream
+from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 from shared.services.routing_config import without_secrets
 
 router = APIRouter(

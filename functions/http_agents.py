@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from functions.dependencies import AgentCaller, Services
 from functions.http_routing import WORK_ACTION_PROBLEMS
 from functions.problems import problem_responses
-from shared.domain.models import Message, Presence
-from shared.domain.presence import PresenceChange
+from shared.domain.conversations import Message
+from shared.domain.presence import Presence, PresenceChange
 from shared.services.agent_work import PresenceView, WorkView
 
 router = APIRouter(prefix="/api", tags=["agent"])

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from functions.dependencies import Services
 from functions.problems import problem_responses
 from shared.channels.chat import CustomerMessage, StartChat
-from shared.domain.models import Conversation
+from shared.domain.conversations import Conversation
 from shared.errors import NotFound, Unauthorized
 from shared.services.chat import (
     ChatEvent,

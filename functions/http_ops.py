@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from functions.dependencies import Services, SupervisorCaller
-from shared.domain.models import SentSms
+from shared.domain.conversations import SentSms
 
 router = APIRouter(prefix="/api", tags=["operations"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, status
 
 from functions.dependencies import AgentCaller, Services, SupervisorCaller
 from functions.problems import problem_responses
-from shared.domain.models import RoutingDecision
+from shared.domain.work import RoutingDecision
 from shared.services.agent_work import WorkView
 
 router = APIRouter(prefix="/api", tags=["routing"])

@@ -12,7 +12,7 @@ from functions.dependencies import Services
 from functions.problems import problem_responses
 from shared.channels import acs
 from shared.channels.twilio import EMPTY_TWIML
-from shared.domain.models import Model
+from shared.domain.base import Model
 from shared.errors import BadRequest
 from shared.services.sms_webhooks import EventGridDelivery, SignedForm, SignedJson
 

@@ -15,10 +15,13 @@ from functions.dependencies import AgentCaller, Services, SupervisorCaller, requ
 from functions.http_routing import WORK_ACTION_PROBLEMS
 from functions.problems import problem_responses
 from shared.auth import Principal, Role
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.history import GroupBy
-from shared.domain.models import ChannelKind, Message, Presence, WorkItemStatus
+from shared.domain.presence import Presence
 from shared.domain.sentiment import SentimentLabel
+from shared.domain.work import WorkItemStatus
 from shared.services.agent_work import WorkView
 from shared.services.figures import FiguresView, History, HistoryRow, Intraday
 from shared.services.supervisor import Monitored, Page

@@ -9,7 +9,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.bootstrap import get_container
-from shared.domain.models import DeliveryReport, InboundMessage
+from shared.domain.conversations import DeliveryReport, InboundMessage
 from shared.services.queues import (
     BOT,
     BULK,

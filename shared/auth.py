@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.types import Options
 
-from shared.domain.models import Model
+from shared.domain.base import Model
 from shared.errors import Unauthorized
 
 

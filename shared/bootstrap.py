@@ -21,7 +21,7 @@ from shared.adapters.telesign_sms import TeleSignSmsSender
 from shared.adapters.twilio_sms import TwilioSmsSender
 from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
 from shared.channels.chat import ConversationTokens
-from shared.domain.models import SmsProvider
+from shared.domain.channels import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService

@@ -12,36 +12,21 @@ from datetime import date, datetime
 from typing import Protocol
 
 from shared.domain.bots import BotAnswer, BotRequest
+from shared.domain.campaigns import OutboundJob, Recipient, Template
+from shared.domain.channels import Channel, ChannelKind
+from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms, TypingParty
+from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
-from shared.domain.models import (
-    Agent,
-    AgentState,
-    BotConfig,
-    Channel,
-    ChannelKind,
-    Conversation,
-    Customer,
-    DeliveryStatus,
-    Message,
-    OutboundJob,
-    Presence,
-    Queue,
-    Recipient,
-    RoutingDecision,
-    RoutingRule,
-    SentSms,
-    Template,
-    TypingParty,
-    WorkItem,
-    Workstream,
-)
 from shared.domain.presence import (
+    Presence,
     PresenceChange,
     PresenceSettings,
     PresenceSpan,
     PresenceState,
 )
+from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
 from shared.domain.sentiment import ConversationSentiment, SentimentSettings
+from shared.domain.work import AgentState, RoutingDecision, WorkItem
 
 
 class Clock(Protocol):

@@ -15,7 +15,9 @@ from functions.http_api import create_api
 from shared import bootstrap
 from shared.auth import Role
 from shared.bootstrap import Container, build_container, close_container, get_container
-from shared.domain.models import ChannelKind, ConsentAction, InboundMessage, Message, SmsProvider
+from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.conversations import InboundMessage, Message
+from shared.domain.customers import ConsentAction
 from shared.local.banner import signed_twilio_form
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo

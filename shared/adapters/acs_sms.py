@@ -14,7 +14,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.identity.aio import DefaultAzureCredential
 
 from shared.adapters.provider_sms import account_of, is_transient
-from shared.domain.models import AcsAccount, Channel
+from shared.domain.channels import AcsAccount, Channel
 from shared.ports import SendFailed
 
 log = logging.getLogger(__name__)

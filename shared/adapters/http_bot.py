@@ -12,7 +12,7 @@ from shared.domain.bots import (
     BotRequest,
     signature,
 )
-from shared.domain.models import BotConfig
+from shared.domain.routing_config import BotConfig
 from shared.ports import BotFailed
 
 # Throttled or failing on the bot's side: worth another try after a pause.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from shared.domain.models import AcsAccount, Channel, SmsProvider, TeleSignAccount, TwilioAccount
+from shared.domain.channels import AcsAccount, Channel, SmsProvider, TeleSignAccount, TwilioAccount
 from shared.ports import SendFailed, SmsSender
 
 Account = TypeVar("Account", TwilioAccount, TeleSignAccount, AcsAccount)

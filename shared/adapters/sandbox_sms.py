@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from shared.domain.models import Channel, SentSms
+from shared.domain.channels import Channel
+from shared.domain.conversations import SentSms
 from shared.ports import Clock, OutboxStore
 
 

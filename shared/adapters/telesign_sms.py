@@ -11,7 +11,8 @@ from telesign.messaging import MessagingClient
 
 from shared.adapters.provider_sms import account_of, is_transient
 from shared.channels.telesign import Status, Wire, delivery_status
-from shared.domain.models import Channel, DeliveryStatus, TeleSignAccount
+from shared.domain.channels import Channel, TeleSignAccount
+from shared.domain.conversations import DeliveryStatus
 from shared.domain.phone import InvalidPhoneNumber, to_international_digits
 from shared.ports import SendFailed
 

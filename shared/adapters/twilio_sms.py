@@ -10,7 +10,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from shared.adapters.provider_sms import account_of, is_transient
-from shared.domain.models import Channel, TwilioAccount
+from shared.domain.channels import Channel, TwilioAccount
 from shared.ports import SendFailed
 
 log = logging.getLogger(__name__)

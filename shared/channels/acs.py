@@ -30,13 +30,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.channels.numbers import provider_number
-from shared.domain.models import (
-    ChannelKind,
-    DeliveryReport,
-    DeliveryStatus,
-    InboundMessage,
-    SmsProvider,
-)
+from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage
 from shared.errors import BadRequest
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from typing import Annotated
 import jwt
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints, UrlConstraints
 
-from shared.domain.models import Locale
+from shared.domain.routing_config import Locale
 from shared.errors import Unauthorized
 
 ISSUER = "omnichannel-chat"

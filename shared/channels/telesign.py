@@ -16,15 +16,9 @@ from typing import Annotated, ClassVar, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from shared.channels.numbers import provider_number
-from shared.domain.models import (
-    ChannelKind,
-    ConsentAction,
-    DeliveryReport,
-    DeliveryStatus,
-    InboundMessage,
-    SmsProvider,
-    TeleSignAccount,
-)
+from shared.domain.channels import ChannelKind, SmsProvider, TeleSignAccount
+from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage
+from shared.domain.customers import ConsentAction
 from shared.errors import BadRequest
 
 AUTH_SCHEME = "TSA"

@@ -9,14 +9,8 @@ from urllib.parse import parse_qsl
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from shared.channels.numbers import provider_number
-from shared.domain.models import (
-    ChannelKind,
-    DeliveryReport,
-    DeliveryStatus,
-    InboundMessage,
-    MediaRef,
-    SmsProvider,
-)
+from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage, MediaRef
 from shared.errors import BadRequest
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'

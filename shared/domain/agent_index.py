@@ -22,16 +22,9 @@ import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from shared.domain.models import (
-    AgentState,
-    AssignmentMethod,
-    CandidateVerdict,
-    Queue,
-    SkillMatching,
-    WorkItem,
-    Workstream,
-)
 from shared.domain.routing import method_key, rotation_key, skill_gap
+from shared.domain.routing_config import AssignmentMethod, Queue, SkillMatching, Workstream
+from shared.domain.work import AgentState, CandidateVerdict, WorkItem
 
 _Key = tuple[object, ...]
 

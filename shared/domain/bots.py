@@ -10,7 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.domain.models import ChannelKind, Model
+from shared.domain.base import Model
+from shared.domain.channels import ChannelKind
 
 SIGNATURE_HEADER = "X-Omnichannel-Signature"
 """`sha256=<hex HMAC-SHA256 of the raw request body, keyed with the bot's secret>`."""

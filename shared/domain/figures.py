@@ -16,17 +16,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from shared.domain.models import (
-    AgentState,
-    ChannelKind,
-    Conversation,
-    Model,
-    Presence,
-    WorkItem,
-    WorkItemStatus,
-)
-from shared.domain.presence import PresenceSpan
+from shared.domain.base import Model
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Conversation
+from shared.domain.presence import Presence, PresenceSpan
 from shared.domain.sentiment import SentimentLabel
+from shared.domain.work import AgentState, WorkItem, WorkItemStatus
 
 # --- monitoring ---------------------------------------------------------------------------------
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-from shared.domain.models import ConsentAction, DeliveryStatus
+from shared.domain.conversations import DeliveryStatus
+from shared.domain.customers import ConsentAction
 
 _PROGRESS = {
     DeliveryStatus.RECEIVED: 0,

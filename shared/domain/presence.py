@@ -4,10 +4,20 @@ capacity. No I/O; a presence-refresh timer and the agent API apply these to stor
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from shared.domain.models import Model, Presence
+from shared.domain.base import Model
+
+
+class Presence(StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    BUSY_DND = "busy_dnd"
+    AWAY = "away"
+    OFFLINE = "offline"
+
 
 DISCONNECT_GRACE = timedelta(seconds=150)
 

@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shared.domain.models import (
+from shared.domain.base import Model as _Model
+from shared.domain.routing_config import (
     Agent,
-    AgentState,
     AssignmentMethod,
     Condition,
     ConditionField,
@@ -22,10 +22,9 @@ from shared.domain.models import (
     RoutingRule,
     Skill,
     SkillMatching,
-    WorkItem,
     Workstream,
 )
-from shared.domain.models import Model as _Model
+from shared.domain.work import AgentState, WorkItem
 
 ContextValue = str | float | bool
 

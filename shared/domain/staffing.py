@@ -14,7 +14,7 @@ import math
 
 from pydantic import Field
 
-from shared.domain.models import Model
+from shared.domain.base import Model
 
 
 def erlang_c(agents: int, traffic: float) -> float:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from shared.domain.models import (
+from shared.domain.channels import Channel, ChannelKind, ChatWidget, PreChatQuestion, TwilioAccount
+from shared.domain.customers import Customer
+from shared.domain.presence import Presence
+from shared.domain.routing_config import (
     Agent,
-    Channel,
-    ChannelKind,
-    ChatWidget,
     Condition,
     ConditionField,
-    Customer,
     Operator,
-    PreChatQuestion,
-    Presence,
     Queue,
     RoutingRule,
-    TwilioAccount,
     Workstream,
 )
 from shared.ports import ChannelStore, CustomerStore, RoutingConfigStore

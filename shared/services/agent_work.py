@@ -9,22 +9,19 @@ from typing import Protocol
 
 from pydantic import Field
 
-from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    AGENT_WORKING,
-    ChannelKind,
+from shared.domain.base import Model
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import (
     Conversation,
     DeliveryStatus,
     Direction,
     Message,
-    Model,
-    Presence,
     SenderKind,
     TypingParty,
-    WorkItem,
-    WorkItemStatus,
 )
-from shared.domain.presence import CustomPresence, PresenceChange, PresenceState
+from shared.domain.message_ids import new_message_id
+from shared.domain.presence import CustomPresence, Presence, PresenceChange, PresenceState
+from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.ports import (
     Clock,

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from shared.domain.models import (
+from shared.domain.routing_config import AssignmentMethod, AutomatedEvent, WorkDistribution
+from shared.domain.work import (
     AGENT_WORKING,
-    AssignmentMethod,
-    AutomatedEvent,
     CandidateVerdict,
     RoutingDecision,
-    WorkDistribution,
     WorkItem,
     WorkItemStatus,
 )

@@ -14,15 +14,9 @@ import uuid
 from typing import Protocol
 
 from shared.domain.bots import BotAttachment, BotCustomerMessage, BotRequest, retry_delay
-from shared.domain.models import (
-    BotConfig,
-    Conversation,
-    Direction,
-    Message,
-    SenderKind,
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.conversations import Conversation, Direction, Message, SenderKind
+from shared.domain.routing_config import BotConfig
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.ports import (
     BotClient,
     BotFailed,

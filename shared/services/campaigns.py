@@ -11,22 +11,12 @@ from typing import Protocol
 
 from pydantic import Field
 
+from shared.domain.base import Model
+from shared.domain.campaigns import OutboundJob, Recipient, RecipientState, Template
+from shared.domain.channels import Channel, ChannelKind
+from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
+from shared.domain.customers import Customer
 from shared.domain.messaging import TemplateError, render_template, template_placeholders
-from shared.domain.models import (
-    Channel,
-    ChannelKind,
-    Conversation,
-    Customer,
-    DeliveryStatus,
-    Direction,
-    Message,
-    Model,
-    OutboundJob,
-    Recipient,
-    RecipientState,
-    SenderKind,
-    Template,
-)
 from shared.errors import BadRequest, NotFound
 from shared.ports import (
     CampaignStore,

@@ -7,11 +7,11 @@ from typing import Any, Protocol
 
 from pydantic import Field
 
-from shared.domain.models import (
+from shared.domain.base import Model
+from shared.domain.channels import (
     AcsAccount,
     Channel,
     ChannelKind,
-    Model,
     ProviderAccount,
     SmsProvider,
     TeleSignAccount,

@@ -25,25 +25,22 @@ from shared.channels.chat import (
     StartChat,
     plain_text,
 )
-from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    ChannelKind,
-    ChatWidget,
+from shared.domain.base import Model
+from shared.domain.channels import ChannelKind, ChatWidget, PreChatQuestion
+from shared.domain.conversations import (
     Conversation,
-    Customer,
     DeliveryStatus,
     Direction,
     MediaRef,
     Message,
-    Model,
-    PreChatQuestion,
     SenderKind,
     TypingParty,
-    WorkItem,
-    WorkItemStatus,
 )
+from shared.domain.customers import Customer
+from shared.domain.message_ids import new_message_id
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.domain.routing import RoutingFacts
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import (
     ChannelStore,

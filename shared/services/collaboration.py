@@ -10,15 +10,10 @@ from typing import Protocol
 
 from pydantic import Field
 
-from shared.domain.models import (
-    AutomatedEvent,
-    CandidateVerdict,
-    Model,
-    Presence,
-    WorkItem,
-    WorkItemStatus,
-    Workstream,
-)
+from shared.domain.base import Model
+from shared.domain.presence import Presence
+from shared.domain.routing_config import AutomatedEvent, Workstream
+from shared.domain.work import CandidateVerdict, WorkItem, WorkItemStatus
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from shared.ports import (
     AgentStateStore,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from shared.domain.conversations import DeliveryReport, Message
 from shared.domain.messaging import advance_delivery
-from shared.domain.models import DeliveryReport, Message
 from shared.ports import ConversationStore
 
 log = logging.getLogger(__name__)

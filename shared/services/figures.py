@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
+from shared.domain.base import Model
 from shared.domain.figures import (
     DayFigures,
     FigureScope,
@@ -19,8 +20,8 @@ from shared.domain.figures import (
     local_day,
 )
 from shared.domain.history import GroupBy, combine
-from shared.domain.models import Model, Presence, Queue
-from shared.domain.presence import PresenceSpan
+from shared.domain.presence import Presence, PresenceSpan
+from shared.domain.routing_config import Queue
 from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
 from shared.ports import AgentStateStore, Clock, FiguresStore, RoutingConfigStore, WorkItemStore

@@ -13,7 +13,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shared.domain.models import Conversation, SenderKind, WorkItemStatus, Workstream
+from shared.domain.conversations import Conversation, SenderKind
+from shared.domain.routing_config import Workstream
+from shared.domain.work import WorkItemStatus
 from shared.ports import Clock, ConversationStore, RoutingConfigStore, WorkItemStore, WorkQueue
 from shared.services.queues import INACTIVITY, InactivityCheck
 from shared.services.routing import RoutingService

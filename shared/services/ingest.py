@@ -8,24 +8,21 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    AutomatedEvent,
-    Channel,
-    ConsentAction,
+from shared.domain.channels import Channel
+from shared.domain.conversations import (
     Conversation,
-    Customer,
     DeliveryStatus,
     Direction,
     InboundMessage,
     Message,
     SenderKind,
-    WorkItem,
-    WorkItemStatus,
-    Workstream,
 )
+from shared.domain.customers import ConsentAction, Customer
+from shared.domain.message_ids import new_message_id
 from shared.domain.routing import Placement, RoutingFacts, classify
+from shared.domain.routing_config import AutomatedEvent, Workstream
 from shared.domain.sentiment import Sentiment, roll, score_text
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.errors import NotFound
 from shared.ports import (
     ChannelStore,

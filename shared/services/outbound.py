@@ -6,7 +6,8 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
-from shared.domain.models import ChannelKind, Conversation, DeliveryStatus, Message
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Conversation, DeliveryStatus, Message
 from shared.ports import ChannelStore, Clock, ConversationStore, SendFailed, SmsSender, WorkQueue
 from shared.services.queues import OUTBOUND, OutboundRequest
 

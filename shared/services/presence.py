@@ -16,15 +16,16 @@ from zoneinfo import ZoneInfo
 
 from shared.domain import presence as rules
 from shared.domain.figures import local_day, split_by_day
-from shared.domain.models import AgentState, Presence
 from shared.domain.presence import (
     CustomPresence,
+    Presence,
     PresenceChange,
     PresencePolicy,
     PresenceSettings,
     PresenceState,
     ended_span,
 )
+from shared.domain.work import AgentState
 from shared.errors import BadRequest, NotFound
 from shared.ports import AgentStateStore, Clock, RoutingConfigStore, SettingsStore
 from shared.services.listing import every

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from pydantic import Field, model_validator
 
-from shared.domain.models import DeliveryReport, InboundMessage, Message, Model
+from shared.domain.base import Model
+from shared.domain.conversations import DeliveryReport, InboundMessage, Message
 
 INBOUND = "inbound"
 ROUTE = "route"

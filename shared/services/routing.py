@@ -12,23 +12,22 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.domain.agent_index import AgentIndex
-from shared.domain.models import (
-    AgentState,
+from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
+from shared.domain.routing import Placement, place
+from shared.domain.routing_config import (
     AssignmentMethod,
     AutomatedEvent,
-    CandidateVerdict,
-    DeliveryStatus,
-    Direction,
-    Message,
     Queue,
-    RoutingDecision,
-    SenderKind,
     WorkDistribution,
-    WorkItem,
-    WorkItemStatus,
     Workstream,
 )
-from shared.domain.routing import Placement, place
+from shared.domain.work import (
+    AgentState,
+    CandidateVerdict,
+    RoutingDecision,
+    WorkItem,
+    WorkItemStatus,
+)
 from shared.ports import (
     AgentStateStore,
     Clock,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from shared.domain.models import Agent, Queue, RoutingRule, Workstream
+from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import AgentStateStore, ChannelStore, RoutingConfigStore, WorkItemStore
 from shared.services.listing import Identified, every

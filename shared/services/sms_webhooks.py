@@ -8,17 +8,16 @@ from dataclasses import dataclass
 
 from shared.auth import AppRoleVerifier
 from shared.channels import acs, telesign, twilio
-from shared.domain.messaging import keyword_consent
-from shared.domain.models import (
+from shared.domain.channels import (
     AcsAccount,
     Channel,
     ChannelKind,
-    DeliveryReport,
-    InboundMessage,
     SmsProvider,
     TeleSignAccount,
     TwilioAccount,
 )
+from shared.domain.conversations import DeliveryReport, InboundMessage
+from shared.domain.messaging import keyword_consent
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.ports import ChannelStore, Clock, WorkQueue
 from shared.services.listing import every

@@ -8,8 +8,8 @@ from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from shared.domain.conversations import Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
-from shared.domain.models import Message
 from shared.errors import NotFound
 from shared.ports import AgentStateStore, Clock, ConversationStore, WorkItemStore
 

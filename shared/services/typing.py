@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from shared.domain.models import Model, TypingParty
+from shared.domain.base import Model
+from shared.domain.conversations import TypingParty
 from shared.errors import Conflict
 from shared.ports import Clock, ConversationStore, WorkItemStore
 from shared.services.agent_work import WorkRole, involvement

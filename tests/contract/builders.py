@@ -7,18 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.domain.models import (
-    Agent,
-    ChannelKind,
-    Conversation,
-    DeliveryStatus,
-    Direction,
-    Message,
-    Presence,
-    SenderKind,
-    WorkItem,
-)
-from shared.domain.presence import PresenceState
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
+from shared.domain.presence import Presence, PresenceState
+from shared.domain.routing_config import Agent
+from shared.domain.work import WorkItem
 from shared.ports import Store
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from shared.domain.models import (
-    AgentState,
-    Presence,
-)
-from shared.domain.presence import PresenceSpan, PresenceState
+from shared.domain.presence import Presence, PresenceSpan, PresenceState
+from shared.domain.work import AgentState
 from shared.ports import Store
 from tests.contract.builders import T0, agent, missing_read_gap, signed_in, waiting_item
 

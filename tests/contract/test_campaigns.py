@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from shared.domain.models import (
-    OutboundJob,
-    Recipient,
-    RecipientState,
-    Template,
-)
+from shared.domain.campaigns import OutboundJob, Recipient, RecipientState, Template
 from shared.ports import Store
 from tests.contract.builders import T0, missing_read_gap
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.models import (
-    Channel,
-    ChannelKind,
-)
+from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 from shared.ports import Store
 from tests.contract.builders import missing_read_gap

@@ -6,11 +6,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from shared.domain.models import (
-    Offer,
-    Transfer,
-    WorkItemStatus,
-)
+from shared.domain.work import Offer, Transfer, WorkItemStatus
 from shared.ports import Store
 from tests.contract.builders import T0, active_item, agent, used
 from tests.contract.conftest import StoreFactory

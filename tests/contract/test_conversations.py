@@ -7,13 +7,8 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+from shared.domain.conversations import DeliveryStatus, Direction, SenderKind, TypingParty
 from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    DeliveryStatus,
-    Direction,
-    SenderKind,
-    TypingParty,
-)
 from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.ports import SentimentUpdate, Store
 from tests.contract.builders import T0, agent, conversation, item, message, missing_read_gap

@@ -10,13 +10,10 @@ import pytest
 
 from shared.adapters.cosmos.layout import AGENTS_PARTITION
 from shared.adapters.cosmos.metrics import OperationKind
+from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.conversations import InboundMessage
 from shared.domain.message_ids import new_message_id
-from shared.domain.models import (
-    ChannelKind,
-    InboundMessage,
-    SmsProvider,
-    WorkItemStatus,
-)
+from shared.domain.work import WorkItemStatus
 from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService

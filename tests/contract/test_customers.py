@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.domain.models import (
-    Customer,
-)
+from shared.domain.customers import Customer
 from shared.ports import Store
 from tests.contract.builders import T0, missing_read_gap
 

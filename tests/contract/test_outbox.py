@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.domain.models import (
-    SentSms,
-)
+from shared.domain.conversations import SentSms
 from shared.ports import Store
 from tests.contract.builders import T0
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from shared.domain.models import (
-    Channel,
-    ChannelKind,
-    Presence,
-    Queue,
-    RoutingRule,
-    TwilioAccount,
-    Workstream,
-)
+from shared.domain.channels import Channel, ChannelKind, TwilioAccount
+from shared.domain.presence import Presence
+from shared.domain.routing_config import Queue, RoutingRule, Workstream
 from shared.ports import Store
 from tests.contract.builders import agent, missing_read_gap
 

@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from shared.domain.models import (
-    AssignmentMethod,
-    CandidateVerdict,
-    Queue,
-    RoutingDecision,
-    WorkDistribution,
-)
+from shared.domain.routing_config import AssignmentMethod, Queue, WorkDistribution
+from shared.domain.work import CandidateVerdict, RoutingDecision
 from shared.ports import Store
 from tests.contract.builders import T0, agent, waiting_item
 

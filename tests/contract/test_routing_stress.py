@@ -20,17 +20,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from shared.adapters.system_clock import SystemClock
-from shared.domain.models import (
-    CAPACITY_HOLDING,
-    Agent,
-    AssignmentMethod,
-    ChannelKind,
-    Presence,
-    Queue,
-    WorkItem,
-    WorkItemStatus,
-    Workstream,
-)
+from shared.domain.channels import ChannelKind
+from shared.domain.presence import Presence
+from shared.domain.routing_config import Agent, AssignmentMethod, Queue, Workstream
+from shared.domain.work import CAPACITY_HOLDING, WorkItem, WorkItemStatus
 from shared.ports import Store
 from shared.services.routing import RoutingService
 from tests.contract.builders import conversation

@@ -3,10 +3,7 @@ switch."""
 
 from __future__ import annotations
 
-from shared.domain.models import (
-    Presence,
-)
-from shared.domain.presence import CustomPresence, PresenceSettings
+from shared.domain.presence import CustomPresence, Presence, PresenceSettings
 from shared.domain.sentiment import SentimentSettings
 from shared.ports import Store
 

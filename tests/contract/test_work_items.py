@@ -8,10 +8,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from shared.domain.models import (
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.ports import Store
 from tests.contract.builders import T0, active_item, agent, conversation, item, used, waiting_item
 from tests.contract.conftest import StoreFactory

@@ -36,7 +36,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.domain.models import CAPACITY_HOLDING, WorkItemStatus
+from shared.domain.work import CAPACITY_HOLDING, WorkItemStatus
 from shared.local.banner import signed_twilio_form
 from shared.local.seed import AGENTS, SMS_NUMBER
 from tests.e2e.runtime import TWILIO_TOKEN, Runtime, eventually, free_port

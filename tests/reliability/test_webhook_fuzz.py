@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
 from shared.channels import acs, telesign, twilio
-from shared.domain.models import TeleSignAccount
+from shared.domain.channels import TeleSignAccount
 from shared.errors import BadRequest
 from tests.reliability.soak import examples
 

@@ -9,7 +9,8 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import Customer, TwilioAccount
+from shared.domain.channels import TwilioAccount
+from shared.domain.customers import Customer
 from tests.support import TWILIO_TOKEN, bearer, drain
 
 TWILIO_ACCOUNT = {

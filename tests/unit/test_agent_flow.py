@@ -10,14 +10,14 @@ from pydantic import ValidationError
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import (
+from shared.domain.conversations import (
     DeliveryStatus,
     Direction,
     InboundMessage,
     Message,
-    Presence,
     SenderKind,
 )
+from shared.domain.presence import Presence
 from shared.services.queues import INBOUND, OutboundRequest
 from tests.support import bearer, drain, twilio_inbound
 

@@ -9,18 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.domain.agent_index import AgentIndex
-from shared.domain.models import (
+from shared.domain.presence import Presence
+from shared.domain.routing import rank_agents
+from shared.domain.routing_config import (
     Agent,
-    AgentState,
     AssignmentMethod,
-    Presence,
     Queue,
     Skill,
     SkillMatching,
-    WorkItem,
     Workstream,
 )
-from shared.domain.routing import rank_agents
+from shared.domain.work import AgentState, WorkItem
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 WORKSTREAM = Workstream(id="ws", name="W", channel="sms", fallback_queue_id="q")

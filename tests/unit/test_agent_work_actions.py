@@ -10,8 +10,8 @@ import httpx
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import Presence, WorkItemStatus
-from shared.domain.presence import PresencePolicy, PresenceSettings
+from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
+from shared.domain.work import WorkItemStatus
 from shared.services.agent_work import AgentWorkService
 from shared.services.presence import PresenceService
 from tests.support import assert_problem, bearer, drain

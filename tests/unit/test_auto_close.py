@@ -9,12 +9,8 @@ from typing import Any
 import httpx
 
 from shared.bootstrap import Container
-from shared.domain.models import (
-    OperatingHours,
-    OperatingWindow,
-    Presence,
-    Redirect,
-)
+from shared.domain.presence import Presence
+from shared.domain.routing_config import OperatingHours, OperatingWindow, Redirect
 from tests.support import ManualClock, drain, twilio_inbound
 from tests.unit.test_agent_flow import arrive
 from tests.unit.test_bots import work_of

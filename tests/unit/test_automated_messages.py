@@ -11,7 +11,8 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import AutomatedMessages, SenderKind
+from shared.domain.conversations import SenderKind
+from shared.domain.routing_config import AutomatedMessages
 from shared.local.seed import CHAT_WIDGET_ID
 from tests.support import bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound

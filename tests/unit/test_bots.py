@@ -19,14 +19,9 @@ import pytest
 from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.bots import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_matches
-from shared.domain.models import (
-    BotConfig,
-    OperatingHours,
-    OperatingWindow,
-    Presence,
-    Redirect,
-    WorkItemStatus,
-)
+from shared.domain.presence import Presence
+from shared.domain.routing_config import BotConfig, OperatingHours, OperatingWindow, Redirect
+from shared.domain.work import WorkItemStatus
 from tests.loopback import Answer, LoopbackApi
 from tests.support import ManualClock, bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound

@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.domain.figures import FigureScope, fold_day, split_by_day
-from shared.domain.models import Presence, WorkItem
-from shared.domain.presence import PresenceSpan, PresenceState, ended_span
+from shared.domain.presence import Presence, PresenceSpan, PresenceState, ended_span
+from shared.domain.work import WorkItem
 
 PARIS = ZoneInfo("Europe/Paris")
 

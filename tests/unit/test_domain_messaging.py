@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
+from shared.domain.conversations import DeliveryStatus as S
+from shared.domain.customers import ConsentAction
 from shared.domain.messaging import (
     TemplateError,
     advance_delivery,
     keyword_consent,
     render_template,
 )
-from shared.domain.models import ConsentAction
-from shared.domain.models import DeliveryStatus as S
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from shared.domain.models import Presence
 from shared.domain.presence import (
     CustomPresence,
+    Presence,
     PresencePolicy,
     PresenceState,
     choose,

@@ -6,26 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from shared.domain.models import (
-    Agent,
-    AgentState,
-    ChannelKind,
-    Condition,
-    ConditionField,
-    ConditionGroup,
-    OperatingHours,
-    OperatingWindow,
-    Operator,
-    OverflowRule,
-    Presence,
-    Queue,
-    Redirect,
-    RoutingRule,
-    Skill,
-    SkillMatching,
-    WorkItem,
-    Workstream,
-)
+from shared.domain.channels import ChannelKind
+from shared.domain.presence import Presence
 from shared.domain.routing import (
     RoutingFacts,
     classify,
@@ -34,6 +16,23 @@ from shared.domain.routing import (
     rank_agents,
     waiting_order_key,
 )
+from shared.domain.routing_config import (
+    Agent,
+    Condition,
+    ConditionField,
+    ConditionGroup,
+    OperatingHours,
+    OperatingWindow,
+    Operator,
+    OverflowRule,
+    Queue,
+    Redirect,
+    RoutingRule,
+    Skill,
+    SkillMatching,
+    Workstream,
+)
+from shared.domain.work import AgentState, WorkItem
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 WORKSTREAM = Workstream(id="ws", name="SMS", channel=ChannelKind.SMS, fallback_queue_id="general")

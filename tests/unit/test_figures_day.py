@@ -20,8 +20,8 @@ import httpx
 from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.figures import DayFigures, FigureScope, presence_field
-from shared.domain.models import Presence, RoutingDecision, WorkItem
-from shared.domain.presence import PresencePolicy, PresenceSettings
+from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
+from shared.domain.work import RoutingDecision, WorkItem
 from shared.services.queues import INBOUND
 from tests.support import ManualClock, bearer, drain, twilio_inbound
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.bootstrap import Container
-from shared.domain.models import ConsentAction, Customer, InboundMessage
+from shared.domain.conversations import InboundMessage
+from shared.domain.customers import ConsentAction, Customer
 from tests.support import drain, twilio_inbound
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -17,14 +17,8 @@ import pytest
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
-from shared.domain.models import (
-    Channel,
-    Conversation,
-    DeliveryStatus,
-    Direction,
-    Message,
-    SenderKind,
-)
+from shared.domain.channels import Channel
+from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.local.seed import SMS_NUMBER, channels
 from shared.ports import SendFailed
 from shared.services.outbound import MAX_SEND_ATTEMPTS, OutboundService, retry_delay

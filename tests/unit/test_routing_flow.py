@@ -11,11 +11,11 @@ import httpx
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import (
+from shared.domain.presence import Presence
+from shared.domain.routing_config import (
     OperatingHours,
     OperatingWindow,
     OverflowRule,
-    Presence,
     Redirect,
     WorkDistribution,
 )

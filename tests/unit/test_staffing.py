@@ -11,7 +11,7 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import Presence
+from shared.domain.presence import Presence
 from shared.domain.staffing import advise, average_speed_of_answer, erlang_c, service_level
 from tests.support import ManualClock, bearer
 from tests.unit.test_supervisor import arrival

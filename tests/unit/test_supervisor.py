@@ -13,8 +13,10 @@ import httpx
 
 from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.channels import ChannelKind
+from shared.domain.conversations import Conversation
 from shared.domain.figures import FigureScope
-from shared.domain.models import ChannelKind, Conversation, WorkItem
+from shared.domain.work import WorkItem
 from shared.services.figures import FiguresService
 from tests.support import bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound

@@ -18,18 +18,15 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, model_json, stored_fields
-from shared.domain.models import (
-    CAPACITY_HOLDING,
-    Agent,
-    AgentState,
-    Presence,
-)
 from shared.domain.presence import (
+    Presence,
     PresenceChange,
     PresenceSpan,
     PresenceState,
 )
 from shared.domain.routing import idle_since
+from shared.domain.routing_config import Agent
+from shared.domain.work import CAPACITY_HOLDING, AgentState
 from shared.ports import PresenceUpdate
 
 log = logging.getLogger(__name__)

@@ -13,11 +13,7 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, model_json
-from shared.domain.models import (
-    OutboundJob,
-    Recipient,
-    Template,
-)
+from shared.domain.campaigns import OutboundJob, Recipient, Template
 
 
 class CosmosCampaigns(CosmosBase):

@@ -16,10 +16,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document
-from shared.domain.models import (
-    Channel,
-    ChannelKind,
-)
+from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 
 CLAIM_GRACE_SECONDS = 120.0

@@ -14,11 +14,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
     update,
 )
-from shared.domain.models import (
-    AGENT_WORKING,
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 
 
 class CosmosCollaboration(CosmosBase):

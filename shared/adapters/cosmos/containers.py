@@ -24,12 +24,8 @@ from shared.adapters.cosmos.documents import (
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
 from shared.adapters.cosmos.metrics import CosmosMetrics, MeteredContainer
-from shared.domain.models import (
-    CAPACITY_HOLDING,
-    Agent,
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.routing_config import Agent
+from shared.domain.work import CAPACITY_HOLDING, WorkItem, WorkItemStatus
 
 M = TypeVar("M", bound=BaseModel)
 

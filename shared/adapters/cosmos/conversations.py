@@ -16,14 +16,9 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, model_json
+from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
 from shared.domain.figures import ConversationState
 from shared.domain.message_ids import conversation_named_by
-from shared.domain.models import (
-    Conversation,
-    DeliveryStatus,
-    Message,
-    TypingParty,
-)
 from shared.ports import SentimentUpdate
 
 

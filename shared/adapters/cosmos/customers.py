@@ -13,9 +13,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document
-from shared.domain.models import (
-    Customer,
-)
+from shared.domain.customers import Customer
 
 
 class CosmosCustomers(CosmosBase):

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.models import ChannelKind
+from shared.domain.channels import ChannelKind
 
 PARTITION_KEY_PATH = "/pk"
 

@@ -10,9 +10,7 @@ from shared.adapters.cosmos.documents import (
     create_if_absent,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros
-from shared.domain.models import (
-    SentSms,
-)
+from shared.domain.conversations import SentSms
 
 
 class CosmosOutbox(CosmosBase):

@@ -12,12 +12,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document, model_json
-from shared.domain.models import (
-    Agent,
-    Queue,
-    RoutingRule,
-    Workstream,
-)
+from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 
 
 class CosmosRoutingConfig(CosmosBase):

@@ -11,9 +11,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document
-from shared.domain.models import (
-    RoutingDecision,
-)
+from shared.domain.work import RoutingDecision
 
 
 class CosmosRoutingLog(CosmosBase):

@@ -22,10 +22,7 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
-from shared.domain.models import (
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.work import WorkItem, WorkItemStatus
 
 _NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
 

@@ -7,17 +7,15 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from shared.adapters.sqlite.tables import _HOLDING, _HOLDING_SQL, SqliteBase, _doc, _load_all
-from shared.domain.models import (
-    Agent,
-    AgentState,
-    Presence,
-)
 from shared.domain.presence import (
+    Presence,
     PresenceChange,
     PresenceSpan,
     PresenceState,
 )
 from shared.domain.routing import idle_since
+from shared.domain.routing_config import Agent
+from shared.domain.work import AgentState
 from shared.ports import PresenceUpdate
 
 

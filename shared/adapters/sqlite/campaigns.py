@@ -6,11 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc
-from shared.domain.models import (
-    OutboundJob,
-    Recipient,
-    Template,
-)
+from shared.domain.campaigns import OutboundJob, Recipient, Template
 
 
 class SqliteCampaigns(SqliteBase):

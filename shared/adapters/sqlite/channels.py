@@ -6,10 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from shared.adapters.sqlite.tables import SqliteBase, _load, _upsert_doc
-from shared.domain.models import (
-    Channel,
-    ChannelKind,
-)
+from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 
 

@@ -7,12 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load_all
-from shared.domain.models import (
-    AGENT_WORKING,
-    Agent,
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.routing_config import Agent
+from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 
 
 class SqliteCollaboration(SqliteBase):

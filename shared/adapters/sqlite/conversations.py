@@ -7,14 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc, _load, _load_all
+from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
 from shared.domain.figures import ConversationState
-from shared.domain.models import (
-    Conversation,
-    DeliveryStatus,
-    Message,
-    TypingParty,
-    WorkItem,
-)
+from shared.domain.work import WorkItem
 from shared.ports import SentimentUpdate
 
 

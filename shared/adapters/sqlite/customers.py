@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
-from shared.domain.models import (
-    Customer,
-)
+from shared.domain.customers import Customer
 
 
 class SqliteCustomers(SqliteBase):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
-from shared.domain.models import (
-    SentSms,
-)
+from shared.domain.conversations import SentSms
 
 
 class SqliteOutbox(SqliteBase):

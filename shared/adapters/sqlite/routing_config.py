@@ -6,12 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all, _upsert_doc
-from shared.domain.models import (
-    Agent,
-    Queue,
-    RoutingRule,
-    Workstream,
-)
+from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 
 
 class SqliteRoutingConfig(SqliteBase):

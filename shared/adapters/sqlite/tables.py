@@ -9,10 +9,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from shared.adapters.sqlite.database import SqliteDatabase
-from shared.domain.models import (
-    CAPACITY_HOLDING,
-    WorkItem,
-)
+from shared.domain.work import CAPACITY_HOLDING, WorkItem
 
 M = TypeVar("M", bound=BaseModel)
 

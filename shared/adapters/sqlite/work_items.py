@@ -7,11 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load, _load_all
-from shared.domain.models import (
-    Agent,
-    WorkItem,
-    WorkItemStatus,
-)
+from shared.domain.routing_config import Agent
+from shared.domain.work import WorkItem, WorkItemStatus
 
 
 class SqliteWorkItems(SqliteBase):

@@ -11,7 +11,7 @@ import pytest
 from shared.adapters.acs_sms import AcsSmsSender
 from shared.adapters.provider_sms import ProviderSmsSender
 from shared.bootstrap import Container
-from shared.domain.models import AcsAccount, Channel, SmsProvider
+from shared.domain.channels import AcsAccount, Channel, SmsProvider
 from shared.ports import SendFailed
 from shared.services.channels import VALIDATION_TEXT, ChannelService, NumberCheck
 from tests.channels.acs.wire import (

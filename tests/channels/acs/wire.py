@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from shared.domain.models import AcsAccount, Channel, ChannelKind
+from shared.domain.channels import AcsAccount, Channel, ChannelKind
 from tests.loopback import Answer, RecordedRequest
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,14 +15,9 @@ import pytest
 from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels.chat import AUDIENCE, ISSUER
-from shared.domain.models import (
-    Condition,
-    ConditionField,
-    Customer,
-    Operator,
-    RoutingRule,
-    WorkItemStatus,
-)
+from shared.domain.customers import Customer
+from shared.domain.routing_config import Condition, ConditionField, Operator, RoutingRule
+from shared.domain.work import WorkItemStatus
 from shared.local.seed import CHAT_WIDGET_ID
 from tests.support import bearer, drain
 

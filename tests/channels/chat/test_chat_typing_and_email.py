@@ -11,7 +11,8 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.domain.models import ChannelKind, ChatWidget, Customer, PreChatQuestion
+from shared.domain.channels import ChannelKind, ChatWidget, PreChatQuestion
+from shared.domain.customers import Customer
 from shared.local.seed import CHAT_WIDGET_ID
 from shared.services.chat import ChatEvent
 from tests.channels.chat.test_chat_api import auth, connected, read, start, url

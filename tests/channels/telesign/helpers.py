@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.channels.telesign import callback_signature
-from shared.domain.models import Channel, ChannelKind, TeleSignAccount
+from shared.domain.channels import Channel, ChannelKind, TeleSignAccount
 from tests.loopback import Answer
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -14,7 +14,9 @@ import pytest
 from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels import telesign
-from shared.domain.models import Channel, ConsentAction, DeliveryStatus
+from shared.domain.channels import Channel
+from shared.domain.conversations import DeliveryStatus
+from shared.domain.customers import ConsentAction
 from shared.services.channels import VALIDATION_TEXT
 from shared.services.queues import DELIVERY, INBOUND
 from tests.channels.telesign.helpers import (

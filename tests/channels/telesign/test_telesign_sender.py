@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.adapters.telesign_sms import TeleSignSmsSender
-from shared.domain.models import Channel, ChannelKind, TwilioAccount
+from shared.domain.channels import Channel, ChannelKind, TwilioAccount
 from shared.ports import SendFailed
 from tests.channels.telesign.helpers import ACCEPTED, API_KEY, CUSTOMER_ID, REFERENCE_ID, channel
 from tests.loopback import Answer, LoopbackApi, RecordedRequest

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from shared.adapters.twilio_sms import TwilioSmsSender
-from shared.domain.models import Channel, ChannelKind, TwilioAccount
+from shared.domain.channels import Channel, ChannelKind, TwilioAccount
 from shared.ports import SendFailed
 from tests.loopback import Answer, LoopbackApi
 

@@ -1,0 +1,166 @@
+"""Conversations and their messages: inbound as a provider hands them over, stored, delivered, and
+what the sandbox sender sent. Pure data."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import ConfigDict, Field, field_validator
+
+from shared.domain.base import Model
+from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.customers import ConsentAction
+from shared.domain.routing_config import Locale
+from shared.domain.sentiment import ConversationSentiment, Sentiment
+
+
+class ConversationStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class SenderKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+    BOT = "bot"
+    """The workstream's bot (issue 5): `bot_id` names it."""
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class TypingParty(StrEnum):
+    """Who is typing in a conversation (issue 7): shown to the other side, for seconds."""
+
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class MediaRef(Model):
+    url: str
+    content_type: str | None = None
+    name: str | None = None
+    size: int | None = Field(default=None, ge=0, description="bytes, when the sender said")
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class InboundMessage(Model):
+    """One customer message as a provider delivered it, normalized; the `inbound` queue body."""
+
+    provider: SmsProvider
+    provider_message_id: str
+    channel: ChannelKind
+    customer_address: str
+    business_address: str
+    text: str
+    media: tuple[MediaRef, ...] = ()
+    received_at: datetime
+    consent: ConsentAction | None = Field(
+        default=None, description="a STOP/START/HELP keyword the customer sent"
+    )
+    channel_id: str | None = Field(
+        default=None,
+        description="the channel the webhook found serving business_address, which ingest "
+        "reads by id; None in messages enqueued before the webhook carried it",
+    )
+
+    @field_validator("text")
+    @classmethod
+    def _text_only(cls, text: str) -> str:
+        """Control characters (NUL and the like) are never text: dropped, as from chat. Tabs,
+        line breaks and every printable or formatting character (RTL marks, emoji) stay."""
+        return _CONTROL_CHARACTERS.sub("", text)
+
+    @property
+    def session_key(self) -> str:
+        """Messages of one conversation share this key, so the queue keeps their order."""
+        return f"{self.channel}:{self.customer_address}:{self.business_address}"
+
+
+class Conversation(Model):
+    id: str
+    channel: ChannelKind
+    channel_id: str
+    workstream_id: str
+    customer_address: str
+    business_address: str
+    customer_id: str | None = None
+    customer_candidates: tuple[str, ...] = Field(
+        default=(), description="records the address matched when it matched several"
+    )
+    status: ConversationStatus = ConversationStatus.OPEN
+    pre_chat: dict[str, str] = Field(default_factory=dict, description="chat: pre-chat answers")
+    locale: Locale | None = Field(
+        default=None, description="the customer's language, for automated messages"
+    )
+    context: dict[str, bool | float | str] = Field(
+        default_factory=dict, description="chat: context variables the widget set"
+    )
+    opened_at: datetime
+    closed_at: datetime | None = None
+    # --- sentiment (issue 8) ---
+    sentiment: ConversationSentiment | None = Field(
+        default=None, description="rolling, over the customer's messages; supervisors only"
+    )
+
+
+class Message(Model):
+    id: str
+    conversation_id: str
+    sequence: int = 0
+    direction: Direction
+    sender: SenderKind
+    agent_id: str | None = None
+    bot_id: str | None = Field(default=None, description="the bot that wrote it (sender bot)")
+    internal: bool = False
+    text: str
+    media: tuple[MediaRef, ...] = ()
+    provider_message_id: str | None = None
+    status: DeliveryStatus | None = Field(
+        default=None, description="Delivery state of a customer-visible message; None for notes"
+    )
+    error: str | None = Field(default=None, description="why the provider failed to deliver it")
+    created_at: datetime
+    # --- sentiment (issue 8) ---
+    sentiment: Sentiment | None = Field(
+        default=None, description="a customer message's, when scored; never shown to customers"
+    )
+
+
+class DeliveryReport(Model):
+    """A provider's word on an outbound message; the `delivery` queue body."""
+
+    provider: SmsProvider
+    report_id: str = Field(description="dedupe key: the same report retried has the same id")
+    provider_message_id: str = Field(description="the provider's id of our outbound message")
+    status: DeliveryStatus
+    error: str | None = Field(default=None, description="the provider's reason, on failure")
+    occurred_at: datetime | None = None
+
+
+class SentSms(Model):
+    """What the sandbox SMS sender 'sent': kept so a person or a test can see it."""
+
+    provider_message_id: str
+    message_id: str
+    to: str
+    from_: str = Field(alias="from")
+    text: str
+    sent_at: datetime
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
