@@ -35,18 +35,19 @@ from shared.adapters.cosmos.metrics import CosmosMetrics, MetricsSnapshot
 from shared.adapters.cosmos.store import CosmosStore
 from shared.adapters.local_queue import LocalWorkQueue
 from shared.bootstrap import Container, close_container, get_container
+from shared.domain.channels import SmsProvider
 from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.message_ids import new_message_id
 from shared.domain.presence import Presence
 from shared.domain.routing_config import Agent
 from shared.local.banner import signed_twilio_form
 from shared.local.seed import seed_demo
-from shared.services.sms_webhooks import SignedForm
+from shared.ports import WebhookCall, WebhookKind
 from shared.settings import get_settings
 from tests.channels.twilio.test_twilio_sender import CREATED
 from tests.cosmos_server import COSMOS_TEST_KEY, delete_database
 from tests.loopback import Answer, LoopbackApi
-from tests.support import drain
+from tests.support import drain, twilio_call
 
 PUBLIC = "https://omni.example.test"
 TOKEN = "bench-twilio-token"  # noqa: S105 (the demo channel's, local only)
@@ -132,9 +133,9 @@ def metrics_of(services: Container) -> CosmosMetrics:
     return services.store.metrics
 
 
-def twilio_form(url: str, params: dict[str, str]) -> SignedForm:
+def twilio_status_call(url: str, params: dict[str, str]) -> WebhookCall:
     signature = RequestValidator(TOKEN).compute_signature(url, params)
-    return SignedForm(url=url, body=urlencode(params).encode(), signature=signature, settings=None)
+    return twilio_call(url, urlencode(params), signature, WebhookKind.STATUS)
 
 
 async def run(runs: int, twilio: LoopbackApi) -> list[FlowCost]:
@@ -164,8 +165,8 @@ async def run(runs: int, twilio: LoopbackApi) -> list[FlowCost]:
             body, signature = signed_twilio_form(
                 TOKEN, inbound_url, sender=customers[n], to=BUSINESS, text=text
             )
-            await services.sms_webhooks.accept_twilio(
-                SignedForm(url=inbound_url, body=body.encode(), signature=signature, settings=None)
+            await services.sms_webhooks.accept(
+                SmsProvider.TWILIO, twilio_call(inbound_url, body, signature)
             )
             return 1
 
@@ -187,11 +188,12 @@ async def run(runs: int, twilio: LoopbackApi) -> list[FlowCost]:
         assert stored is not None and stored.provider_message_id is not None
         sid = stored.provider_message_id.removeprefix("twilio:")
         for status in ("sent", "delivered"):
-            await services.sms_webhooks.accept_twilio_status(
-                twilio_form(
+            await services.sms_webhooks.accept(
+                SmsProvider.TWILIO,
+                twilio_status_call(
                     status_url,
                     {"MessageSid": sid, "MessageStatus": status, "From": BUSINESS, "To": "x"},
-                )
+                ),
             )
         return 2
 

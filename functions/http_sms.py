@@ -10,11 +10,12 @@ from pydantic import Field
 
 from functions.dependencies import Services
 from functions.problems import problem_responses
-from shared.channels import acs
-from shared.channels.twilio import EMPTY_TWIML
+from shared.channels.acs.webhook import SECRET_HEADER, SECRET_QUERY_PARAMETER
+from shared.channels.twilio.webhook import EMPTY_TWIML
 from shared.domain.base import Model
+from shared.domain.channels import SmsProvider
 from shared.errors import BadRequest
-from shared.services.sms_webhooks import EventGridDelivery, SignedForm, SignedJson
+from shared.ports import WebhookCall, WebhookKind
 
 router = APIRouter(prefix="/api/sms", tags=["sms webhooks"])
 # A CloudEvents webhook origin is a DNS name (Event Grid: eventgrid.azure.net).
@@ -43,13 +44,17 @@ def public_url(request: Request, base_url: str) -> str:
     },
 )
 async def twilio_inbound(request: Request, services: Services) -> Response:
-    await services.sms_webhooks.accept_twilio(await signed_form(request, services))
+    await services.sms_webhooks.accept(
+        SmsProvider.TWILIO, await webhook_call(request, services, WebhookKind.MESSAGES)
+    )
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
 @router.post("/twilio/status", status_code=204, responses=_SIGNED_BODY_PROBLEMS)
 async def twilio_status(request: Request, services: Services) -> Response:
-    await services.sms_webhooks.accept_twilio_status(await signed_form(request, services))
+    await services.sms_webhooks.accept(
+        SmsProvider.TWILIO, await webhook_call(request, services, WebhookKind.STATUS)
+    )
     return Response(status_code=204)
 
 
@@ -60,7 +65,9 @@ async def twilio_status(request: Request, services: Services) -> Response:
     responses={200: {"description": "Accepted"}, **_SIGNED_BODY_PROBLEMS},
 )
 async def telesign_inbound(request: Request, services: Services) -> Response:
-    await services.sms_webhooks.accept_telesign(await signed_json(request))
+    await services.sms_webhooks.accept(
+        SmsProvider.TELESIGN, await webhook_call(request, services, WebhookKind.MESSAGES)
+    )
     return Response(status_code=200)
 
 
@@ -71,7 +78,9 @@ async def telesign_inbound(request: Request, services: Services) -> Response:
     responses={200: {"description": "Accepted"}, **problem_responses(_MALFORMED, _UNSIGNED)},
 )
 async def telesign_status(request: Request, services: Services) -> Response:
-    await services.sms_webhooks.accept_telesign_status(await signed_json(request))
+    await services.sms_webhooks.accept(
+        SmsProvider.TELESIGN, await webhook_call(request, services, WebhookKind.STATUS)
+    )
     return Response(status_code=200)
 
 
@@ -84,36 +93,24 @@ class EventGridAccepted(Model):
     ignored: int = Field(description="events acknowledged and dropped (other event types)")
 
 
-async def event_grid_delivery(
-    request: Request,
-    query_secret: Annotated[
+def _event_grid_secrets(
+    _query_secret: Annotated[
         str | None,
         Query(
-            alias=acs.SECRET_QUERY_PARAMETER,
+            alias=SECRET_QUERY_PARAMETER,
             description="the ACS channel's webhook secret, in the Event Grid subscription URL",
         ),
     ] = None,
-    header_secret: Annotated[
+    _header_secret: Annotated[
         str | None,
         Header(
-            alias=acs.SECRET_HEADER,
-            description="the same secret, as an Event Grid delivery header",
+            alias=SECRET_HEADER, description="the same secret, as an Event Grid delivery header"
         ),
     ] = None,
-) -> EventGridDelivery:
-    return EventGridDelivery(
-        body=await request.body(),
-        secrets=tuple(s for s in (query_secret, header_secret) if s is not None),
-        bearer_token=_bearer(request.headers.get("authorization")),
-    )
+) -> None:
+    """Declares where Event Grid puts the secret (the provider reads the call itself)."""
 
 
-def _bearer(authorization: str | None) -> str | None:
-    scheme, _, token = (authorization or "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-AcsDelivery = Annotated[EventGridDelivery, Depends(event_grid_delivery)]
 _NO_ACS_SECRET = (401, "No webhook secret, nor a valid Event Grid token")
 
 
@@ -127,15 +124,18 @@ _NO_ACS_SECRET = (401, "No webhook secret, nor a valid Event Grid token")
     ),
 )
 async def acs_events(
-    delivery: AcsDelivery, services: Services
+    request: Request, services: Services, _secrets: Annotated[None, Depends(_event_grid_secrets)]
 ) -> EventGridValidationAnswer | EventGridAccepted:
     """Event Grid deliveries from Azure Communication Services, in the Event Grid or the
     CloudEvents 1.0 schema: the subscription validation handshake, SMSReceived and
     SMSDeliveryReportReceived. 200 only once every event is durably enqueued."""
-    outcome = await services.sms_webhooks.accept_acs(delivery)
+    outcome = await services.sms_webhooks.accept(
+        SmsProvider.ACS, await webhook_call(request, services, WebhookKind.MESSAGES)
+    )
     if outcome.validation_code is not None:
         return EventGridValidationAnswer(validation_response=outcome.validation_code)
-    return EventGridAccepted(accepted=outcome.accepted, ignored=outcome.ignored)
+    accepted = len(outcome.messages) + len(outcome.reports)
+    return EventGridAccepted(accepted=accepted, ignored=outcome.ignored)
 
 
 @router.options(
@@ -147,13 +147,16 @@ async def acs_events(
     },
 )
 async def acs_handshake(
-    delivery: AcsDelivery,
+    request: Request,
     services: Services,
+    _secrets: Annotated[None, Depends(_event_grid_secrets)],
     webhook_request_origin: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The CloudEvents abuse-protection handshake Event Grid sends to the subscription's URL
     (so with its `?code=` secret), which must carry an ACS channel's secret like any delivery."""
-    await services.sms_webhooks.accept_acs_handshake(delivery)
+    await services.sms_webhooks.accept(
+        SmsProvider.ACS, await webhook_call(request, services, WebhookKind.HANDSHAKE)
+    )
     if not webhook_request_origin:
         raise BadRequest("the handshake lacks WebHook-Request-Origin")
     if not _ORIGIN.fullmatch(webhook_request_origin):
@@ -165,20 +168,11 @@ async def acs_handshake(
     )
 
 
-async def signed_json(request: Request) -> SignedJson:
-    return SignedJson(
-        body=await request.body(),
-        authorizations=(
-            request.headers.get("authorization"),
-            request.headers.get("x-ts-authorization"),
-        ),
-    )
-
-
-async def signed_form(request: Request, services: Services) -> SignedForm:
-    return SignedForm(
+async def webhook_call(request: Request, services: Services, kind: WebhookKind) -> WebhookCall:
+    return WebhookCall(
+        kind=kind,
         url=public_url(request, services.settings.public_base_url),
         body=await request.body(),
-        signature=request.headers.get("x-twilio-signature"),
-        settings=request.headers.get("x-twilio-webhooks-signature-settings"),
+        headers={name.lower(): value for name, value in request.headers.items()},
+        query=dict(request.query_params),
     )

@@ -7,20 +7,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.adapters.acs_sms import AcsSmsSender
 from shared.adapters.cosmos.store import open_cosmos_store
 from shared.adapters.http_bot import HttpBotClient
 from shared.adapters.local_queue import LocalWorkQueue
-from shared.adapters.provider_sms import ProviderSmsSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
 from shared.adapters.servicebus_queue import ServiceBusQueue
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
-from shared.adapters.telesign_sms import TeleSignSmsSender
-from shared.adapters.twilio_sms import TwilioSmsSender
 from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
+from shared.channels.acs.sender import AcsSmsSender
+from shared.channels.acs.webhook import AcsWebhook
 from shared.channels.chat import ConversationTokens
+from shared.channels.senders import ProviderSmsSender
+from shared.channels.telesign.sender import TeleSignSmsSender
+from shared.channels.telesign.webhook import TeleSignWebhook
+from shared.channels.twilio.sender import TwilioSmsSender
+from shared.channels.twilio.webhook import TwilioWebhook
 from shared.domain.channels import SmsProvider
 from shared.ports import Clock, SmsSender, Store, WorkQueue
 from shared.services.agent_work import AgentWorkService
@@ -148,7 +151,11 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
             store,
             queue,
             clock,
-            event_grid_tokens=tokens if isinstance(tokens, EntraTokenVerifier) else None,
+            webhooks=(
+                TwilioWebhook(),
+                TeleSignWebhook(),
+                AcsWebhook(tokens if isinstance(tokens, EntraTokenVerifier) else None),
+            ),
         ),
         ingest=ingest,
         sentiment=sentiment,

@@ -7,14 +7,24 @@ contract as one on SQLite (one transaction per call).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Protocol
 
 from shared.domain.bots import BotAnswer, BotRequest
 from shared.domain.campaigns import OutboundJob, Recipient, Template
-from shared.domain.channels import Channel, ChannelKind
-from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms, TypingParty
+from shared.domain.channels import Channel, ChannelKind, SmsProvider
+from shared.domain.conversations import (
+    Conversation,
+    DeliveryReport,
+    DeliveryStatus,
+    InboundMessage,
+    Message,
+    SentSms,
+    TypingParty,
+)
 from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.presence import (
@@ -515,3 +525,72 @@ class BotClient(Protocol):
     async def converse(self, bot: BotConfig, request: BotRequest) -> BotAnswer:
         """POST the signed request to the bot's endpoint within its timeout. Raises BotFailed."""
         ...
+
+
+class WebhookKind(StrEnum):
+    """Which of a provider's webhooks was called."""
+
+    MESSAGES = "messages"
+    """Customers' messages (for ACS, every Event Grid delivery: messages and reports alike)."""
+    STATUS = "status"
+    """Delivery reports for messages we sent."""
+    HANDSHAKE = "handshake"
+    """A subscription handshake that carries no event (CloudEvents' OPTIONS)."""
+
+
+@dataclass(frozen=True)
+class WebhookCall:
+    """A provider's call as it reached us, nothing of it trusted yet."""
+
+    kind: WebhookKind
+    url: str
+    """The public URL the provider called (providers sign what they called)."""
+    body: bytes
+    headers: Mapping[str, str]
+    """Header names in lower case."""
+    query: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ProviderSms:
+    """A customer's SMS, verified, with the channel serving its number and the duplicate key
+    its queue message carries."""
+
+    message: InboundMessage
+    channel: Channel | None
+    duplicate_key: str | None = None
+    """None: the provider's message id."""
+
+
+@dataclass(frozen=True)
+class VerifiedWebhook:
+    """What a verified call carried: each part is enqueued before the provider hears 2xx."""
+
+    messages: tuple[ProviderSms, ...] = ()
+    reports: tuple[DeliveryReport, ...] = ()
+    validation_code: str | None = None
+    """A subscription handshake's code, to echo back."""
+    ignored: int = 0
+    """Events acknowledged and dropped (types we do not handle)."""
+
+
+class ChannelDirectory(Protocol):
+    """How a provider's webhook finds the channels that may have sent or be meant by a call."""
+
+    async def serving(self, number: str, provider: SmsProvider) -> Channel:
+        """The channel of this provider serving the number; NotFound if none does."""
+        ...
+
+    def of_provider(self, provider: SmsProvider) -> AsyncIterator[Channel]: ...
+
+
+class SmsProviderWebhook(Protocol):
+    """One SMS provider's webhooks: parse and verify a call its own way. Raises BadRequest on
+    a malformed body, Unauthorized or Forbidden on a missing or wrong signature, NotFound for
+    a number no channel of the provider serves; nothing is enqueued then."""
+
+    provider: SmsProvider
+
+    async def verify(
+        self, call: WebhookCall, channels: ChannelDirectory, now: datetime
+    ) -> VerifiedWebhook: ...

@@ -21,6 +21,7 @@ from shared.domain.customers import ConsentAction
 from shared.local.banner import signed_twilio_form
 from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
 from shared.local.seed import seed_demo
+from shared.ports import WebhookCall, WebhookKind
 from shared.settings import get_settings
 
 PUBLIC_BASE_URL = "https://omni.example.test"
@@ -217,4 +218,13 @@ async def post_twilio_sms(
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Twilio-Signature": signature,
         },
+    )
+
+
+def twilio_call(
+    url: str, body: str, signature: str, kind: WebhookKind = WebhookKind.MESSAGES
+) -> WebhookCall:
+    """A Twilio webhook call as the HTTP route hands it to the service."""
+    return WebhookCall(
+        kind=kind, url=url, body=body.encode(), headers={"x-twilio-signature": signature}, query={}
     )

@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from shared import bootstrap
 from shared.bootstrap import build_container
+from shared.domain.channels import SmsProvider
 from shared.local.banner import signed_twilio_form
 from shared.local.runtime import consume
 from shared.local.seed import SMS_NUMBER, seed_demo
-from shared.services.sms_webhooks import SignedForm
 from shared.settings import Settings
 from tests.reliability.soak import examples
-from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, catalog
+from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, catalog, twilio_call
 
 NUMBERS = ("+14155550101", "+14155550177", "+14155550188")
 URL = f"{PUBLIC_BASE_URL}/api/sms/twilio"
@@ -77,8 +77,8 @@ async def scenario(
                 body, signature = signed_twilio_form(
                     TWILIO_TOKEN, URL, sender=NUMBERS[customer], to=SMS_NUMBER, text=text, sid=sid
                 )
-                await container.sms_webhooks.accept_twilio(
-                    SignedForm(url=URL, body=body.encode(), signature=signature, settings=None)
+                await container.sms_webhooks.accept(
+                    SmsProvider.TWILIO, twilio_call(URL, body, signature)
                 )
             for _ in range(400):
                 if not any([await queue.pending_count(name) for name in ("inbound", "route")]):

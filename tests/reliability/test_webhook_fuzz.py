@@ -18,7 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from shared.channels import acs, telesign, twilio
+from shared.channels.acs import webhook as acs
+from shared.channels.telesign import webhook as telesign
+from shared.channels.twilio import webhook as twilio
 from shared.domain.channels import TeleSignAccount
 from shared.errors import BadRequest
 from tests.reliability.soak import examples

@@ -14,7 +14,7 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.channels import acs
+from shared.channels.acs import webhook as acs
 from shared.domain.conversations import DeliveryStatus
 from shared.services.queues import DELIVERY, INBOUND
 from tests.channels.acs.wire import (

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from shared.bootstrap import Container
+from shared.channels.acs.webhook import EVENT_GRID_ROLE
 from shared.services.queues import INBOUND
-from shared.services.sms_webhooks import EVENT_GRID_ROLE
 from tests.channels.acs.test_acs import (
     RECEIVED_ID,
     channel,

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.adapters.acs_sms import AcsSmsSender
-from shared.adapters.provider_sms import ProviderSmsSender
 from shared.bootstrap import Container
+from shared.channels.acs.sender import AcsSmsSender
+from shared.channels.senders import ProviderSmsSender
 from shared.domain.channels import AcsAccount, Channel, SmsProvider
 from shared.ports import SendFailed
 from shared.services.channels import VALIDATION_TEXT, ChannelService, NumberCheck

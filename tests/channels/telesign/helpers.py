@@ -7,7 +7,7 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from shared.channels.telesign import callback_signature
+from shared.channels.telesign.webhook import callback_signature
 from shared.domain.channels import Channel, ChannelKind, TeleSignAccount
 from tests.loopback import Answer
 

@@ -13,7 +13,7 @@ import pytest
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.channels import telesign
+from shared.channels.telesign import webhook as telesign
 from shared.domain.channels import Channel
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.customers import ConsentAction

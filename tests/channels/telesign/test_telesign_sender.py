@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.adapters.telesign_sms import TeleSignSmsSender
+from shared.channels.telesign.sender import TeleSignSmsSender
 from shared.domain.channels import Channel, ChannelKind, TwilioAccount
 from shared.ports import SendFailed
 from tests.channels.telesign.helpers import ACCEPTED, API_KEY, CUSTOMER_ID, REFERENCE_ID, channel

@@ -12,7 +12,7 @@ from twilio.request_validator import RequestValidator
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.channels.twilio import EMPTY_TWIML, FormParams, signature_is_valid
+from shared.channels.twilio.webhook import EMPTY_TWIML, FormParams, signature_is_valid
 from shared.services.queues import INBOUND
 from tests.support import (
     PUBLIC_BASE_URL,

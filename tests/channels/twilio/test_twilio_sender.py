@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.adapters.twilio_sms import TwilioSmsSender
+from shared.channels.twilio.sender import TwilioSmsSender
 from shared.domain.channels import Channel, ChannelKind, TwilioAccount
 from shared.ports import SendFailed
 from tests.loopback import Answer, LoopbackApi

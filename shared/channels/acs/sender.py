@@ -13,7 +13,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.identity.aio import DefaultAzureCredential
 
-from shared.adapters.provider_sms import account_of, is_transient
+from shared.channels.senders import account_of, is_transient
 from shared.domain.channels import AcsAccount, Channel
 from shared.ports import SendFailed
 

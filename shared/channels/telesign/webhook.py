@@ -19,7 +19,14 @@ from shared.channels.numbers import provider_number
 from shared.domain.channels import ChannelKind, SmsProvider, TeleSignAccount
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage
 from shared.domain.customers import ConsentAction
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Forbidden
+from shared.ports import (
+    ChannelDirectory,
+    ProviderSms,
+    VerifiedWebhook,
+    WebhookCall,
+    WebhookKind,
+)
 
 AUTH_SCHEME = "TSA"
 
@@ -209,3 +216,42 @@ def parse_status(callback: DeliveryCallback) -> DeliveryReport:
         error=error,
         occurred_at=callback.status.updated_on,
     )
+
+
+class TeleSignWebhook:
+    """TeleSign's inbound SMS (MO) callback and delivery report callback, each signed with the
+    account's API key (`Authorization: TSA {customer_id}:{signature}` or X-TS-Authorization)."""
+
+    provider = SmsProvider.TELESIGN
+
+    async def verify(
+        self, call: WebhookCall, channels: ChannelDirectory, now: datetime
+    ) -> VerifiedWebhook:
+        headers = (call.headers.get("authorization"), call.headers.get("x-ts-authorization"))
+        if call.kind == WebhookKind.STATUS:
+            # A report names no number: the customer id in the signature header selects the
+            # account, whose key must have signed the body before the body is read.
+            claimed = credentials(headers)
+            accounts = await _accounts(channels, {c.customer_id.upper() for c in claimed})
+            if not any(signed_by(account, call.body, claimed) for account in accounts):
+                raise Forbidden("no TeleSign account of ours signed this callback")
+            return VerifiedWebhook(reports=(parse_status(parse(call.body, DeliveryCallback)),))
+        callback = parse(call.body, MoCallback)
+        channel = await channels.serving(business_number(callback), self.provider)
+        if not isinstance(channel.account, TeleSignAccount) or not signed_by(
+            channel.account, call.body, credentials(headers)
+        ):
+            raise Forbidden("the TeleSign signature does not match this channel and body")
+        return VerifiedWebhook(messages=(ProviderSms(parse_inbound(callback, now), channel),))
+
+
+async def _accounts(channels: ChannelDirectory, customer_ids: set[str]) -> list[TeleSignAccount]:
+    """The distinct TeleSign accounts of our channels with one of these customer ids."""
+    found: dict[tuple[str, str], TeleSignAccount] = {}
+    if not customer_ids:
+        return []
+    async for channel in channels.of_provider(SmsProvider.TELESIGN):
+        account = channel.account
+        if isinstance(account, TeleSignAccount) and account.customer_id.upper() in customer_ids:
+            found[(account.customer_id, account.api_key)] = account
+    return list(found.values())

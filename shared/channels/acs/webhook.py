@@ -29,10 +29,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.auth import AppRoleVerifier
 from shared.channels.numbers import provider_number
-from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.channels import AcsAccount, Channel, ChannelKind, SmsProvider
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Forbidden, Unauthorized
+from shared.ports import (
+    ChannelDirectory,
+    ProviderSms,
+    VerifiedWebhook,
+    WebhookCall,
+    WebhookKind,
+)
 
 log = logging.getLogger(__name__)
 
@@ -294,3 +302,122 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"invalid JSON at line {exc.lineno} column {exc.colno}"
     return exc.__class__.__name__ if not isinstance(exc, _DuplicateKey) else str(exc)
+
+
+# The app role Event Grid's service principal holds on our app registration, as Event Grid's
+# secure webhook delivery with Microsoft Entra ID sets it up.
+EVENT_GRID_ROLE = "AzureEventGridSecureWebhookSubscriber"
+
+
+class AcsWebhook:
+    """Event Grid's deliveries of ACS events, in either schema, and the CloudEvents OPTIONS
+    handshake. Each event must carry the webhook secret of its own channel (a batch may mix
+    channels), or the delivery Event Grid's Entra ID token (with AUTH_MODE=entra)."""
+
+    provider = SmsProvider.ACS
+
+    def __init__(self, event_grid_tokens: AppRoleVerifier | None = None) -> None:
+        self._event_grid_tokens = event_grid_tokens
+
+    async def verify(
+        self, call: WebhookCall, channels: ChannelDirectory, now: datetime
+    ) -> VerifiedWebhook:
+        secrets = _secrets(call)
+        by_token = self._authorized_by_token(call, secrets)
+        if call.kind == WebhookKind.HANDSHAKE:
+            # It names no number, so the secret must be some ACS channel's.
+            if not by_token and not await _some_channel_has(channels, secrets):
+                raise Forbidden("the webhook secret is no ACS channel's")
+            return VerifiedWebhook()
+        events = parse_events(call.body, now)
+        serving: dict[str | None, Channel | None] = {}
+        for event in events:
+            number = _business_address(event)
+            if number not in serving:
+                serving[number] = await _authorized_channel(
+                    channels, number, secrets, by_token=by_token
+                )
+        messages: list[ProviderSms] = []
+        reports: list[DeliveryReport] = []
+        validation_code: str | None = None
+        ignored = 0
+        for event in events:
+            if isinstance(event, ReceivedSms):
+                # Event Grid redelivers an event with its id: that is the duplicate key.
+                key = f"{SmsProvider.ACS}:{event.event_id}"
+                messages.append(ProviderSms(event.inbound, serving[event.business_address], key))
+            elif isinstance(event, DeliveryReportEvent):
+                reports.append(event.report)
+            elif isinstance(event, SubscriptionValidation):
+                validation_code = event.validation_code
+            else:
+                ignored += 1
+        return VerifiedWebhook(tuple(messages), tuple(reports), validation_code, ignored)
+
+    def _authorized_by_token(self, call: WebhookCall, secrets: tuple[str, ...]) -> bool:
+        """True when Event Grid's Entra ID token authorizes the delivery: a secure webhook
+        subscription can only be created by someone the tenant's admin allowed, so the token
+        stands for the subscription and each event's number still selects its channel. False
+        when the delivery relies on its secret instead; Unauthorized when it has neither."""
+        if secrets:
+            return False
+        token = _bearer(call.headers.get("authorization"))
+        if token is None:
+            raise Unauthorized(
+                f"the channel's webhook secret is required: ?{SECRET_QUERY_PARAMETER}= in "
+                f"the subscription URL or the {SECRET_HEADER} header, or Event Grid's "
+                "Entra ID token"
+            )
+        if self._event_grid_tokens is None:
+            raise Unauthorized(
+                "Entra ID tokens are only accepted with AUTH_MODE=entra: use the channel's "
+                f"webhook secret (?{SECRET_QUERY_PARAMETER}= or {SECRET_HEADER})"
+            )
+        self._event_grid_tokens.verify_app_role(token, EVENT_GRID_ROLE)
+        return True
+
+
+def _secrets(call: WebhookCall) -> tuple[str, ...]:
+    given = (call.query.get(SECRET_QUERY_PARAMETER), call.headers.get(SECRET_HEADER))
+    return tuple(secret for secret in given if secret is not None)
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def _authorized_channel(
+    channels: ChannelDirectory, number: str | None, secrets: tuple[str, ...], *, by_token: bool
+) -> Channel | None:
+    """The ACS channel serving the event's number (NotFound if none does; None for an event
+    naming no number), once the event is shown to be authorized (Forbidden otherwise)."""
+    if number is None:
+        if by_token or await _some_channel_has(channels, secrets):
+            return None
+    else:
+        channel = await channels.serving(number, SmsProvider.ACS)
+        if by_token or _carries_channel_secret(channel, secrets):
+            return channel
+    raise Forbidden("the webhook secret is not the one of this event's ACS channel")
+
+
+async def _some_channel_has(channels: ChannelDirectory, secrets: tuple[str, ...]) -> bool:
+    async for channel in channels.of_provider(SmsProvider.ACS):
+        if _carries_channel_secret(channel, secrets):
+            return True
+    return False
+
+
+def _carries_channel_secret(channel: Channel, secrets: tuple[str, ...]) -> bool:
+    return isinstance(channel.account, AcsAccount) and carries_secret(
+        channel.account.webhook_secret, secrets
+    )
+
+
+def _business_address(event: AcsEvent) -> str | None:
+    """Our number an ACS event is about, which selects its channel; None for events that name
+    none (the subscription handshake, event types we ignore)."""
+    if isinstance(event, ReceivedSms | DeliveryReportEvent):
+        return event.business_address
+    return None

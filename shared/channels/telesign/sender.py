@@ -9,8 +9,8 @@ import requests
 from pydantic import ValidationError
 from telesign.messaging import MessagingClient
 
-from shared.adapters.provider_sms import account_of, is_transient
-from shared.channels.telesign import Status, Wire, delivery_status
+from shared.channels.senders import account_of, is_transient
+from shared.channels.telesign.webhook import Status, Wire, delivery_status
 from shared.domain.channels import Channel, TeleSignAccount
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.phone import InvalidPhoneNumber, to_international_digits

@@ -9,7 +9,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from shared.adapters.provider_sms import account_of, is_transient
+from shared.channels.senders import account_of, is_transient
 from shared.domain.channels import Channel, TwilioAccount
 from shared.ports import SendFailed
 

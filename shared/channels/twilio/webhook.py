@@ -9,9 +9,16 @@ from urllib.parse import parse_qsl
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
 from shared.channels.numbers import provider_number
-from shared.domain.channels import ChannelKind, SmsProvider
+from shared.domain.channels import ChannelKind, SmsProvider, TwilioAccount
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage, MediaRef
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Forbidden
+from shared.ports import (
+    ChannelDirectory,
+    ProviderSms,
+    VerifiedWebhook,
+    WebhookCall,
+    WebhookKind,
+)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio's own limit per MMS
@@ -142,3 +149,28 @@ def parse_status(params: FormParams) -> DeliveryReport:
         status=status,
         error=error,
     )
+
+
+class TwilioWebhook:
+    """Twilio's messaging webhook (the number texted is `To`) and status callback (our number
+    is `From`): the channel serving that number must have signed the call."""
+
+    provider = SmsProvider.TWILIO
+
+    async def verify(
+        self, call: WebhookCall, channels: ChannelDirectory, now: datetime
+    ) -> VerifiedWebhook:
+        params = FormParams.parse(call.body)
+        number_field = "From" if call.kind == WebhookKind.STATUS else "To"
+        channel = await channels.serving(phone_field(params, number_field), self.provider)
+        if not isinstance(channel.account, TwilioAccount) or not signature_is_valid(
+            channel.account.auth_token,
+            call.url,
+            params,
+            call.headers.get("x-twilio-signature"),
+            call.headers.get("x-twilio-webhooks-signature-settings"),
+        ):
+            raise Forbidden("X-Twilio-Signature does not match this request")
+        if call.kind == WebhookKind.STATUS:
+            return VerifiedWebhook(reports=(parse_status(params),))
+        return VerifiedWebhook(messages=(ProviderSms(parse_inbound(params, now), channel),))
