@@ -177,7 +177,12 @@ class ConversationStore(Protocol):
         status: DeliveryStatus,
         provider_message_id: str | None,
         error: str | None = None,
-    ) -> Message | None: ...
+        *,
+        unknown_status: str | None = None,
+    ) -> Message | None:
+        """Replace the message's delivery status, error and unknown provider status (None
+        clears them), and its provider id when given. None for an unknown message."""
+        ...
 
     async def change_conversation_sentiment(
         self, conversation_id: str, change: SentimentUpdate

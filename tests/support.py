@@ -10,6 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
 from functions.http_api import create_api
 from shared import bootstrap
@@ -169,6 +172,8 @@ class RecordingQueue:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.scheduled: list[datetime | None] = []
+        """Each sent message's `not_before`, in the order of `sent`."""
 
     async def send(
         self,
@@ -180,6 +185,7 @@ class RecordingQueue:
         not_before: datetime | None = None,
     ) -> None:
         self.sent.append((queue_name, body))
+        self.scheduled.append(not_before)
 
 
 def twilio_inbound(
@@ -228,3 +234,29 @@ def twilio_call(
     return WebhookCall(
         kind=kind, url=url, body=body.encode(), headers={"x-twilio-signature": signature}, query={}
     )
+
+
+_metric_reader: InMemoryMetricReader | None = None
+
+
+def counter_total(name: str, **attributes: str) -> int:
+    """What a counter the app records has added up to in this process, for these attributes.
+    The first call installs an in-memory meter provider; the app's counters report to it
+    from then on (OpenTelemetry's global provider is set once per process)."""
+    global _metric_reader
+    if _metric_reader is None:
+        _metric_reader = InMemoryMetricReader()
+        metrics.set_meter_provider(MeterProvider(metric_readers=[_metric_reader]))
+    data = _metric_reader.get_metrics_data()
+    total = 0
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == name:
+                    for point in metric.data.data_points:
+                        labels = point.attributes or {}
+                        if isinstance(point, NumberDataPoint) and all(
+                            labels.get(k) == v for k, v in attributes.items()
+                        ):
+                            total += int(point.value)
+    return total

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind, SmsProvider
@@ -135,6 +135,11 @@ class Message(Model):
         default=None, description="Delivery state of a customer-visible message; None for notes"
     )
     error: str | None = Field(default=None, description="why the provider failed to deliver it")
+    unknown_status: str | None = Field(
+        default=None,
+        description="the provider's last status, when it is one this system does not know "
+        "(for example 'unknown status 299'); the delivery status stays as it was",
+    )
     created_at: datetime
     # --- sentiment (issue 8) ---
     sentiment: Sentiment | None = Field(
@@ -148,9 +153,25 @@ class DeliveryReport(Model):
     provider: SmsProvider
     report_id: str = Field(description="dedupe key: the same report retried has the same id")
     provider_message_id: str = Field(description="the provider's id of our outbound message")
-    status: DeliveryStatus
+    status: DeliveryStatus | None = Field(
+        description="None for a status the provider has not documented (yet): see unknown_status"
+    )
+    unknown_status: str | None = Field(
+        default=None, description="the provider's own word, when status is None"
+    )
     error: str | None = Field(default=None, description="the provider's reason, on failure")
     occurred_at: datetime | None = None
+    waits: int = Field(
+        default=0,
+        ge=0,
+        description="times it was put back to wait for its message's provider id to be stored",
+    )
+
+    @model_validator(mode="after")
+    def _known_or_said(self) -> DeliveryReport:
+        if (self.status is None) == (self.unknown_status is None):
+            raise ValueError("a report has either a known status or the provider's unknown one")
+        return self
 
 
 class SentSms(Model):

@@ -3,33 +3,84 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from opentelemetry import metrics
 
 from shared.domain.conversations import DeliveryReport, Message
 from shared.domain.messaging import advance_delivery
-from shared.ports import ConversationStore
+from shared.ports import Clock, ConversationStore, WorkQueue
+from shared.services.queues import DELIVERY
 
 log = logging.getLogger(__name__)
 
+# A provider may report before the send call that stores its message id returns: the report
+# waits for it, briefly, this many times. A report still unknown after them is not ours.
+WAITS_FOR_MESSAGE = (timedelta(seconds=1), timedelta(seconds=2), timedelta(seconds=4))
 
-class UnknownMessage(Exception):
-    """A report for a message whose provider id is not stored (yet): providers can report
-    before the send call returns, so the queue retries it; a report still unknown after the
-    last attempt is dead-lettered with this reason."""
+_dropped_reports = metrics.get_meter(__name__).create_counter(
+    "omnichannel.delivery_reports.dropped",
+    unit="{report}",
+    description="Signed delivery reports for messages this system has no record of sending",
+)
 
 
 class DeliveryService:
-    def __init__(self, store: ConversationStore) -> None:
+    def __init__(self, store: ConversationStore, queue: WorkQueue, clock: Clock) -> None:
         self._store = store
+        self._queue = queue
+        self._clock = clock
 
-    async def apply(self, report: DeliveryReport) -> Message:
-        """Idempotent and order-proof: a repeated or late report changes nothing."""
+    async def apply(self, report: DeliveryReport) -> Message | None:
+        """Idempotent and order-proof: a repeated or late report changes nothing. A report for
+        a message not stored (yet) waits on the queue a few times, then is dropped (None),
+        counted, with one warning: another application on the same provider account, or a
+        message sent before a data reset, is no reason to retry for ever or dead-letter."""
         key = f"{report.provider}:{report.provider_message_id}"
         message = await self._store.find_message_by_provider_id(key)
         if message is None:
-            raise UnknownMessage(f"no outbound message has provider id {key}")
+            await self._wait_or_drop(report, key)
+            return None
+        if message.status is None:
+            return message  # not a customer-visible message: nothing is delivered
+        if report.status is None:
+            log.warning(
+                "%s reported %r for message %s: a status this system does not know; kept on "
+                "the message, its delivery status unchanged",
+                report.provider,
+                report.unknown_status,
+                message.id,
+            )
+            updated = await self._store.set_message_delivery(
+                message.id,
+                message.status,
+                None,
+                message.error,
+                unknown_status=f"unknown status {report.unknown_status}",
+            )
+            return updated or message
         status = advance_delivery(message.status, report.status)
         if status is None:
             return message
         updated = await self._store.set_message_delivery(message.id, status, None, report.error)
         log.info("message %s is %s (report %s)", message.id, status, report.report_id)
         return updated or message
+
+    async def _wait_or_drop(self, report: DeliveryReport, key: str) -> None:
+        if report.waits < len(WAITS_FOR_MESSAGE):
+            waited = report.model_copy(update={"waits": report.waits + 1})
+            await self._queue.send(
+                DELIVERY,
+                waited.model_dump_json(),
+                session_id=key,
+                message_id=f"{report.provider}:{report.report_id}:wait{waited.waits}",
+                not_before=self._clock.now() + WAITS_FOR_MESSAGE[report.waits],
+            )
+            return
+        _dropped_reports.add(1, {"provider": str(report.provider)})
+        log.warning(
+            "dropped %s delivery report %s: no message of ours has provider id %s",
+            report.provider,
+            report.report_id,
+            key,
+        )

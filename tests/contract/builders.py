@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.presence import Presence, PresenceState
@@ -15,10 +13,6 @@ from shared.domain.work import WorkItem
 from shared.ports import Store
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-
-# Cosmos DB answers 404 to a read of an absent item, which the adapter reads as "none"; the
-# local server answers 500. Tests that read a record that is not there meet it.
-missing_read_gap = pytest.mark.cosmos_server_gap("a read of a missing item answers 500, not 404")
 
 
 def conversation(customer: str = "+14155550101", *, channel_id: str = "sms-1") -> Conversation:

@@ -5,8 +5,6 @@ gives two independent handles (connections, clients) on the same data, which is 
 concurrency tests run several routers at once.
 
 Cosmos runs against the protocol server `make test` starts (see tests/cosmos_server.py).
-Where that server differs from Cosmos DB in a way a test meets, the test carries
-`@pytest.mark.cosmos_server_gap(reason)`: an expected failure (strict) for the cosmos param.
 """
 
 from __future__ import annotations
@@ -30,14 +28,6 @@ from shared.settings import Settings
 from tests.cosmos_server import COSMOS_TEST_KEY, cosmos_test_endpoint
 
 StoreFactory = Callable[[Path], AbstractAsyncContextManager[Store]]
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "cosmos_server_gap(reason): the local Cosmos protocol server lacks what this test "
-        "needs; strict expected failure for the cosmos store only",
-    )
 
 
 @asynccontextmanager
@@ -91,15 +81,6 @@ STORE_FACTORIES: dict[str, StoreFactory] = {"sqlite": sqlite_store, "cosmos": co
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
 def store_factory(request: pytest.FixtureRequest) -> StoreFactory:
-    gap = request.node.get_closest_marker("cosmos_server_gap")
-    if request.param == "cosmos" and gap is not None:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=f"local Cosmos server gap: {gap.args[0]}",
-                raises=exceptions.CosmosHttpResponseError,
-            )
-        )
     return STORE_FACTORIES[request.param]
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from shared.domain.presence import Presence, PresenceSpan, PresenceState
 from shared.domain.work import AgentState
 from shared.ports import Store
-from tests.contract.builders import T0, agent, missing_read_gap, signed_in, waiting_item
+from tests.contract.builders import T0, agent, signed_in, waiting_item
 
 
 async def test_presence_is_kept_when_the_agent_record_is_edited(store: Store) -> None:
@@ -93,7 +93,6 @@ async def test_presence_spans_are_kept_per_day_once_each(store: Store) -> None:
     assert await store.presence_spans(day + timedelta(days=1)) == []
 
 
-@missing_read_gap
 async def test_an_unknown_agent_has_no_presence_to_change(store: Store) -> None:
     assert (
         await store.change_presence("ghost", lambda state, live: signed_in(Presence.AWAY)) is None

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from shared.domain.campaigns import OutboundJob, Recipient, RecipientState, Template
 from shared.ports import Store
-from tests.contract.builders import T0, missing_read_gap
+from tests.contract.builders import T0
 
 
-@missing_read_gap
 async def test_templates_round_trip(store: Store) -> None:
     for n in range(3):
         await store.put_template(Template(id=f"t{n}", name=f"T{n}", body="Hi {first_name}"))
@@ -17,7 +16,6 @@ async def test_templates_round_trip(store: Store) -> None:
     assert await store.get_template("t1") is None
 
 
-@missing_read_gap
 async def test_outbound_jobs_are_created_once_and_track_recipients(store: Store) -> None:
     job = OutboundJob(
         id="job1",

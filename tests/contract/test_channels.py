@@ -7,10 +7,8 @@ import pytest
 from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 from shared.ports import Store
-from tests.contract.builders import missing_read_gap
 
 
-@missing_read_gap
 async def test_a_number_belongs_to_one_channel(store: Store) -> None:
     first = Channel(id="a", kind=ChannelKind.SMS, addresses=("+12025550100",), workstream_id="ws")
     await store.put_channel(first)
@@ -25,7 +23,6 @@ async def test_a_number_belongs_to_one_channel(store: Store) -> None:
     assert await store.find_channel(ChannelKind.SMS, "+12025550100") is None
 
 
-@missing_read_gap
 async def test_channels_list_by_cursor_and_delete(store: Store) -> None:
     for n in range(5):
         await store.put_channel(

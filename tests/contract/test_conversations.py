@@ -11,7 +11,7 @@ from shared.domain.conversations import DeliveryStatus, Direction, SenderKind, T
 from shared.domain.message_ids import new_message_id
 from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.ports import SentimentUpdate, Store
-from tests.contract.builders import T0, agent, conversation, item, message, missing_read_gap
+from tests.contract.builders import T0, agent, conversation, item, message
 from tests.contract.conftest import StoreFactory
 
 
@@ -90,7 +90,6 @@ async def test_internal_notes_are_left_out_on_request(store: Store) -> None:
     assert len(await store.list_messages(conv.id, include_internal=True)) == 2
 
 
-@missing_read_gap
 async def test_delivery_status_updates_the_message(store: Store) -> None:
     conv, _ = await store.open_conversation(conversation())
     stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
@@ -134,7 +133,6 @@ async def test_a_message_id_naming_its_conversation_is_stored_once(
         assert await two.get_message(reply.id) == delivered
 
 
-@missing_read_gap
 async def test_messages_are_found_by_provider_id_and_keep_the_failure_reason(store: Store) -> None:
     conv, _ = await store.open_conversation(conversation())
     stored = await store.append_message(message(conv.id, "reply", status=DeliveryStatus.QUEUED))
@@ -202,7 +200,6 @@ async def test_a_conversations_rolling_sentiment_changes_atomically(
         assert [s.conversation.sentiment for s in listed] == [stored.sentiment]
 
 
-@missing_read_gap
 async def test_sentiment_of_an_unknown_conversation_is_none(store: Store) -> None:
     assert await store.change_conversation_sentiment("nope", lambda previous: None) is None
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from shared.domain.customers import Customer
 from shared.ports import Store
-from tests.contract.builders import T0, missing_read_gap
+from tests.contract.builders import T0
 
 
 async def test_customers_are_found_by_mobile_or_account_phone(store: Store) -> None:
@@ -18,7 +18,6 @@ async def test_customers_are_found_by_mobile_or_account_phone(store: Store) -> N
     assert await store.find_customers_by_phone("+14155550000") == []
 
 
-@missing_read_gap
 async def test_customers_are_read_by_id(store: Store) -> None:
     customer = Customer(id="c1", display_name="Ada", mobile_phone="+14155550101")
     await store.put_customer(customer)
@@ -26,7 +25,6 @@ async def test_customers_are_read_by_id(store: Store) -> None:
     assert await store.get_customer("c2") is None
 
 
-@missing_read_gap
 async def test_consent_belongs_to_the_number(store: Store) -> None:
     await store.set_sms_consent("+14155550101", opted_out=True, at=T0)
     assert await store.is_opted_out("+14155550101")

@@ -6,10 +6,9 @@ from shared.domain.channels import Channel, ChannelKind, TwilioAccount
 from shared.domain.presence import Presence
 from shared.domain.routing_config import Queue, RoutingRule, Workstream
 from shared.ports import Store
-from tests.contract.builders import agent, missing_read_gap
+from tests.contract.builders import agent
 
 
-@missing_read_gap
 async def test_configuration_records_round_trip(store: Store) -> None:
     channel = Channel(
         id="sms-1",

@@ -185,6 +185,8 @@ class CosmosConversations(CosmosBase):
         status: DeliveryStatus,
         provider_message_id: str | None,
         error: str | None = None,
+        *,
+        unknown_status: str | None = None,
     ) -> Message | None:
         doc = await self._message_doc(message_id)
         if doc is None:
@@ -212,6 +214,7 @@ class CosmosConversations(CosmosBase):
                     "status": status,
                     "provider_message_id": provider_message_id or message.provider_message_id,
                     "error": error,
+                    "unknown_status": unknown_status,
                 }
             )
             return {**current, "data": model_json(changed)}

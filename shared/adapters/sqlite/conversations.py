@@ -109,6 +109,8 @@ class SqliteConversations(SqliteBase):
         status: DeliveryStatus,
         provider_message_id: str | None,
         error: str | None = None,
+        *,
+        unknown_status: str | None = None,
     ) -> Message | None:
         def update(db: sqlite3.Connection) -> Message | None:
             current = _get_doc(db, Message, "messages", message_id)
@@ -119,6 +121,7 @@ class SqliteConversations(SqliteBase):
                     "status": status,
                     "provider_message_id": provider_message_id or current.provider_message_id,
                     "error": error,
+                    "unknown_status": unknown_status,
                 }
             )
             db.execute(

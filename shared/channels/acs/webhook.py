@@ -262,13 +262,6 @@ def _report(envelope: _Envelope, data: _SmsDeliveryReportData) -> AcsEvent:
     business_address = provider_number("ACS", "from", data.from_)
     provider_number("ACS", "to", data.to)  # a report must name a real recipient too
     status = _STATUS.get(data.delivery_status.lower())
-    if status is None:
-        log.warning(
-            "ACS delivery report %s has unknown deliveryStatus %r: ignored",
-            envelope.id,
-            data.delivery_status,
-        )
-        return IgnoredEvent(envelope.id, envelope.type, f"deliveryStatus {data.delivery_status}")
     error = None
     if status is DeliveryStatus.FAILED:
         error = data.delivery_status_details or data.delivery_status
@@ -280,6 +273,7 @@ def _report(envelope: _Envelope, data: _SmsDeliveryReportData) -> AcsEvent:
             report_id=envelope.id,  # Event Grid retries an event with the same id
             provider_message_id=data.message_id,
             status=status,
+            unknown_status=None if status is not None else data.delivery_status,
             error=error,
             occurred_at=_aware(data.received_timestamp),
         ),

@@ -172,30 +172,48 @@ def parse_inbound(callback: MoCallback, received_at: datetime) -> InboundMessage
     )
 
 
-# Status codes of an SMS we sent. 200 is final success; intermediate ones move it forward.
-DELIVERED = 200
-_INTERMEDIATE = {
-    290: DeliveryStatus.QUEUED,  # message in progress
-    292: DeliveryStatus.QUEUED,  # queued by TeleSign
-    203: DeliveryStatus.SENT,  # delivered to the gateway
-    295: DeliveryStatus.SENT,  # handed to the mobile network
+# TeleSign's documented status codes of an SMS we sent ("All Status and Error Codes", SMS
+# rows, and the SMS callback reference), by what they mean to us.
+_STATUS_CODES = {
+    200: DeliveryStatus.DELIVERED,  # delivered to handset (final)
+    201: DeliveryStatus.DELIVERED,  # read by the end user (final; RCS)
+    203: DeliveryStatus.SENT,  # delivered to the gateway (intermediate)
+    290: DeliveryStatus.QUEUED,  # message in progress (intermediate)
+    292: DeliveryStatus.QUEUED,  # queued by TeleSign (intermediate)
+    295: DeliveryStatus.SENT,  # handed to the mobile network (intermediate)
+    # Sent out, but no final word from the network will come (final): it left, no more.
+    250: DeliveryStatus.SENT,  # final status unknown
+    251: DeliveryStatus.SENT,  # sent out for delivery, no delivery receipt
+    **dict.fromkeys(
+        (
+            207,  # error delivering to handset, reason unknown
+            210,  # temporary phone error
+            211,  # permanent phone error
+            220,  # gateway/network cannot route the message
+            221,  # expired before delivery
+            222,  # SMS not supported by the phone, carrier, plan or user
+            229,  # blocked by your request
+            230,  # blocked by TeleSign (global blocklist)
+            231,  # invalid or unsupported content
+            233,  # blocked: high risk score
+            234,  # blocked: recipient opted out
+            237,  # blocked in the requested country
+            238,  # destination blocked by prefix
+        ),
+        DeliveryStatus.FAILED,
+    ),
 }
-# Documented final failures: 207 unknown, 210/211 phone errors, 220 unroutable, 221 expired,
-# 250/251 final status unknown or failed. The other 2xx codes TeleSign lists for SMS (222 not
-# supported, 229-238 blocked...) are final failures too.
-FINAL_FAILURES = frozenset({207, 210, 211, 220, 221, 250, 251})
+# TeleSign's 5xx SMS codes (500 "Transaction not attempted", carrier and gateway rejections,
+# invalid addresses or content) are all final failures: the message never went out.
+_NOT_SENT = range(500, 600)
 
 
 def delivery_status(code: int) -> DeliveryStatus | None:
-    """What a TeleSign SMS status code means for our message; None for a code that is not
-    an SMS delivery status at all."""
-    if code == DELIVERED:
-        return DeliveryStatus.DELIVERED
-    if code in _INTERMEDIATE:
-        return _INTERMEDIATE[code]
-    if code in FINAL_FAILURES or 200 <= code < 300:
+    """What a TeleSign SMS status code means for our message; None for a code TeleSign has
+    not documented (yet)."""
+    if code in _NOT_SENT:
         return DeliveryStatus.FAILED
-    return None
+    return _STATUS_CODES.get(code)
 
 
 def parse_status(callback: DeliveryCallback) -> DeliveryReport:
@@ -203,8 +221,6 @@ def parse_status(callback: DeliveryCallback) -> DeliveryReport:
     report id is the message and its status code: a repeat is one report."""
     code = callback.status.code
     status = delivery_status(code)
-    if status is None:
-        raise BadRequest(f"TeleSign status code {code} is not the status of a sent SMS")
     error = None
     if status is DeliveryStatus.FAILED:
         error = f"TeleSign status {code}: {callback.status.description or 'not delivered'}"
@@ -213,6 +229,7 @@ def parse_status(callback: DeliveryCallback) -> DeliveryReport:
         report_id=f"{callback.reference_id}:{code}",
         provider_message_id=callback.reference_id,
         status=status,
+        unknown_status=None if status is not None else str(code),
         error=error,
         occurred_at=callback.status.updated_on,
     )

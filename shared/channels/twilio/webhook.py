@@ -118,7 +118,8 @@ def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:
     )
 
 
-# MessageStatus values of a status callback for a message we sent, by what they mean to us.
+# Twilio's documented MessageStatus values of an outbound message, by what they mean to us.
+# `receiving` and `received` are an inbound message's: never ours to apply, like an unknown one.
 _STATUS = {
     **dict.fromkeys(("queued", "accepted", "scheduled"), DeliveryStatus.QUEUED),
     **dict.fromkeys(("sending", "sent", "partially_delivered"), DeliveryStatus.SENT),
@@ -133,10 +134,6 @@ def parse_status(params: FormParams) -> DeliveryReport:
     sid = _required(params, "MessageSid")
     raw = _required(params, "MessageStatus")
     status = _STATUS.get(raw)
-    if status is None:
-        raise BadRequest(
-            f"Twilio status callback has MessageStatus {raw!r}, not one for a sent message"
-        )
     error = None
     if status is DeliveryStatus.FAILED:
         code = params.first("ErrorCode")
@@ -147,6 +144,7 @@ def parse_status(params: FormParams) -> DeliveryReport:
         report_id=f"{sid}:{raw}",
         provider_message_id=sid,
         status=status,
+        unknown_status=None if status is not None else raw,
         error=error,
     )
 

@@ -357,9 +357,6 @@ async def test_an_unsigned_report_is_refused(
         pytest.param(b"[]", "delivery report", id="not an object"),
         pytest.param(changed("status_delivered", status=None), "status", id="no status"),
         pytest.param(
-            changed("status_delivered", status={"code": 1500}), "1500", id="an inbound code"
-        ),
-        pytest.param(
             changed("status_delivered", status={"code": 200, "updated_on": "yesterday"}),
             "updated_on",
             id="bad date",
@@ -375,19 +372,68 @@ async def test_a_malformed_report_gets_400_and_stores_nothing(
     await nothing_was_accepted(services)
 
 
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [
-        (200, DeliveryStatus.DELIVERED),
-        (203, DeliveryStatus.SENT),
-        (295, DeliveryStatus.SENT),
-        (290, DeliveryStatus.QUEUED),
-        (292, DeliveryStatus.QUEUED),
-        *((code, DeliveryStatus.FAILED) for code in (207, 210, 211, 220, 221, 250, 251, 230)),
-    ],
-)
-def test_status_codes_mean_what_telesign_documents(code: int, status: DeliveryStatus) -> None:
-    assert telesign.delivery_status(code) is status
+# TeleSign's documented SMS status codes ("All Status and Error Codes", SMS rows).
+DOCUMENTED_STATUS_CODES = {
+    200: DeliveryStatus.DELIVERED,
+    201: DeliveryStatus.DELIVERED,
+    203: DeliveryStatus.SENT,
+    290: DeliveryStatus.QUEUED,
+    292: DeliveryStatus.QUEUED,
+    295: DeliveryStatus.SENT,
+    250: DeliveryStatus.SENT,
+    251: DeliveryStatus.SENT,
+    **dict.fromkeys(
+        (207, 210, 211, 220, 221, 222, 229, 230, 231, 233, 234, 237, 238), DeliveryStatus.FAILED
+    ),
+    **dict.fromkeys(range(500, 510), DeliveryStatus.FAILED),
+}
+
+
+@pytest.mark.parametrize(("code", "status"), DOCUMENTED_STATUS_CODES.items())
+def test_every_documented_status_code_means_what_telesign_says(
+    code: int, status: DeliveryStatus
+) -> None:
+    report = telesign.parse_status(
+        telesign.parse(
+            changed("status_delivered", status={"code": code}), telesign.DeliveryCallback
+        )
+    )
+    assert (report.status, report.unknown_status) == (status, None)
+    assert (report.error is not None) == (status is DeliveryStatus.FAILED)
+
+
+async def test_transaction_not_attempted_marks_the_reply_failed(
+    client: httpx.AsyncClient, services: Container, telesign_api: LoopbackApi
+) -> None:
+    reply = await reply_sent_by_alice(client, services, telesign_api)
+    body = changed(
+        "status_delivered", status={"code": 500, "description": "Transaction not attempted"}
+    )
+    response = await post_status(client, body)
+    assert (response.status_code, response.content) == (200, b"")
+    await drain(services)
+    view = await agent_view(client, services, reply)
+    assert (view["status"], view["error"]) == (
+        "failed",
+        "TeleSign status 500: Transaction not attempted",
+    )
+
+
+async def test_an_undocumented_code_is_acknowledged_and_kept_on_the_message(
+    client: httpx.AsyncClient,
+    services: Container,
+    telesign_api: LoopbackApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reply = await reply_sent_by_alice(client, services, telesign_api)
+    response = await post_status(client, changed("status_delivered", status={"code": 299}))
+    assert (response.status_code, response.content) == (200, b"")
+    await drain(services)
+    message = await services.store.get_message(reply)
+    assert message is not None
+    assert (message.status, message.unknown_status) == ("sent", "unknown status 299")
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "299" in r.message]
+    assert len(warnings) == 1
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,13 @@ from twilio.request_validator import RequestValidator
 
 from shared.auth import Role
 from shared.bootstrap import Container
-from shared.channels.twilio.webhook import EMPTY_TWIML, FormParams, signature_is_valid
+from shared.channels.twilio.webhook import (
+    EMPTY_TWIML,
+    FormParams,
+    parse_status,
+    signature_is_valid,
+)
+from shared.domain.conversations import DeliveryStatus
 from shared.services.queues import INBOUND
 from tests.support import (
     PUBLIC_BASE_URL,
@@ -262,12 +268,45 @@ async def test_a_status_callback_with_a_bad_signature_is_refused(
     assert await services.local_queue.pending_count("delivery") == 0
 
 
-async def test_a_status_for_an_inbound_message_is_not_a_delivery_report(
+# Twilio's documented MessageStatus values; `receiving` and `received` are an inbound
+# message's, so a report of them about our message is kept as a status we do not apply.
+DOCUMENTED_STATUSES = {
+    "accepted": DeliveryStatus.QUEUED,
+    "scheduled": DeliveryStatus.QUEUED,
+    "queued": DeliveryStatus.QUEUED,
+    "sending": DeliveryStatus.SENT,
+    "sent": DeliveryStatus.SENT,
+    "partially_delivered": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.FAILED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+    "receiving": None,
+    "received": None,
+}
+
+
+@pytest.mark.parametrize(("raw", "status"), DOCUMENTED_STATUSES.items())
+def test_every_documented_status_means_what_twilio_says(
+    raw: str, status: DeliveryStatus | None
+) -> None:
+    params = FormParams.parse(
+        f"MessageSid=SM1&MessageStatus={raw}&From=%2B12025550100&To=%2B14155550101".encode()
+    )
+    report = parse_status(params)
+    assert report.status is status
+    assert report.unknown_status == (None if status is not None else raw)
+    assert report.report_id == f"SM1:{raw}"
+
+
+async def test_a_status_twilio_may_add_later_is_acknowledged_and_kept(
     client: httpx.AsyncClient, services: Container
 ) -> None:
-    body = fixture("status_sent").replace(b"MessageStatus=sent", b"MessageStatus=received")
+    body = fixture("status_sent").replace(b"MessageStatus=sent", b"MessageStatus=teleported")
     response = await client.post(
         "/api/sms/twilio/status", content=body, headers=signed(body, url=STATUS_URL)
     )
-    assert response.status_code == 400
-    assert "MessageStatus" in response.json()["detail"]
+    assert response.status_code == 204
+    assert services.local_queue is not None
+    assert await services.local_queue.pending_count("delivery") == 1

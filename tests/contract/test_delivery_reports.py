@@ -1,0 +1,89 @@
+"""Delivery reports that arrive before their message's provider id is stored, or for a
+message this system never sent, on every store: a few short waits, then one warning and a
+count, never an exception for the queue to retry or dead-letter."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import pytest
+
+from shared.domain.channels import SmsProvider
+from shared.domain.conversations import DeliveryReport, DeliveryStatus, Direction, SenderKind
+from shared.ports import Store
+from shared.services.delivery import WAITS_FOR_MESSAGE, DeliveryService
+from shared.services.queues import DELIVERY
+from tests.contract.builders import T0, conversation, message
+from tests.support import RecordingQueue, counter_total
+
+DROPPED = "omnichannel.delivery_reports.dropped"
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return T0
+
+
+def report(sid: str, status: DeliveryStatus = DeliveryStatus.DELIVERED) -> DeliveryReport:
+    return DeliveryReport(
+        provider=SmsProvider.TWILIO,
+        report_id=f"{sid}:{status}",
+        provider_message_id=sid,
+        status=status,
+    )
+
+
+async def test_a_report_for_a_message_never_sent_waits_a_little_then_is_dropped_once(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = RecordingQueue()
+    service = DeliveryService(store, queue, FixedClock())
+    stray = report(f"SM{uuid.uuid4().hex}")
+    before = counter_total(DROPPED, provider="twilio")
+    with caplog.at_level(logging.WARNING):
+        current = stray
+        for wait in WAITS_FOR_MESSAGE:
+            assert await service.apply(current) is None
+            (name, body), not_before = queue.sent[-1], queue.scheduled[-1]
+            assert name == DELIVERY and not_before == T0 + wait
+            current = DeliveryReport.model_validate_json(body)
+        sent_before_the_last = len(queue.sent)
+        assert await service.apply(current) is None
+    assert len(queue.sent) == sent_before_the_last  # not put back again
+    assert current.waits == len(WAITS_FOR_MESSAGE)
+    assert counter_total(DROPPED, provider="twilio") == before + 1
+    dropped = [r for r in caplog.records if "dropped" in r.message]
+    assert len(dropped) == 1 and dropped[0].levelname == "WARNING"
+    assert not any(r.exc_info for r in caplog.records)
+
+
+async def test_a_report_before_the_send_result_applies_once_the_id_is_stored(
+    store: Store,
+) -> None:
+    queue = RecordingQueue()
+    service = DeliveryService(store, queue, FixedClock())
+    conv, _ = await store.open_conversation(conversation())
+    reply = message(
+        conv.id,
+        "It ships today.",
+        direction=Direction.OUTBOUND,
+        sender=SenderKind.AGENT,
+        agent_id="a1",
+        status=DeliveryStatus.QUEUED,
+    )
+    stored = await store.append_message(reply)
+    assert stored is not None
+    sid = f"SM{uuid.uuid4().hex}"
+    early = report(sid)
+
+    assert await service.apply(early) is None  # the report comes first: it waits
+    (name, body) = queue.sent[-1]
+    assert name == DELIVERY
+    # The send result comes second and stores the provider's id.
+    await store.set_message_delivery(stored.id, DeliveryStatus.SENT, f"twilio:{sid}")
+    applied = await service.apply(DeliveryReport.model_validate_json(body))
+    assert applied is not None
+    assert (applied.id, applied.status) == (stored.id, DeliveryStatus.DELIVERED)
+    assert len(queue.sent) == 1
