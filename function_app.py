@@ -3,7 +3,7 @@
 import azure.functions as func
 
 from functions import queue_triggers, timers
-from functions.http_api import create_api
+from functions.api import create_api
 
 api = create_api()
 

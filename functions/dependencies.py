@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import Principal, Role
@@ -66,3 +66,7 @@ def require(*roles: Role) -> Any:
 
 AgentCaller = Annotated[Principal, require(Role.AGENT)]
 SupervisorCaller = Annotated[Principal, require(Role.SUPERVISOR, Role.ADMIN)]
+
+
+PageSize = Annotated[int, Query(ge=1, le=500, description="the most items one page holds")]
+"""`limit` of every paginated listing; `cursor` is the last page's `next_cursor`."""

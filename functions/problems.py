@@ -110,3 +110,8 @@ def install_problem_handlers(api: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem(500, "an unexpected error occurred; it has been logged")
+
+
+# An agent's action on a conversation: 404 when it is not the caller's to act on (as if it
+# did not exist), 409 when its state does not allow the action or changed meanwhile.
+WORK_ACTION_PROBLEMS = problem_responses(404, 409)

@@ -14,7 +14,7 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
-from functions.http_api import create_api
+from functions.api import create_api
 from shared import bootstrap
 from shared.auth import Role
 from shared.bootstrap import Container, build_container, close_container, get_container

@@ -26,6 +26,7 @@ from shared.ports import (
     CustomerStore,
     WorkQueue,
 )
+from shared.services.listing import Page, page_of
 from shared.services.queues import BULK, OUTBOUND, BulkRequest, OutboundRequest
 
 
@@ -85,10 +86,21 @@ class CampaignService:
         await self._store.put_template(template)
         return template
 
-    async def start(self, request: BulkOutboundRequest) -> JobProgress:
-        template = await self._store.get_template(request.template_id)
+    async def list_templates(self, *, after: str | None, limit: int) -> Page[Template]:
+        return await page_of(self._store.list_templates, after=after, limit=limit)
+
+    async def get_template(self, template_id: str) -> Template:
+        template = await self._store.get_template(template_id)
         if template is None:
-            raise NotFound(f"template {request.template_id} does not exist")
+            raise NotFound(f"template {template_id} does not exist")
+        return template
+
+    async def delete_template(self, template_id: str) -> None:
+        if not await self._store.delete_template(template_id):
+            raise NotFound(f"template {template_id} does not exist")
+
+    async def start(self, request: BulkOutboundRequest) -> JobProgress:
+        template = await self.get_template(request.template_id)
         channel = await self._store.get_channel(request.channel_id)
         if channel is None or channel.kind != ChannelKind.SMS:
             raise NotFound(f"no SMS channel {request.channel_id}")

@@ -20,6 +20,7 @@ from shared.domain.channels import (
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.errors import BadRequest, NotFound
 from shared.ports import ChannelStore, RoutingConfigStore, SendFailed, SmsSender
+from shared.services.listing import Page, page_of
 
 
 class ChannelPorts(ChannelStore, RoutingConfigStore, Protocol):
@@ -117,6 +118,16 @@ class ChannelService:
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
         return channel
+
+    async def list_channels(self, *, after: str | None, limit: int) -> Page[ChannelView]:
+        page = await page_of(self._store.list_channels, after=after, limit=limit)
+        return Page[ChannelView](
+            items=[ChannelView.of(channel) for channel in page.items], next_cursor=page.next_cursor
+        )
+
+    async def delete(self, channel_id: str) -> None:
+        if not await self._store.delete_channel(channel_id):
+            raise NotFound(f"channel {channel_id} does not exist")
 
     async def validate(self, channel_id: str) -> list[NumberCheck]:
         """Send a test SMS to each of the channel's numbers through its provider, and report

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
+
+from pydantic import BaseModel
 
 
 class Identified(Protocol):
@@ -13,6 +15,24 @@ class Identified(Protocol):
 
 R = TypeVar("R")
 I = TypeVar("I", bound=Identified)  # noqa: E741
+V = TypeVar("V")
+
+
+class Page(BaseModel, Generic[V]):
+    """One page of a listing in id order: every listing of the API answers with one."""
+
+    items: list[V]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page; None when this page is the last."""
+
+
+async def page_of(
+    listing: Callable[..., Awaitable[Sequence[I]]], *, after: str | None, limit: int
+) -> Page[I]:
+    """A page of a store listing whose cursor is the record's id."""
+    records = list(await listing(after=after, limit=limit))
+    return Page(items=records, next_cursor=records[-1].id if len(records) == limit else None)
+
 
 PAGE = 200
 

@@ -7,12 +7,20 @@ from datetime import timedelta
 from typing import Protocol
 
 from shared.domain.channels import ChannelKind
-from shared.domain.conversations import Conversation, DeliveryStatus, Message
-from shared.ports import ChannelStore, Clock, ConversationStore, SendFailed, SmsSender, WorkQueue
+from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms
+from shared.ports import (
+    ChannelStore,
+    Clock,
+    ConversationStore,
+    OutboxStore,
+    SendFailed,
+    SmsSender,
+    WorkQueue,
+)
 from shared.services.queues import OUTBOUND, OutboundRequest
 
 
-class OutboundPorts(ChannelStore, ConversationStore, Protocol):
+class OutboundPorts(ChannelStore, ConversationStore, OutboxStore, Protocol):
     """The store ports this service needs."""
 
 
@@ -36,6 +44,10 @@ class OutboundService:
         self._sms = sms
         self._queue = queue
         self._clock = clock
+
+    async def sandbox_outbox(self, *, limit: int) -> list[SentSms]:
+        """What the sandbox SMS sender would have sent, newest first."""
+        return list(await self._store.list_sent_sms(limit=limit))
 
     async def send(self, request: OutboundRequest) -> Message | None:
         """Idempotent: a message that has left the queued state is not sent again. A message

@@ -10,7 +10,7 @@ from typing import Protocol
 from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import AgentStateStore, ChannelStore, RoutingConfigStore, WorkItemStore
-from shared.services.listing import Identified, every
+from shared.services.listing import Identified, Page, every, page_of
 from shared.services.routing import RoutingService
 
 
@@ -41,6 +41,11 @@ class RoutingConfigService:
                 raise BadRequest(f"{what} names queue {queue_id!r}, which does not exist")
 
     # --- workstreams ----------------------------------------------------------------------------
+
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Page[Workstream]:
+        """Bot secrets stay write-only."""
+        page = await page_of(self._store.list_workstreams, after=after, limit=limit)
+        return page.model_copy(update={"items": [without_secrets(w) for w in page.items]})
 
     async def get_workstream(self, workstream_id: str) -> Workstream:
         workstream = await self._store.get_workstream(workstream_id)
@@ -86,6 +91,9 @@ class RoutingConfigService:
 
     # --- queues ---------------------------------------------------------------------------------
 
+    async def list_queues(self, *, after: str | None, limit: int) -> Page[Queue]:
+        return await page_of(self._store.list_queues, after=after, limit=limit)
+
     async def get_queue(self, queue_id: str) -> Queue:
         queue = await self._store.get_queue(queue_id)
         if queue is None:
@@ -120,6 +128,9 @@ class RoutingConfigService:
 
     # --- rules ----------------------------------------------------------------------------------
 
+    async def list_rules(self, *, after: str | None, limit: int) -> Page[RoutingRule]:
+        return await page_of(self._store.list_all_rules, after=after, limit=limit)
+
     async def get_rule(self, rule_id: str) -> RoutingRule:
         rule = await self._store.get_rule(rule_id)
         if rule is None:
@@ -141,6 +152,9 @@ class RoutingConfigService:
             raise NotFound(f"rule {rule_id} does not exist")
 
     # --- agents ---------------------------------------------------------------------------------
+
+    async def list_agents(self, *, after: str | None, limit: int) -> Page[Agent]:
+        return await page_of(self._store.list_agents, after=after, limit=limit)
 
     async def get_agent(self, agent_id: str) -> Agent:
         agent = await self._store.get_agent(agent_id)

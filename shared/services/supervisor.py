@@ -4,14 +4,13 @@ without a cap, and any conversation's messages, internal notes included."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, Protocol, TypeVar
-
-from pydantic import BaseModel
+from typing import Protocol, TypeVar
 
 from shared.domain.conversations import Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.errors import NotFound
 from shared.ports import AgentStateStore, Clock, ConversationStore, WorkItemStore
+from shared.services.listing import Page
 
 
 class SupervisorPorts(ConversationStore, WorkItemStore, AgentStateStore, Protocol):
@@ -27,12 +26,6 @@ class Monitored(ConversationState):
     the one closed last) and every message, internal notes included. Read-only."""
 
     messages: list[Message]
-
-
-class Page(BaseModel, Generic[V]):
-    items: list[V]
-    next_cursor: str | None = None
-    """Pass as `cursor` for the next page; None when this page is the last."""
 
 
 async def filtered_page(

@@ -15,7 +15,7 @@ import re
 import httpx
 import pytest
 
-from functions.http_api import create_api
+from functions.api import create_api
 from shared.auth import Role
 from shared.bootstrap import Container
 from tests.support import bearer

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from functions.http_api import create_api
+from functions.api import create_api
 from shared.auth import Role
 from shared.bootstrap import Container
 from shared.local.banner import signed_twilio_form

@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from functions.http_api import create_api
+from functions.api import create_api
 from functions.problems import PROBLEM_JSON
 from shared.auth import Role
 from shared.bootstrap import Container

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from functions.http_api import create_api
+from functions.api import create_api
 from shared import bootstrap
 from shared.bootstrap import Container, build_container
 from shared.local.runtime import as_service_bus_message

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from functions.http_api import create_api
+from functions.api import create_api
 from shared.auth import DevTokenIssuer, Role
 from shared.bootstrap import Container
 from tests.support import assert_problem

@@ -1,16 +1,18 @@
-"""The agent API: presence (sign-in, heartbeat, choice), own work, conversation messages."""
+"""The agent's own resources: presence (sign-in, heartbeat, a manual choice), its work and its
+figures."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from functions.dependencies import AgentCaller, Services
-from functions.http_routing import WORK_ACTION_PROBLEMS
 from functions.problems import problem_responses
-from shared.domain.conversations import Message
 from shared.domain.presence import Presence, PresenceChange
 from shared.services.agent_work import PresenceView, WorkView
+from shared.services.figures import FiguresView
 
 router = APIRouter(prefix="/api", tags=["agent"])
 
@@ -20,11 +22,6 @@ class PresenceChoice(BaseModel):
 
     presence: Presence | None = None
     custom_presence_id: str | None = Field(default=None, min_length=1)
-
-
-class NewMessage(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
-    internal: bool = Field(default=False, description="an internal note: agents only")
 
 
 @router.put(
@@ -62,21 +59,9 @@ async def my_work(caller: AgentCaller, services: Services) -> list[WorkView]:
     return await services.agent_work.my_work(caller.subject)
 
 
-@router.get("/conversations/{conversation_id}/messages", responses=problem_responses(404))
-async def conversation_messages(
-    conversation_id: str, caller: AgentCaller, services: Services
-) -> list[Message]:
-    return list(await services.agent_work.messages(caller.subject, conversation_id))
-
-
-@router.post(
-    "/conversations/{conversation_id}/messages",
-    status_code=status.HTTP_201_CREATED,
-    responses=WORK_ACTION_PROBLEMS,
-)
-async def post_message(
-    conversation_id: str, new: NewMessage, caller: AgentCaller, services: Services
-) -> Message:
-    return await services.agent_work.post_message(
-        caller.subject, conversation_id, new.text, internal=new.internal
-    )
+@router.get("/agents/me/figures")
+async def my_figures(
+    caller: AgentCaller, services: Services, day: date | None = None
+) -> FiguresView:
+    """The calling agent's own figures for a day (today by default)."""
+    return await services.figures.agent_figures(caller.subject, day)

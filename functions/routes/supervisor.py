@@ -1,6 +1,5 @@
-"""Supervisors' HTTP API: live monitoring of conversations and agents, any conversation's
-messages (internal notes included), intraday and historical figures; and an agent's own
-figures (an agent reads only its own)."""
+"""Supervisors' resources: live monitoring of conversations and agents, any conversation's messages
+(internal notes included) and routing decisions, take-over, intraday and historical figures."""
 
 from __future__ import annotations
 
@@ -11,9 +10,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from functions.csv_export import CSV_RESPONSE, csv_response, wants_csv
-from functions.dependencies import AgentCaller, Services, SupervisorCaller, require
-from functions.http_routing import WORK_ACTION_PROBLEMS
-from functions.problems import problem_responses
+from functions.dependencies import PageSize, Services, SupervisorCaller, require
+from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
 from shared.auth import Principal, Role
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Message
@@ -21,13 +19,20 @@ from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter,
 from shared.domain.history import GroupBy
 from shared.domain.presence import Presence
 from shared.domain.sentiment import SentimentLabel
-from shared.domain.work import WorkItemStatus
+from shared.domain.work import RoutingDecision, WorkItemStatus
 from shared.services.agent_work import WorkView
-from shared.services.figures import FiguresView, History, HistoryRow, Intraday
-from shared.services.supervisor import Monitored, Page
+from shared.services.figures import History, HistoryRow, Intraday
+from shared.services.listing import Page
+from shared.services.supervisor import Monitored
 
 router = APIRouter(prefix="/api", tags=["supervisor"])
-PageSize = Annotated[int, Query(ge=1, le=500)]
+
+
+@router.get("/supervisor/conversations/{conversation_id}/routing", responses=problem_responses(404))
+async def routing_history(
+    conversation_id: str, caller: SupervisorCaller, services: Services
+) -> list[RoutingDecision]:
+    return list(await services.assignments.routing_history(conversation_id))
 
 
 @router.get("/supervisor/conversations")
@@ -102,17 +107,6 @@ async def history(
         name = f"history-{first}-{last}-by-{group_by}.csv"
         return csv_response(HistoryRow, rows, filename=name)
     return History(first=first, last=last, group_by=group_by, rows=[r async for r in rows])
-
-
-@router.get("/agents/me/figures")
-async def my_figures(
-    caller: AgentCaller, services: Services, day: date | None = None
-) -> FiguresView:
-    """The calling agent's own figures for a day (today by default)."""
-    return await services.figures.agent_figures(caller.subject, day)
-
-
-# --- monitor and take over (issue 8) -------------------------------------------------------------
 
 
 @router.get("/supervisor/conversations/{conversation_id}", responses=problem_responses(404))

@@ -1,26 +1,49 @@
-"""The agent's actions on a conversation besides replying (issue 6): consult, transfer, end
-(wrap-up), reopen; and the admin's presence settings. Close is in http_routing."""
+"""Every agent action on one conversation, `/api/conversations/{id}/*`: messages and notes,
+accepting or declining an offer, picking, consulting, transferring, typing, ending (wrap-up),
+closing and reopening. An agent acts only on its own conversations: others are 404."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from functions.dependencies import AgentCaller, Services, require
-from functions.http_routing import WORK_ACTION_PROBLEMS
-from functions.problems import problem_responses
-from shared.auth import Role
-from shared.domain.presence import PresenceSettings
+from functions.dependencies import AgentCaller, Services
+from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
+from shared.domain.conversations import Message
 from shared.services.agent_work import WorkView
 from shared.services.collaboration import ConsultCandidate, TransferTarget
 from shared.services.typing import AgentTypingView
 
-router = APIRouter(prefix="/api", tags=["agent"])
-admin = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[require(Role.ADMIN)])
+router = APIRouter(prefix="/api", tags=["conversations"])
+
+
+class NewMessage(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    internal: bool = Field(default=False, description="an internal note: agents only")
 
 
 class ConsultRequest(BaseModel):
     agent_id: str = Field(min_length=1)
+
+
+@router.get("/conversations/{conversation_id}/messages", responses=problem_responses(404))
+async def conversation_messages(
+    conversation_id: str, caller: AgentCaller, services: Services
+) -> list[Message]:
+    return list(await services.agent_work.messages(caller.subject, conversation_id))
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    responses=WORK_ACTION_PROBLEMS,
+)
+async def post_message(
+    conversation_id: str, new: NewMessage, caller: AgentCaller, services: Services
+) -> Message:
+    return await services.agent_work.post_message(
+        caller.subject, conversation_id, new.text, internal=new.internal
+    )
 
 
 @router.get("/conversations/{conversation_id}/consult-candidates", responses=WORK_ACTION_PROBLEMS)
@@ -63,9 +86,6 @@ async def reopen(conversation_id: str, caller: AgentCaller, services: Services) 
     return await services.collaboration.reopen(caller.subject, conversation_id)
 
 
-# --- typing indicators (issue 7) -----------------------------------------------------------------
-
-
 @router.post(
     "/conversations/{conversation_id}/typing",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -85,12 +105,29 @@ async def customer_typing(
     return await services.typing.agent_view(caller.subject, conversation_id)
 
 
-@admin.get("/presences")
-async def presence_settings(services: Services) -> PresenceSettings:
-    """The presence policy (inactivity timeout, default presence) and custom presences."""
-    return await services.presence.settings()
+@router.post("/conversations/{conversation_id}/accept", responses=WORK_ACTION_PROBLEMS)
+async def accept_offer(conversation_id: str, caller: AgentCaller, services: Services) -> WorkView:
+    return await services.assignments.accept(caller.subject, conversation_id)
 
 
-@admin.put("/presences")
-async def put_presence_settings(settings: PresenceSettings, services: Services) -> PresenceSettings:
-    return await services.presence.put_settings(settings)
+@router.post(
+    "/conversations/{conversation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WORK_ACTION_PROBLEMS,
+)
+async def decline_offer(conversation_id: str, caller: AgentCaller, services: Services) -> None:
+    await services.assignments.decline(caller.subject, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/pick", responses=WORK_ACTION_PROBLEMS)
+async def pick(conversation_id: str, caller: AgentCaller, services: Services) -> WorkView:
+    return await services.assignments.pick(caller.subject, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/close",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=WORK_ACTION_PROBLEMS,
+)
+async def close(conversation_id: str, caller: AgentCaller, services: Services) -> None:
+    await services.assignments.close(caller.subject, conversation_id)

@@ -9,7 +9,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from functions.http_chat import PAGE_HEADERS
+from functions.routes.chat import PAGE_HEADERS
 from shared.errors import NotFound
 
 router = APIRouter(tags=["console"])

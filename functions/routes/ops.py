@@ -34,4 +34,4 @@ async def sandbox_outbox(
     _: SupervisorCaller, services: Services, limit: int = Query(default=50, ge=1, le=500)
 ) -> list[SentSms]:
     """What the sandbox SMS sender recorded instead of sending, newest first."""
-    return list(await services.store.list_sent_sms(limit=limit))
+    return await services.outbound.sandbox_outbox(limit=limit)

@@ -4,22 +4,21 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from functions import (
-    http_admin,
-    http_admin_routing,
-    http_agents,
-    http_chat,
-    http_console,
-    http_conversations,
-    http_ops,
-    http_routing,
-    http_sms,
-    http_supervisor,
-)
 from functions.body_limit import BodyLimit
 from functions.dependencies import ContainerProvider
 from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
+from functions.routes import (
+    agents,
+    chat,
+    conversations,
+    ops,
+    pages,
+    queues,
+    sms,
+    supervisor,
+)
+from functions.routes.admin import campaigns, channels, routing_config, settings
 from shared.bootstrap import get_container
 
 
@@ -35,20 +34,21 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     install_problem_handlers(api)
     document_problems(api)
     for module in (
-        http_ops,
-        http_sms,
-        http_agents,
-        http_admin,
-        http_admin_routing,
-        http_routing,
-        http_chat,
-        http_conversations,
-        http_console,
-        http_supervisor,
+        ops,
+        sms,
+        chat,
+        conversations,
+        agents,
+        queues,
+        supervisor,
+        channels,
+        campaigns,
+        routing_config,
+        settings,
+        pages,
     ):
         api.include_router(module.router)
-    api.include_router(http_conversations.admin)
     # Inside the chat CORS layer, so a widget can read its 413.
     api.add_middleware(BodyLimit)
-    api.add_middleware(http_chat.ChatCors)
+    api.add_middleware(chat.ChatCors)
     return api

@@ -1,39 +1,19 @@
-"""The admin API for routing: workstreams, queues, route-to-queue rules and agents. A write
-takes effect at once (the queues it touches are routed straight away)."""
+"""Routing configuration: workstreams, queues, route-to-queue rules and agents. A change routes the
+queues it touches at once."""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from fastapi import Response, status
 
-from fastapi import APIRouter, Response, status
-from pydantic import BaseModel
-
-from functions.dependencies import Services, require
-from functions.http_admin import PageSize, next_cursor
+from functions.dependencies import PageSize, Services
 from functions.problems import problem_responses
-from shared.auth import Role
+from functions.routes.admin import admin_router
 from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
+from shared.services.listing import Page
 from shared.services.routing_config import without_secrets
 
-router = APIRouter(
-    prefix="/api/admin",
-    tags=["admin", "routing"],
-    dependencies=[require(Role.ADMIN)],
-)
+router = admin_router("routing")
 
-R = TypeVar("R", Workstream, Queue, RoutingRule, Agent)
-
-
-class Page(BaseModel, Generic[R]):
-    items: list[R]
-    next_cursor: str | None
-
-
-def page(records: list[R], limit: int) -> Page[R]:
-    return Page[R](items=records, next_cursor=next_cursor([r.id for r in records], limit))
-
-
-NO_CONTENT = status.HTTP_204_NO_CONTENT
 # A delete is refused (409) while other records still name what it deletes.
 IN_USE = (409, "Other records still use it")
 
@@ -42,8 +22,7 @@ IN_USE = (409, "Other records still use it")
 async def list_workstreams(
     services: Services, cursor: str | None = None, limit: PageSize = 100
 ) -> Page[Workstream]:
-    workstreams = await services.store.list_workstreams(after=cursor, limit=limit)
-    return page([without_secrets(w) for w in workstreams], limit)
+    return await services.routing_config.list_workstreams(after=cursor, limit=limit)
 
 
 @router.get("/workstreams/{workstream_id}", responses=problem_responses(404))
@@ -59,18 +38,20 @@ async def put_workstream(
 
 
 @router.delete(
-    "/workstreams/{workstream_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+    "/workstreams/{workstream_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, IN_USE),
 )
 async def delete_workstream(workstream_id: str, services: Services) -> Response:
     await services.routing_config.delete_workstream(workstream_id)
-    return Response(status_code=NO_CONTENT)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/queues")
 async def list_queues(
     services: Services, cursor: str | None = None, limit: PageSize = 100
 ) -> Page[Queue]:
-    return page(list(await services.store.list_queues(after=cursor, limit=limit)), limit)
+    return await services.routing_config.list_queues(after=cursor, limit=limit)
 
 
 @router.get("/queues/{queue_id}", responses=problem_responses(404))
@@ -84,18 +65,20 @@ async def put_queue(queue_id: str, queue: Queue, services: Services) -> Queue:
 
 
 @router.delete(
-    "/queues/{queue_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+    "/queues/{queue_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, IN_USE),
 )
 async def delete_queue(queue_id: str, services: Services) -> Response:
     await services.routing_config.delete_queue(queue_id)
-    return Response(status_code=NO_CONTENT)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/rules")
 async def list_rules(
     services: Services, cursor: str | None = None, limit: PageSize = 100
 ) -> Page[RoutingRule]:
-    return page(list(await services.store.list_all_rules(after=cursor, limit=limit)), limit)
+    return await services.routing_config.list_rules(after=cursor, limit=limit)
 
 
 @router.get("/rules/{rule_id}", responses=problem_responses(404))
@@ -108,17 +91,19 @@ async def put_rule(rule_id: str, rule: RoutingRule, services: Services) -> Routi
     return await services.routing_config.put_rule(rule_id, rule)
 
 
-@router.delete("/rules/{rule_id}", status_code=NO_CONTENT, responses=problem_responses(404))
+@router.delete(
+    "/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(404)
+)
 async def delete_rule(rule_id: str, services: Services) -> Response:
     await services.routing_config.delete_rule(rule_id)
-    return Response(status_code=NO_CONTENT)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/agents")
 async def list_agents(
     services: Services, cursor: str | None = None, limit: PageSize = 100
 ) -> Page[Agent]:
-    return page(list(await services.store.list_agents(after=cursor, limit=limit)), limit)
+    return await services.routing_config.list_agents(after=cursor, limit=limit)
 
 
 @router.get("/agents/{agent_id}", responses=problem_responses(404))
@@ -132,8 +117,10 @@ async def put_agent(agent_id: str, agent: Agent, services: Services) -> Agent:
 
 
 @router.delete(
-    "/agents/{agent_id}", status_code=NO_CONTENT, responses=problem_responses(404, IN_USE)
+    "/agents/{agent_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(404, IN_USE),
 )
 async def delete_agent(agent_id: str, services: Services) -> Response:
     await services.routing_config.delete_agent(agent_id)
-    return Response(status_code=NO_CONTENT)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
