@@ -84,7 +84,7 @@ class ChannelService:
         self._store = store
         self._sms = sms
 
-    async def put(self, channel_id: str, given: ChannelInput) -> Channel:
+    async def put(self, channel_id: str, given: ChannelInput) -> ChannelView:
         """Create or replace a channel; raises BadRequest, NotFound (workstream), Conflict
         (a number another channel has), changing nothing in each case."""
         if await self._store.get_workstream(given.workstream_id) is None:
@@ -111,9 +111,12 @@ class ChannelService:
         except ValueError as exc:
             raise BadRequest(f"invalid channel: {_without_input(exc)}") from exc
         await self._store.put_channel(channel)
-        return channel
+        return ChannelView.of(channel)
 
-    async def get(self, channel_id: str) -> Channel:
+    async def get(self, channel_id: str) -> ChannelView:
+        return ChannelView.of(await self._channel(channel_id))
+
+    async def _channel(self, channel_id: str) -> Channel:
         channel = await self._store.get_channel(channel_id)
         if channel is None:
             raise NotFound(f"channel {channel_id} does not exist")
@@ -132,7 +135,7 @@ class ChannelService:
     async def validate(self, channel_id: str) -> list[NumberCheck]:
         """Send a test SMS to each of the channel's numbers through its provider, and report
         what the provider answered for each."""
-        channel = await self.get(channel_id)
+        channel = await self._channel(channel_id)
         if channel.kind != ChannelKind.SMS:
             raise BadRequest("only SMS channels can be validated")
         checks = []

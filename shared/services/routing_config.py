@@ -48,14 +48,15 @@ class RoutingConfigService:
         return page.model_copy(update={"items": [without_secrets(w) for w in page.items]})
 
     async def get_workstream(self, workstream_id: str) -> Workstream:
+        """Without its bot's secret, which is write-only."""
         workstream = await self._store.get_workstream(workstream_id)
         if workstream is None:
             raise NotFound(f"workstream {workstream_id} does not exist")
-        return workstream
+        return without_secrets(workstream)
 
     async def put_workstream(self, workstream_id: str, workstream: Workstream) -> Workstream:
         """Its queues are routed at once: presences, capacity units or the mode may have
-        changed who is eligible."""
+        changed who is eligible. Answers without the bot's secret."""
         _same_id(workstream_id, workstream)
         await self._require_queues([workstream.fallback_queue_id], "the fallback")
         workstream = await self._with_bot_secret(workstream)
@@ -64,7 +65,7 @@ class RoutingConfigService:
         await self._routing.request_routing(
             sorted({workstream.fallback_queue_id, *(r.queue_id for r in rules)})
         )
-        return workstream
+        return without_secrets(workstream)
 
     async def _with_bot_secret(self, workstream: Workstream) -> Workstream:
         """A bot's secret is write-only: a write without it keeps the stored one (issue 5)."""

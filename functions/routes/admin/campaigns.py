@@ -2,43 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import Response, status
+from fastapi import status
 
-from functions.dependencies import PageSize, Services
+from functions.dependencies import Services
 from functions.problems import problem_responses
-from functions.routes.admin import admin_router
+from functions.routes.admin import Resource, admin_router, resource_routes
 from shared.domain.campaigns import Template
 from shared.services.campaigns import BulkOutboundRequest, JobProgress, TemplateInput
-from shared.services.listing import Page
 
 router = admin_router("campaigns")
-
-
-@router.get("/templates")
-async def list_templates(
-    services: Services, cursor: str | None = None, limit: PageSize = 100
-) -> Page[Template]:
-    return await services.campaigns.list_templates(after=cursor, limit=limit)
-
-
-@router.get("/templates/{template_id}", responses=problem_responses(404))
-async def get_template(template_id: str, services: Services) -> Template:
-    return await services.campaigns.get_template(template_id)
-
-
-@router.put("/templates/{template_id}")
-async def put_template(template_id: str, given: TemplateInput, services: Services) -> Template:
-    return await services.campaigns.put_template(template_id, given)
-
-
-@router.delete(
-    "/templates/{template_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404),
+resource_routes(
+    router,
+    Resource(
+        name="template",
+        plural="templates",
+        body=TemplateInput,
+        view=Template,
+        list=lambda services: services.campaigns.list_templates,
+        get=lambda services: services.campaigns.get_template,
+        put=lambda services: services.campaigns.put_template,
+        delete=lambda services: services.campaigns.delete_template,
+    ),
 )
-async def delete_template(template_id: str, services: Services) -> Response:
-    await services.campaigns.delete_template(template_id)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
