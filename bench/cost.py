@@ -33,7 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from shared.adapters.cosmos.metrics import CosmosMetrics, MetricsSnapshot
 from shared.adapters.cosmos.store import CosmosStore
-from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.local_bus import LocalMessageBus
 from shared.bootstrap import Container, close_container, get_container
 from shared.domain.channels import SmsProvider
 from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
@@ -90,16 +90,16 @@ class QueueCounter:
 
     def __init__(self) -> None:
         self.sent = 0
-        self._send = LocalWorkQueue.send
+        self._send = LocalMessageBus.send
 
     def install(self) -> None:
         original = self._send
 
-        async def counted(queue: LocalWorkQueue, *args: Any, **kwargs: Any) -> None:
+        async def counted(queue: LocalMessageBus, *args: Any, **kwargs: Any) -> None:
             self.sent += 1
             await original(queue, *args, **kwargs)
 
-        LocalWorkQueue.send = counted  # type: ignore[method-assign,assignment]
+        LocalMessageBus.send = counted  # type: ignore[method-assign,assignment]
 
 
 async def measure(

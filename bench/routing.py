@@ -42,6 +42,7 @@ from shared.domain.conversations import Conversation
 from shared.domain.presence import Presence
 from shared.domain.routing_config import Agent, AssignmentMethod, Queue, Workstream
 from shared.domain.work import WorkItem
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
 QUEUES = 100
@@ -52,7 +53,7 @@ T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 METHODS = list(AssignmentMethod)
 
 
-class DiscardingQueue:
+class DiscardingBus:
     async def send(self, queue_name: str, body: str, **options: Any) -> None:
         return None
 
@@ -184,7 +185,8 @@ async def measure(agents: int, folder: Path) -> Result:
     store = SqliteStore(database)
     try:
         await seed(database, store, agents)
-        routing = TimedRouting(store, DiscardingQueue(), SystemClock())
+        bus, clock = DiscardingBus(), SystemClock()
+        routing = TimedRouting(store, bus, clock, CustomerNotices(store, bus, clock))
         routing.latencies = []
         started = time.perf_counter()
         assigned = 0

@@ -10,15 +10,15 @@ import azure.functions as func
 
 from shared.bootstrap import get_container
 from shared.domain.conversations import DeliveryReport, InboundMessage
-from shared.services.queues import (
+from shared.services.bus_messages import (
     BOT,
     BULK,
+    BUS_QUEUES,
     DELIVERY,
     INACTIVITY,
     INBOUND,
     OUTBOUND,
     ROUTE,
-    WORK_QUEUES,
     BotTurn,
     BulkRequest,
     InactivityCheck,
@@ -35,7 +35,7 @@ blueprint = func.Blueprint()
     arg_name="msg",
     queue_name=INBOUND,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[INBOUND].sessions,
+    is_sessions_enabled=BUS_QUEUES[INBOUND].sessions,
 )
 async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -46,7 +46,7 @@ async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=ROUTE,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[ROUTE].sessions,
+    is_sessions_enabled=BUS_QUEUES[ROUTE].sessions,
 )
 async def route_queue(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -58,7 +58,7 @@ async def route_queue(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=OUTBOUND,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[OUTBOUND].sessions,
+    is_sessions_enabled=BUS_QUEUES[OUTBOUND].sessions,
 )
 async def send_outbound(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -69,7 +69,7 @@ async def send_outbound(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=DELIVERY,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[DELIVERY].sessions,
+    is_sessions_enabled=BUS_QUEUES[DELIVERY].sessions,
 )
 async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -80,7 +80,7 @@ async def apply_delivery_report(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=BULK,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[BULK].sessions,
+    is_sessions_enabled=BUS_QUEUES[BULK].sessions,
 )
 async def send_bulk(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -94,7 +94,7 @@ async def send_bulk(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=BOT,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[BOT].sessions,
+    is_sessions_enabled=BUS_QUEUES[BOT].sessions,
 )
 async def answer_with_bot(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
@@ -105,7 +105,7 @@ async def answer_with_bot(msg: func.ServiceBusMessage) -> None:
     arg_name="msg",
     queue_name=INACTIVITY,
     connection=CONNECTION,
-    is_sessions_enabled=WORK_QUEUES[INACTIVITY].sessions,
+    is_sessions_enabled=BUS_QUEUES[INACTIVITY].sessions,
 )
 async def close_when_silent(msg: func.ServiceBusMessage) -> None:
     services = await get_container()

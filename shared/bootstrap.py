@@ -9,9 +9,9 @@ from datetime import timedelta
 
 from shared.adapters.cosmos.store import open_cosmos_store
 from shared.adapters.http_bot import HttpBotClient
-from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sandbox_sms import SandboxSmsSender
-from shared.adapters.servicebus_queue import ServiceBusQueue
+from shared.adapters.service_bus import ServiceBusMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
@@ -25,7 +25,7 @@ from shared.channels.telesign.webhook import TeleSignWebhook
 from shared.channels.twilio.sender import TwilioSmsSender
 from shared.channels.twilio.webhook import TwilioWebhook
 from shared.domain.channels import SmsProvider
-from shared.ports import Clock, SmsSender, Store, WorkQueue
+from shared.ports import Clock, MessageBus, SmsSender, Store
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService
 from shared.services.bots import BotService
@@ -37,6 +37,7 @@ from shared.services.delivery import DeliveryService
 from shared.services.figures import FiguresService
 from shared.services.inactivity import InactivityService
 from shared.services.ingest import IngestService
+from shared.services.notices import CustomerNotices
 from shared.services.outbound import OutboundService
 from shared.services.presence import PresenceService
 from shared.services.routing import RoutingService
@@ -52,9 +53,9 @@ from shared.settings import Settings, get_settings
 class Container:
     settings: Settings
     store: Store
-    queue: WorkQueue
-    local_queue: LocalWorkQueue | None
-    """The same queue when it is the embedded one: the local runtime consumes from it."""
+    bus: MessageBus
+    local_bus: LocalMessageBus | None
+    """The same bus when it is the embedded one: the local runtime consumes from it."""
     clock: Clock
     sms_sender: SmsSender
     tokens: TokenVerifier
@@ -99,15 +100,15 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         await database.open()
         closers.append(database.close)
     store = await _open_store(settings, database, closers)
-    local_queue: LocalWorkQueue | None = None
+    local_bus: LocalMessageBus | None = None
     if database is not None and settings.queue_backend == "local":
-        local_queue = LocalWorkQueue(
+        local_bus = LocalMessageBus(
             database,
             visibility_timeout=settings.queue_visibility_timeout_seconds,
             max_delivery_count=settings.queue_max_delivery_count,
             **({} if given_clock is None else {"clock": lambda: given_clock.now().timestamp()}),
         )
-    queue = local_queue or await _open_queue(settings, closers)
+    bus = local_bus or await _open_bus(settings, closers)
     sms_sender = _sms_sender(settings, store, clock)
     dev_issuer: DevTokenIssuer | None = None
     tokens: TokenVerifier
@@ -122,11 +123,12 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
             settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
         )
     presence = PresenceService(store, clock, time_zone=settings.org_time_zone)
-    routing = RoutingService(store, queue, clock, presence=presence)
+    notices = CustomerNotices(store, bus, clock)
+    routing = RoutingService(store, bus, clock, notices, presence=presence)
     bot_client = HttpBotClient()
     closers.append(bot_client.close)
-    bots = BotService(store, queue, routing, bot_client, clock)
-    inactivity = InactivityService(store, queue, routing, clock)
+    bots = BotService(store, bus, routing, bot_client, clock, notices=notices)
+    inactivity = InactivityService(store, bus, routing, clock, notices=notices)
     sentiment = SentimentSwitch(store, clock, default=settings.sentiment_enabled)
     ingest = IngestService(
         store,
@@ -135,21 +137,22 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         bots=bots,
         inactivity=inactivity,
         sentiment=sentiment,
+        notices=notices,
     )
     typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
     return Container(
         typing=typing,
         settings=settings,
         store=store,
-        queue=queue,
-        local_queue=local_queue,
+        bus=bus,
+        local_bus=local_bus,
         clock=clock,
         sms_sender=sms_sender,
         tokens=tokens,
         dev_issuer=dev_issuer,
         sms_webhooks=SmsWebhookService(
             store,
-            queue,
+            bus,
             clock,
             webhooks=(
                 TwilioWebhook(),
@@ -160,13 +163,13 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         ingest=ingest,
         sentiment=sentiment,
         routing=routing,
-        agent_work=AgentWorkService(store, queue, routing, clock, presence),
-        outbound=OutboundService(store, sms_sender, queue, clock),
-        delivery=DeliveryService(store, queue, clock),
+        agent_work=AgentWorkService(store, bus, routing, clock, presence),
+        outbound=OutboundService(store, sms_sender, bus, clock),
+        delivery=DeliveryService(store, bus, clock),
         channels=ChannelService(store, sms_sender),
-        campaigns=CampaignService(store, queue, clock),
+        campaigns=CampaignService(store, bus, clock),
         routing_config=RoutingConfigService(store, routing),
-        assignments=AssignmentService(store, routing, clock),
+        assignments=AssignmentService(store, routing, clock, notices=notices),
         chat=ChatService(
             store,
             ingest,
@@ -183,7 +186,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         bots=bots,
         inactivity=inactivity,
         presence=presence,
-        collaboration=CollaborationService(store, routing, clock),
+        collaboration=CollaborationService(store, routing, clock, notices=notices),
         supervisor=SupervisorService(store, clock),
         figures=FiguresService(
             store,
@@ -210,15 +213,13 @@ async def _open_store(
     return store
 
 
-async def _open_queue(
-    settings: Settings, closers: list[Callable[[], Awaitable[None]]]
-) -> WorkQueue:
-    """Service Bus: the local queue is opened with the SQLite file in build_container."""
-    queue = ServiceBusQueue.connect(
+async def _open_bus(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> MessageBus:
+    """Service Bus: the local bus is opened with the SQLite file in build_container."""
+    bus = ServiceBusMessageBus.connect(
         settings.servicebus_namespace, client_id=settings.azure_client_id or None
     )
-    closers.append(queue.close)
-    return queue
+    closers.append(bus.close)
+    return bus
 
 
 def _sms_sender(settings: Settings, store: Store, clock: Clock) -> SmsSender:

@@ -475,7 +475,7 @@ class Store(
     async def close(self) -> None: ...
 
 
-class WorkQueue(Protocol):
+class MessageBus(Protocol):
     """Publishing side of the work queues (Service Bus in Azure, SQLite locally)."""
 
     async def send(

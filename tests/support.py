@@ -116,7 +116,7 @@ def bearer(services: Container, subject: str, *roles: Role) -> dict[str, str]:
 async def drain(services: Container, *, rounds: int = 50) -> int:
     """Deliver every queued message to its trigger function until all queues are empty;
     returns how many were handled. A failing handler fails the test."""
-    queue = services.local_queue
+    queue = services.local_bus
     assert queue is not None
     handled = 0
     for _ in range(rounds):
@@ -166,8 +166,8 @@ async def alice_replies(client: httpx.AsyncClient, services: Container) -> Messa
     return reply
 
 
-class RecordingQueue:
-    """The WorkQueue port, faked for tests that call the services a queue would trigger
+class RecordingBus:
+    """The MessageBus port, faked for tests that call the services a queue would trigger
     themselves: it records what was sent and delivers nothing."""
 
     def __init__(self) -> None:

@@ -47,14 +47,14 @@ async def serve(args: argparse.Namespace) -> None:
     function_app = importlib.import_module("function_app")
     catalog = discover(function_app.app)
     services = await get_container()
-    if services.local_queue is None:
+    if services.local_bus is None:
         raise SystemExit("the local runtime needs QUEUE_BACKEND=local")
-    released = await services.local_queue.release_all_leases()
+    released = await services.local_bus.release_all_leases()
     if released:
         logging.getLogger("shared.local").info("resuming %d unfinished queue messages", released)
     if args.seed_demo:
         await seed_demo(services.store, twilio_auth_token=services.settings.twilio_auth_token)
-    workers = start_workers(catalog, services.local_queue, args.consumers_per_queue)
+    workers = start_workers(catalog, services.local_bus, args.consumers_per_queue)
     server = uvicorn.Server(
         uvicorn.Config(
             function_app.api,

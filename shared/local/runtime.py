@@ -25,7 +25,7 @@ from azure.functions.servicebus import ServiceBusMessage
 from azure.functions.timer import TimerRequest
 from croniter import croniter
 
-from shared.adapters.local_queue import LeasedMessage, LocalWorkQueue
+from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
 
 log = logging.getLogger("shared.local")
 
@@ -108,7 +108,7 @@ def as_service_bus_message(leased: LeasedMessage) -> ServiceBusMessage:
     )
 
 
-async def consume(function: QueueFunction, queue: LocalWorkQueue) -> None:
+async def consume(function: QueueFunction, queue: LocalMessageBus) -> None:
     """Run one consumer of a queue until cancelled. Complete on return, abandon on error; a
     message in flight when cancelled stays leased and is released at the next start."""
     while True:
@@ -144,7 +144,7 @@ async def _fire(function: TimerFunction, *, past_due: bool) -> None:
 
 
 def start_workers(
-    catalog: FunctionCatalog, queue: LocalWorkQueue, consumers_per_queue: int
+    catalog: FunctionCatalog, queue: LocalMessageBus, consumers_per_queue: int
 ) -> list[asyncio.Task[None]]:
     tasks = [
         asyncio.create_task(consume(function, queue), name=f"{function.name}-{n}")

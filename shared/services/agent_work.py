@@ -27,12 +27,12 @@ from shared.ports import (
     Clock,
     CollaborationStore,
     ConversationStore,
+    MessageBus,
     RoutingConfigStore,
     WorkItemStore,
-    WorkQueue,
 )
+from shared.services.bus_messages import OUTBOUND, OutboundRequest
 from shared.services.presence import PresenceService
-from shared.services.queues import OUTBOUND, OutboundRequest
 from shared.services.routing import RoutingService
 
 
@@ -108,13 +108,13 @@ class AgentWorkService:
     def __init__(
         self,
         store: AgentWorkPorts,
-        queue: WorkQueue,
+        bus: MessageBus,
         routing: RoutingService,
         clock: Clock,
         presence: PresenceService,
     ) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._routing = routing
         self._clock = clock
         self._presence = presence
@@ -215,7 +215,7 @@ class AgentWorkService:
             # Enqueued first, carrying the message: should this process die before storing it,
             # the outbound trigger stores it. Stored first, it could die before the enqueue and
             # leave the reply stored, shown as queued, and never sent.
-            await self._queue.send(
+            await self._bus.send(
                 OUTBOUND,
                 OutboundRequest(message_id=message.id, message=message).model_dump_json(),
                 session_id=conversation_id,

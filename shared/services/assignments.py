@@ -25,6 +25,7 @@ from shared.ports import (
     WorkItemStore,
 )
 from shared.services.agent_work import WorkView
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
 
@@ -35,9 +36,17 @@ class AssignmentPorts(
 
 
 class AssignmentService:
-    def __init__(self, store: AssignmentPorts, routing: RoutingService, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: AssignmentPorts,
+        routing: RoutingService,
+        clock: Clock,
+        *,
+        notices: CustomerNotices,
+    ) -> None:
         self._store = store
         self._routing = routing
+        self._notices = notices
         self._clock = clock
 
     async def _view(self, item: WorkItem) -> WorkView:
@@ -59,7 +68,7 @@ class AssignmentService:
         accepted = await self._store.accept_offer(item.id, agent_id, self._clock.now())
         if accepted is None:
             raise Conflict("the offer lapsed or was withdrawn before you accepted it")
-        await self._routing.announce(accepted, AutomatedEvent.AGENT_ASSIGNED, agent_id=agent_id)
+        await self._notices.announce(accepted, AutomatedEvent.AGENT_ASSIGNED, agent_id=agent_id)
         return await self._view(accepted)
 
     async def decline(self, agent_id: str, conversation_id: str) -> None:
@@ -111,7 +120,7 @@ class AssignmentService:
             chosen_agent_id=agent_id,
             mode=WorkDistribution.PICK,
         )
-        await self._routing.announce(
+        await self._notices.announce(
             picked, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
         )
         return await self._view(picked)
@@ -128,7 +137,7 @@ class AssignmentService:
         if closed is None:
             raise Conflict("the work was closed or transferred already")
         if item.status == WorkItemStatus.ACTIVE:  # closed without ending first (issue 7)
-            await self._routing.announce(closed, AutomatedEvent.ENDED)
+            await self._notices.announce(closed, AutomatedEvent.ENDED)
         await self._routing.follow_capacity(agent_id)
         agent = await self._store.get_agent(agent_id)
         queue_ids = {item.queue_id, *(agent.queue_ids if agent else ())}

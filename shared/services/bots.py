@@ -22,11 +22,12 @@ from shared.ports import (
     BotFailed,
     Clock,
     ConversationStore,
+    MessageBus,
     RoutingConfigStore,
     WorkItemStore,
-    WorkQueue,
 )
-from shared.services.queues import BOT, BotTurn
+from shared.services.bus_messages import BOT, BotTurn
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
 
@@ -41,14 +42,17 @@ class BotService:
     def __init__(
         self,
         store: BotPorts,
-        queue: WorkQueue,
+        bus: MessageBus,
         routing: RoutingService,
         bots: BotClient,
         clock: Clock,
+        *,
+        notices: CustomerNotices,
     ) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._routing = routing
+        self._notices = notices
         self._bots = bots
         self._clock = clock
 
@@ -57,7 +61,7 @@ class BotService:
         per message however often ingest retries (the queue drops a repeated id)."""
         if item.status != WorkItemStatus.BOT:
             return
-        await self._queue.send(
+        await self._bus.send(
             BOT,
             BotTurn(conversation_id=item.conversation_id, message_id=message.id).model_dump_json(),
             session_id=item.conversation_id,
@@ -94,7 +98,7 @@ class BotService:
             await self.escalate(item, bot=bot, reason=f"bot {bot.id} failed: {failure.reason}")
             return
         if answer.reply is not None:
-            await self._routing.send_automated_message(
+            await self._notices.send(
                 conversation.id,
                 answer.reply,
                 key=f"bot-reply:{message.id}",
@@ -115,7 +119,7 @@ class BotService:
             reason,
             delay,
         )
-        await self._queue.send(
+        await self._bus.send(
             BOT,
             turn.model_copy(update={"failed_attempts": failed}).model_dump_json(),
             session_id=turn.conversation_id,

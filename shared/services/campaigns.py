@@ -24,10 +24,10 @@ from shared.ports import (
     Clock,
     ConversationStore,
     CustomerStore,
-    WorkQueue,
+    MessageBus,
 )
+from shared.services.bus_messages import BULK, OUTBOUND, BulkRequest, OutboundRequest
 from shared.services.listing import Page, page_of
-from shared.services.queues import BULK, OUTBOUND, BulkRequest, OutboundRequest
 
 
 class CampaignPorts(ChannelStore, CustomerStore, ConversationStore, CampaignStore, Protocol):
@@ -72,9 +72,9 @@ class JobProgress(Model):
 
 
 class CampaignService:
-    def __init__(self, store: CampaignPorts, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(self, store: CampaignPorts, bus: MessageBus, clock: Clock) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._clock = clock
 
     async def put_template(self, template_id: str, given: TemplateInput) -> Template:
@@ -124,7 +124,7 @@ class CampaignService:
                 created_at=self._clock.now(),
             )
         )
-        await self._queue.send(
+        await self._bus.send(
             BULK, BulkRequest(job_id=job.id).model_dump_json(), session_id=job.id, message_id=job.id
         )
         return _progress(job)
@@ -192,7 +192,7 @@ class CampaignService:
                 created_at=self._clock.now(),
             )
         )
-        await self._queue.send(
+        await self._bus.send(
             OUTBOUND,
             OutboundRequest(message_id=message_id).model_dump_json(),
             session_id=conversation.id,

@@ -30,6 +30,7 @@ from shared.services.agent_work import (
     involvement,
     timer_start,
 )
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
 
@@ -58,9 +59,17 @@ class TransferTarget(Model):
 
 
 class CollaborationService:
-    def __init__(self, store: CollaborationPorts, routing: RoutingService, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: CollaborationPorts,
+        routing: RoutingService,
+        clock: Clock,
+        *,
+        notices: CustomerNotices,
+    ) -> None:
         self._store = store
         self._routing = routing
+        self._notices = notices
         self._clock = clock
 
     async def _as_primary(self, agent_id: str, conversation_id: str, action: str) -> Involvement:
@@ -189,7 +198,7 @@ class CollaborationService:
             candidates=(CandidateVerdict(agent_id=receiver_id),),
             chosen_agent_id=receiver_id,
         )
-        await self._routing.announce(
+        await self._notices.announce(
             moved, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=receiver_id
         )
         return moved
@@ -206,7 +215,7 @@ class CollaborationService:
         )
         if ended is None:
             raise Conflict("the work changed (closed or transferred) before it ended")
-        await self._routing.announce(ended, AutomatedEvent.ENDED)  # issue 7
+        await self._notices.announce(ended, AutomatedEvent.ENDED)  # issue 7
         await self._routing.follow_capacity(agent_id)
         return self._view(part, ended, WorkRole.PRIMARY)
 
@@ -285,7 +294,7 @@ class CollaborationService:
                 candidates=(CandidateVerdict(agent_id=supervisor_id),),
                 chosen_agent_id=supervisor_id,
             )
-            await self._routing.announce(
+            await self._notices.announce(
                 taken, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=supervisor_id
             )
         else:

@@ -9,8 +9,8 @@ from opentelemetry import metrics
 
 from shared.domain.conversations import DeliveryReport, Message
 from shared.domain.messaging import advance_delivery
-from shared.ports import Clock, ConversationStore, WorkQueue
-from shared.services.queues import DELIVERY
+from shared.ports import Clock, ConversationStore, MessageBus
+from shared.services.bus_messages import DELIVERY
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +26,9 @@ _dropped_reports = metrics.get_meter(__name__).create_counter(
 
 
 class DeliveryService:
-    def __init__(self, store: ConversationStore, queue: WorkQueue, clock: Clock) -> None:
+    def __init__(self, store: ConversationStore, bus: MessageBus, clock: Clock) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._clock = clock
 
     async def apply(self, report: DeliveryReport) -> Message | None:
@@ -69,7 +69,7 @@ class DeliveryService:
     async def _wait_or_drop(self, report: DeliveryReport, key: str) -> None:
         if report.waits < len(WAITS_FOR_MESSAGE):
             waited = report.model_copy(update={"waits": report.waits + 1})
-            await self._queue.send(
+            await self._bus.send(
                 DELIVERY,
                 waited.model_dump_json(),
                 session_id=key,

@@ -16,8 +16,9 @@ from typing import Protocol
 from shared.domain.conversations import Conversation, SenderKind
 from shared.domain.routing_config import Workstream
 from shared.domain.work import WorkItemStatus
-from shared.ports import Clock, ConversationStore, RoutingConfigStore, WorkItemStore, WorkQueue
-from shared.services.queues import INACTIVITY, InactivityCheck
+from shared.ports import Clock, ConversationStore, MessageBus, RoutingConfigStore, WorkItemStore
+from shared.services.bus_messages import INACTIVITY, InactivityCheck
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
 
@@ -33,11 +34,18 @@ _LEFT_ALONE = (WorkItemStatus.WRAP_UP, WorkItemStatus.CLOSED)
 
 class InactivityService:
     def __init__(
-        self, store: InactivityPorts, queue: WorkQueue, routing: RoutingService, clock: Clock
+        self,
+        store: InactivityPorts,
+        bus: MessageBus,
+        routing: RoutingService,
+        clock: Clock,
+        *,
+        notices: CustomerNotices,
     ) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._routing = routing
+        self._notices = notices
         self._clock = clock
 
     async def watch(
@@ -62,7 +70,7 @@ class InactivityService:
         )
 
     async def _schedule(self, check: InactivityCheck, due: datetime) -> None:
-        await self._queue.send(
+        await self._bus.send(
             INACTIVITY,
             check.model_dump_json(),
             session_id=check.conversation_id,
@@ -92,7 +100,7 @@ class InactivityService:
             await self._schedule(check, due)  # the threshold grew since this was scheduled
             return
         if workstream.auto_close_message:
-            await self._routing.send_automated_message(
+            await self._notices.send(
                 check.conversation_id, workstream.auto_close_message, key=f"auto-close:{item.id}"
             )
         closed = await self._store.close_work_item(item.id, self._clock.now())

@@ -32,6 +32,7 @@ from shared.ports import (
     RoutingConfigStore,
     WorkItemStore,
 )
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from shared.services.sentiment import SentimentSwitch
 
@@ -64,12 +65,14 @@ class IngestService:
         routing: RoutingService,
         clock: Clock,
         *,
+        notices: CustomerNotices,
         bots: BotService | None = None,
         inactivity: InactivityService | None = None,
         sentiment: SentimentSwitch | None = None,
     ) -> None:
         self._store = store
         self._routing = routing
+        self._notices = notices
         self._clock = clock
         self._bots = bots
         self._inactivity = inactivity
@@ -227,7 +230,7 @@ class IngestService:
             if created and placement.reason is not None:
                 await self._routing.redirected(item, placement, from_queue_id=decision.queue_id)
             if created and item.status == WorkItemStatus.WAITING:  # issue 7: "you are number n"
-                await self._routing.announce(item, AutomatedEvent.RECEIVED, workstream=workstream)
+                await self._notices.announce(item, AutomatedEvent.RECEIVED, workstream=workstream)
         if item.status == WorkItemStatus.WAITING:
             await self._routing.request_routing([item.queue_id], item_id=item.id)
         return item

@@ -12,12 +12,12 @@ from shared.ports import (
     ChannelStore,
     Clock,
     ConversationStore,
+    MessageBus,
     OutboxStore,
     SendFailed,
     SmsSender,
-    WorkQueue,
 )
-from shared.services.queues import OUTBOUND, OutboundRequest
+from shared.services.bus_messages import OUTBOUND, OutboundRequest
 
 
 class OutboundPorts(ChannelStore, ConversationStore, OutboxStore, Protocol):
@@ -37,12 +37,10 @@ def retry_delay(failed_attempts: int) -> timedelta:
 
 
 class OutboundService:
-    def __init__(
-        self, store: OutboundPorts, sms: SmsSender, queue: WorkQueue, clock: Clock
-    ) -> None:
+    def __init__(self, store: OutboundPorts, sms: SmsSender, bus: MessageBus, clock: Clock) -> None:
         self._store = store
         self._sms = sms
-        self._queue = queue
+        self._bus = bus
         self._clock = clock
 
     async def sandbox_outbox(self, *, limit: int) -> list[SentSms]:
@@ -114,7 +112,7 @@ class OutboundService:
             reason,
             delay,
         )
-        await self._queue.send(
+        await self._bus.send(
             OUTBOUND,
             request.model_copy(update={"failed_attempts": failed_attempts}).model_dump_json(),
             session_id=conversation.id,

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.domain.agent_index import AgentIndex
-from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.routing import Placement, place
 from shared.domain.routing_config import (
     AssignmentMethod,
@@ -32,13 +31,14 @@ from shared.ports import (
     AgentStateStore,
     Clock,
     ConversationStore,
+    MessageBus,
     RoutingConfigStore,
     RoutingLogStore,
     WorkItemStore,
-    WorkQueue,
 )
+from shared.services.bus_messages import ROUTE, RouteRequest
+from shared.services.notices import CustomerNotices
 from shared.services.presence import PresenceService
-from shared.services.queues import OUTBOUND, ROUTE, OutboundRequest, RouteRequest
 
 
 class RoutingPorts(
@@ -67,14 +67,16 @@ class RoutingService:
     def __init__(
         self,
         store: RoutingPorts,
-        queue: WorkQueue,
+        bus: MessageBus,
         clock: Clock,
+        notices: CustomerNotices,
         *,
         presence: PresenceService | None = None,
     ) -> None:
         self._store = store
-        self._queue = queue
+        self._bus = bus
         self._clock = clock
+        self._notices = notices
         self._presence = presence
 
     async def follow_capacity(self, agent_id: str) -> None:
@@ -88,7 +90,7 @@ class RoutingService:
     ) -> None:
         """Ask for each queue to be routed, one router per queue (its session)."""
         for queue_id in queue_ids:
-            await self._queue.send(
+            await self._bus.send(
                 ROUTE,
                 RouteRequest(queue_id=queue_id, item_id=item_id).model_dump_json(),
                 session_id=queue_id,
@@ -155,9 +157,7 @@ class RoutingService:
             return
         for item in await self._store.waiting_items(queue_id, limit=waiting):
             key = f"{item.id}:{queue_id}"
-            if await self.send_automated_message(
-                item.conversation_id, placement.message or "", key=key
-            ):
+            if await self._notices.send(item.conversation_id, placement.message or "", key=key):
                 await self.record_decision(
                     item, reason=f"{placement.reason}: told, waits in queue {queue_id}"
                 )
@@ -173,82 +173,9 @@ class RoutingService:
         log.info("item %s %s (%s)", item.id, where, placement.reason)
         await self.record_decision(item, reason=f"{placement.reason}: {where}")
         if placement.message:
-            await self.send_automated_message(
+            await self._notices.send(
                 item.conversation_id, placement.message, key=f"{item.id}:{from_queue_id}"
             )
-
-    async def send_automated_message(
-        self,
-        conversation_id: str,
-        text: str,
-        *,
-        key: str,
-        sender: SenderKind = SenderKind.SYSTEM,
-        bot_id: str | None = None,
-    ) -> bool:
-        """A system (or bot) message to the customer, sent in order through `outbound` like an
-        agent's reply; once per key, however often the caller retries. True if this call
-        stored it (False: an earlier call did, and it is only sent on if still queued)."""
-        message_id = f"auto-{uuid.uuid5(uuid.NAMESPACE_URL, f'{conversation_id}:{key}').hex}"
-        stored = await self._store.append_message(
-            Message(
-                id=message_id,
-                conversation_id=conversation_id,
-                direction=Direction.OUTBOUND,
-                sender=sender,
-                bot_id=bot_id,
-                text=text,
-                status=DeliveryStatus.QUEUED,
-                created_at=self._clock.now(),
-            )
-        )
-        message = stored or await self._store.get_message(message_id)
-        if message is not None and message.status == DeliveryStatus.QUEUED:
-            await self._queue.send(
-                OUTBOUND,
-                OutboundRequest(message_id=message.id).model_dump_json(),
-                session_id=conversation_id,
-                message_id=f"outbound:{message.id}",
-            )
-        return stored is not None
-
-    # --- automated messages (issue 7) ---------------------------------------------------------
-
-    async def announce(
-        self,
-        item: WorkItem,
-        event: AutomatedEvent,
-        *,
-        workstream: Workstream | None = None,
-        agent_id: str | None = None,
-    ) -> None:
-        """Tell the customer of an event on the item, in the workstream's words if it has
-        some: once per event (the key is the item's, and the agent's when one was assigned),
-        however often the caller retries."""
-        workstream = workstream or await self._store.get_workstream(item.workstream_id)
-        if workstream is None:
-            return
-        texts = workstream.automated_messages
-        if workstream.automated_messages_by_locale:  # read the conversation only when it matters
-            conversation = await self._store.get_conversation(item.conversation_id)
-            texts = workstream.automated_messages_for(
-                None if conversation is None else conversation.locale
-            )
-        if getattr(texts, event.value) is None:
-            return
-        values: dict[str, str | int] = {}
-        if event is AutomatedEvent.RECEIVED:
-            waiting, _ = await self._store.queue_backlog(item.queue_id)
-            values["position"] = max(waiting, 1)
-        if event is AutomatedEvent.AGENT_ASSIGNED and agent_id is not None:
-            agent = await self._store.get_agent(agent_id)
-            if agent is None:
-                return
-            values["agent_name"] = agent.display_name
-        text = texts.render(event, **values)
-        if text:
-            key = f"{item.id}:{event}" + (f":{agent_id}" if agent_id else "")
-            await self.send_automated_message(item.conversation_id, text, key=key)
 
     # --- offers ---------------------------------------------------------------------------------
 
@@ -381,7 +308,7 @@ class RoutingService:
                 log.info("item %s %s to agent %s", won.id, action, agent_id)
                 await self.follow_capacity(agent_id)
                 if offer_until is None:  # an offer is announced when accepted (issue 7)
-                    await self.announce(
+                    await self._notices.announce(
                         won, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
                     )
                 return _Won(

@@ -17,14 +17,14 @@ from shared.errors import NotFound
 from shared.ports import (
     ChannelStore,
     Clock,
+    MessageBus,
     ProviderSms,
     SmsProviderWebhook,
     VerifiedWebhook,
     WebhookCall,
-    WorkQueue,
 )
+from shared.services.bus_messages import DELIVERY, INBOUND
 from shared.services.listing import every
-from shared.services.queues import DELIVERY, INBOUND
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +51,12 @@ class SmsWebhookService:
     def __init__(
         self,
         store: ChannelStore,
-        queue: WorkQueue,
+        bus: MessageBus,
         clock: Clock,
         webhooks: Iterable[SmsProviderWebhook],
     ) -> None:
         self._channels = _StoredChannels(store)
-        self._queue = queue
+        self._bus = bus
         self._clock = clock
         self._webhooks = {webhook.provider: webhook for webhook in webhooks}
 
@@ -75,7 +75,7 @@ class SmsWebhookService:
 
     async def _enqueue_report(self, report: DeliveryReport) -> None:
         # One session per message, so its reports apply one at a time.
-        await self._queue.send(
+        await self._bus.send(
             DELIVERY,
             report.model_dump_json(),
             session_id=f"{report.provider}:{report.provider_message_id}",
@@ -90,7 +90,7 @@ class SmsWebhookService:
             inbound = inbound.model_copy(update={"consent": keyword_consent(inbound.text)})
         if sms.channel is not None:
             inbound = inbound.model_copy(update={"channel_id": sms.channel.id})
-        await self._queue.send(
+        await self._bus.send(
             INBOUND,
             inbound.model_dump_json(),
             session_id=inbound.session_key,

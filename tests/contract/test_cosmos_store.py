@@ -16,6 +16,7 @@ from shared.domain.message_ids import new_message_id
 from shared.domain.work import WorkItemStatus
 from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.ingest import IngestService
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from tests.contract.builders import (
     T0,
@@ -25,7 +26,7 @@ from tests.contract.builders import (
     waiting_item,
 )
 from tests.contract.conftest import cosmos_store
-from tests.support import RecordingQueue
+from tests.support import RecordingBus
 
 
 class FixedClock:
@@ -48,8 +49,10 @@ def inbound(text: str, sid: str) -> InboundMessage:
 async def test_ingest_route_and_assign_use_no_cross_partition_query(tmp_path: Path) -> None:
     async with cosmos_store(tmp_path) as store:
         await seed_demo(store, twilio_auth_token="demo-token")
-        routing = RoutingService(store, RecordingQueue(), FixedClock())
-        ingest = IngestService(store, routing, FixedClock())
+        bus, clock = RecordingBus(), FixedClock()
+        notices = CustomerNotices(store, bus, clock)
+        routing = RoutingService(store, bus, clock, notices)
+        ingest = IngestService(store, routing, clock, notices=notices)
         store.metrics.reset()
 
         first = await ingest.ingest(inbound("Where is my order?", "SM0001"))
@@ -163,8 +166,10 @@ async def test_the_cursor_is_written_only_for_round_robin(tmp_path: Path) -> Non
 async def test_ingest_reads_the_channel_the_webhook_found_by_its_id(tmp_path: Path) -> None:
     async with cosmos_store(tmp_path) as store:
         await seed_demo(store, twilio_auth_token="demo-token")
+        bus, clock = RecordingBus(), FixedClock()
+        notices = CustomerNotices(store, bus, clock)
         ingest = IngestService(
-            store, RoutingService(store, RecordingQueue(), FixedClock()), FixedClock()
+            store, RoutingService(store, bus, clock, notices), clock, notices=notices
         )
         channel = await store.find_channel(ChannelKind.SMS, SMS_NUMBER)
         assert channel is not None

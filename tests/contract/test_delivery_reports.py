@@ -13,10 +13,10 @@ import pytest
 from shared.domain.channels import SmsProvider
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, Direction, SenderKind
 from shared.ports import Store
+from shared.services.bus_messages import DELIVERY
 from shared.services.delivery import WAITS_FOR_MESSAGE, DeliveryService
-from shared.services.queues import DELIVERY
 from tests.contract.builders import T0, conversation, message
-from tests.support import RecordingQueue, counter_total
+from tests.support import RecordingBus, counter_total
 
 DROPPED = "omnichannel.delivery_reports.dropped"
 
@@ -38,7 +38,7 @@ def report(sid: str, status: DeliveryStatus = DeliveryStatus.DELIVERED) -> Deliv
 async def test_a_report_for_a_message_never_sent_waits_a_little_then_is_dropped_once(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    queue = RecordingQueue()
+    queue = RecordingBus()
     service = DeliveryService(store, queue, FixedClock())
     stray = report(f"SM{uuid.uuid4().hex}")
     before = counter_total(DROPPED, provider="twilio")
@@ -62,7 +62,7 @@ async def test_a_report_for_a_message_never_sent_waits_a_little_then_is_dropped_
 async def test_a_report_before_the_send_result_applies_once_the_id_is_stored(
     store: Store,
 ) -> None:
-    queue = RecordingQueue()
+    queue = RecordingBus()
     service = DeliveryService(store, queue, FixedClock())
     conv, _ = await store.open_conversation(conversation())
     reply = message(

@@ -25,10 +25,11 @@ from shared.domain.presence import Presence
 from shared.domain.routing_config import Agent, AssignmentMethod, Queue, Workstream
 from shared.domain.work import CAPACITY_HOLDING, WorkItem, WorkItemStatus
 from shared.ports import Store
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from tests.contract.builders import conversation
 from tests.contract.conftest import STORE_FACTORIES, StoreFactory
-from tests.support import RecordingQueue
+from tests.support import RecordingBus
 
 PROCESSES = 3
 ROUNDS = 30
@@ -59,7 +60,8 @@ async def _route_at_random(factory: StoreFactory, folder: Path, seed: int) -> Ro
     rng = random.Random(seed)
     log = RouterLog()
     async with factory(folder) as store:
-        routing = RoutingService(store, RecordingQueue(), SystemClock())
+        bus, clock = RecordingBus(), SystemClock()
+        routing = RoutingService(store, bus, clock, CustomerNotices(store, bus, clock))
         for _ in range(ROUNDS):
             for item in await routing.route_queue(rng.choice(list(QUEUES))):
                 log.assigned.append(item.id)

@@ -22,7 +22,7 @@ from checkov.bicep.parser import Parser
 
 from functions.queue_triggers import CONNECTION
 from shared.adapters.cosmos.layout import CONTAINERS
-from shared.services.queues import WORK_QUEUES
+from shared.services.bus_messages import BUS_QUEUES
 from shared.settings import Settings, setting_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,7 +266,7 @@ def test_every_work_queue_is_provisioned() -> None:
         "deadLetteringOnMessageExpiration": True
     }
     declared = json.loads((INFRA / "servicebus-queues.json").read_text(encoding="utf-8"))
-    assert {q["name"] for q in declared["queues"]} == set(WORK_QUEUES)
+    assert {q["name"] for q in declared["queues"]} == set(BUS_QUEUES)
     assert unwrap(module["resources"]["namespace"]["config"])["properties"]["disableLocalAuth"]
 
 

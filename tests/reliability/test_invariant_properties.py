@@ -65,7 +65,7 @@ async def scenario(
             # A provider retry of delivery `which`, arriving `later` deliveries after it.
             schedule.insert(min(which + 1 + later, len(schedule)), sent[which])
 
-        queue = container.local_queue
+        queue = container.local_bus
         assert queue is not None
         workers = [
             asyncio.create_task(consume(function, queue))

@@ -18,7 +18,7 @@ import pytest
 
 from shared.bootstrap import Container
 from shared.local.runtime import consume
-from shared.services.queues import INBOUND
+from shared.services.bus_messages import INBOUND
 from tests.support import ManualClock, catalog, post_twilio_sms
 
 ADA = "+14155550101"
@@ -35,9 +35,9 @@ def extra_settings() -> dict[str, str]:
 @pytest.fixture
 async def consumers(clocked: Container) -> AsyncIterator[None]:
     """The local runtime's consumers of every queue, on the clocked container's queue."""
-    assert clocked.local_queue is not None
+    assert clocked.local_bus is not None
     tasks = [
-        asyncio.create_task(consume(function, clocked.local_queue))
+        asyncio.create_task(consume(function, clocked.local_bus))
         for function in catalog().queue_functions
     ]
     yield
@@ -63,7 +63,7 @@ def customer_texts(container: Container) -> dict[str, list[str]]:
 async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_flow(
     client: httpx.AsyncClient, clocked: Container, clock: ManualClock, consumers: None
 ) -> None:
-    queue = clocked.local_queue
+    queue = clocked.local_bus
     assert queue is not None
     session = f"sms:{ADA}:{BUSINESS}"  # Ada's conversation's session: her later texts wait
     await queue.send(INBOUND, '{"not": "an inbound message"}', session_id=session, message_id="p1")

@@ -91,7 +91,7 @@ async def flaky(
 async def run_queues(container: Container, clock: ShiftedClock) -> int:
     """As the runtime's consumers do: complete on return, abandon on error; time moves on
     whenever only paused retries are left. Returns how many attempts failed."""
-    queue = container.local_queue
+    queue = container.local_bus
     assert queue is not None
     failures = idle = 0
     while idle < 3:

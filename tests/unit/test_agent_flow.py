@@ -18,7 +18,7 @@ from shared.domain.conversations import (
     SenderKind,
 )
 from shared.domain.presence import Presence
-from shared.services.queues import INBOUND, OutboundRequest
+from shared.services.bus_messages import INBOUND, OutboundRequest
 from tests.support import bearer, drain, twilio_inbound
 
 
@@ -27,7 +27,7 @@ def inbound(sid: str, text: str = "hello", sender: str = "+14155550101") -> Inbo
 
 
 async def arrive(services: Container, message: InboundMessage) -> None:
-    await services.queue.send(
+    await services.bus.send(
         INBOUND,
         message.model_dump_json(),
         session_id=message.session_key,

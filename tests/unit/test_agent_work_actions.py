@@ -124,7 +124,7 @@ async def test_the_refresh_timer_applies_grace_inactivity_and_the_default(
 ) -> None:
     clock = StepClock()
     presence = PresenceService(services.store, clock, time_zone=services.settings.org_time_zone)
-    work = AgentWorkService(services.store, services.queue, services.routing, clock, presence)
+    work = AgentWorkService(services.store, services.bus, services.routing, clock, presence)
     await services.store.put_presence_settings(
         PresenceSettings(
             policy=PresencePolicy(

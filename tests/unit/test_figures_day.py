@@ -22,7 +22,7 @@ from shared.bootstrap import Container
 from shared.domain.figures import DayFigures, FigureScope, presence_field
 from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
 from shared.domain.work import RoutingDecision, WorkItem
-from shared.services.queues import INBOUND
+from shared.services.bus_messages import INBOUND
 from tests.support import ManualClock, bearer, drain, twilio_inbound
 
 AGENTS = ("alice", "bob", "carol")
@@ -90,7 +90,7 @@ async def test_a_scripted_day_gives_the_figures_worked_out_independently(
                 text="about my bill" if billing else "hello",
                 sender=f"+1415555{step:03d}{n}",
             )
-            await clocked.queue.send(
+            await clocked.bus.send(
                 INBOUND, message.model_dump_json(), session_id=message.session_key
             )
             ledger.incoming["q-billing" if billing else "q-general"] += 1

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from shared.services import queues
-from shared.services.queues import (
+from shared.services import bus_messages
+from shared.services.bus_messages import (
+    BUS_QUEUES,
     DUPLICATE_DETECTION_WINDOW,
     LOCK_DURATION,
     MAX_DELIVERY_COUNT,
-    WORK_QUEUES,
 )
 from shared.settings import Settings
 from tests.support import catalog
@@ -22,13 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_each_work_queue_has_one_trigger_with_its_declared_sessions_flag() -> None:
     spelled = {
-        value for name, value in vars(queues).items() if name.isupper() and isinstance(value, str)
+        value
+        for name, value in vars(bus_messages).items()
+        if name.isupper() and isinstance(value, str)
     }
-    assert spelled == set(WORK_QUEUES), "every queue name in queues.py is a declared work queue"
+    assert spelled == set(BUS_QUEUES), "every queue name spelled is declared"
     functions = catalog().queue_functions
-    assert sorted(f.queue_name for f in functions) == sorted(WORK_QUEUES)
+    assert sorted(f.queue_name for f in functions) == sorted(BUS_QUEUES)
     assert {f.queue_name: f.sessions for f in functions} == {
-        name: spec.sessions for name, spec in WORK_QUEUES.items()
+        name: spec.sessions for name, spec in BUS_QUEUES.items()
     }
     assert len({f.name for f in functions}) == len(functions)
 
@@ -52,7 +54,7 @@ def test_infra_creates_exactly_the_declared_queues() -> None:
                 "duplicateDetectionHistoryTimeWindow": _iso_duration(DUPLICATE_DETECTION_WINDOW),
             },
         }
-        for spec in WORK_QUEUES.values()
+        for spec in BUS_QUEUES.values()
     ]
     infra = json.loads((ROOT / "infra" / "servicebus-queues.json").read_text())
     assert infra["queues"] == expected, json.dumps(expected, indent=2)
@@ -78,7 +80,7 @@ def test_host_json_service_bus_settings_fit_the_queues() -> None:
     renewal = _timespan(service_bus["maxAutoLockRenewalDuration"])
     assert renewal >= _timespan(host["functionTimeout"])
     assert renewal > LOCK_DURATION
-    if any(spec.sessions for spec in WORK_QUEUES.values()):
+    if any(spec.sessions for spec in BUS_QUEUES.values()):
         assert service_bus["maxConcurrentSessions"] >= 1
         assert _timespan(service_bus["sessionIdleTimeout"]) < LOCK_DURATION
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.domain.channels import Channel
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.local.seed import SMS_NUMBER, channels
 from shared.ports import SendFailed
+from shared.services.bus_messages import OUTBOUND, OutboundRequest
 from shared.services.outbound import MAX_SEND_ATTEMPTS, OutboundService, retry_delay
-from shared.services.queues import OUTBOUND, OutboundRequest
 from tests.support import ManualClock
 
 CUSTOMER = "+14155550101"
@@ -52,7 +52,7 @@ def transient(reason: str = "Twilio answered 503") -> SendFailed:
 class Rig:
     clock: ManualClock
     store: SqliteStore
-    queue: LocalWorkQueue
+    queue: LocalMessageBus
     conversation: Conversation
     message: Message
 
@@ -105,7 +105,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         )
     )
     assert message is not None
-    yield Rig(clock, store, LocalWorkQueue(database, clock=clock), conversation, message)
+    yield Rig(clock, store, LocalMessageBus(database, clock=clock), conversation, message)
     await database.close()
 
 

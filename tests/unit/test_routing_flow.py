@@ -19,6 +19,7 @@ from shared.domain.routing_config import (
     Redirect,
     WorkDistribution,
 )
+from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from tests.support import bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound
@@ -121,7 +122,8 @@ async def test_the_sweep_takes_back_a_lapsed_offer(
         def now(self) -> datetime:
             return services.clock.now() + timedelta(seconds=31)
 
-    await RoutingService(services.store, services.queue, Later()).sweep()
+    notices = CustomerNotices(services.store, services.bus, Later())
+    await RoutingService(services.store, services.bus, Later(), notices).sweep()
     await drain(services)
     assert await work_of(client, services, "alice") == []
     (bobs,) = await work_of(client, services, "bob")

@@ -16,7 +16,7 @@ from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels.acs import webhook as acs
 from shared.domain.conversations import DeliveryStatus
-from shared.services.queues import DELIVERY, INBOUND
+from shared.services.bus_messages import DELIVERY, INBOUND
 from tests.channels.acs.wire import (
     ACS_NUMBER,
     FIXTURES,
@@ -71,8 +71,8 @@ async def post(
 
 
 async def pending(services: Container, queue: str) -> int:
-    assert services.local_queue is not None
-    return await services.local_queue.pending_count(queue)
+    assert services.local_bus is not None
+    return await services.local_bus.pending_count(queue)
 
 
 async def nothing_was_accepted(services: Container) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from shared.bootstrap import Container
 from shared.channels.acs.webhook import EVENT_GRID_ROLE
-from shared.services.queues import INBOUND
+from shared.services.bus_messages import INBOUND
 from tests.channels.acs.test_acs import (
     RECEIVED_ID,
     channel,

@@ -17,8 +17,8 @@ from shared.channels.telesign import webhook as telesign
 from shared.domain.channels import Channel
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.customers import ConsentAction
+from shared.services.bus_messages import DELIVERY, INBOUND
 from shared.services.channels import VALIDATION_TEXT
-from shared.services.queues import DELIVERY, INBOUND
 from tests.channels.telesign.helpers import (
     ACCEPTED,
     API_KEY,
@@ -70,9 +70,9 @@ async def post(
 
 
 async def nothing_was_accepted(services: Container) -> None:
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count(INBOUND) == 0
-    assert await services.local_queue.pending_count(DELIVERY) == 0
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count(INBOUND) == 0
+    assert await services.local_bus.pending_count(DELIVERY) == 0
 
 
 def changed(name: str, **fields: object) -> bytes:
@@ -127,8 +127,8 @@ async def test_either_signature_header_is_enough(
 ) -> None:
     body = fixture("inbound_sms")
     assert (await post(client, body, signed(body, header=header))).status_code == 200
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count(INBOUND) == 1
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count(INBOUND) == 1
 
 
 @pytest.mark.parametrize(
@@ -320,8 +320,8 @@ async def test_a_retried_report_is_queued_once(
     responses = await asyncio.gather(*(post_status(client, body) for _ in range(4)))
     assert [r.status_code for r in responses] == [200] * 4
     assert (await post_status(client, fixture("status_sent"))).status_code == 200
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count(DELIVERY) == 2  # 200 once, 203 once
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count(DELIVERY) == 2  # 200 once, 203 once
 
 
 @pytest.mark.parametrize(

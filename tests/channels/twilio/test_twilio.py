@@ -19,7 +19,7 @@ from shared.channels.twilio.webhook import (
     signature_is_valid,
 )
 from shared.domain.conversations import DeliveryStatus
-from shared.services.queues import INBOUND
+from shared.services.bus_messages import INBOUND
 from tests.support import (
     PUBLIC_BASE_URL,
     TWILIO_TOKEN,
@@ -58,8 +58,8 @@ async def post(client: httpx.AsyncClient, body: bytes, headers: dict[str, str]) 
 
 
 async def nothing_was_accepted(services: Container) -> None:
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count(INBOUND) == 0
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count(INBOUND) == 0
     assert await services.store.find_customers_by_phone("+14133881111") == []
 
 
@@ -264,8 +264,8 @@ async def test_a_status_callback_with_a_bad_signature_is_refused(
     sid = await reply_sent_by_alice(client, services)
     response = await post_status(client, "status_delivered", sid, token="another-token")
     assert response.status_code == 403
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count("delivery") == 0
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count("delivery") == 0
 
 
 # Twilio's documented MessageStatus values; `receiving` and `received` are an inbound
@@ -308,5 +308,5 @@ async def test_a_status_twilio_may_add_later_is_acknowledged_and_kept(
         "/api/sms/twilio/status", content=body, headers=signed(body, url=STATUS_URL)
     )
     assert response.status_code == 204
-    assert services.local_queue is not None
-    assert await services.local_queue.pending_count("delivery") == 1
+    assert services.local_bus is not None
+    assert await services.local_bus.pending_count("delivery") == 1

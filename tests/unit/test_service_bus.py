@@ -20,10 +20,10 @@ from azure.servicebus import ServiceBusMessage
 from azure.servicebus.aio import ServiceBusSender
 from pydantic import BaseModel, ConfigDict
 
-from shared.adapters import servicebus_queue
-from shared.adapters.servicebus_queue import ServiceBusQueue, build_message
+from shared.adapters import service_bus
+from shared.adapters.service_bus import ServiceBusMessageBus, build_message
 from shared.bootstrap import build_container
-from shared.services.queues import INBOUND, OUTBOUND, ROUTE, WORK_QUEUES
+from shared.services.bus_messages import BUS_QUEUES, INBOUND, OUTBOUND, ROUTE
 from shared.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "servicebus" / "published.json"
@@ -101,9 +101,9 @@ def assert_matches(actual: Published, expected: Published) -> None:
 
 
 def test_every_work_queue_has_a_recorded_send_whose_body_is_that_queues_model() -> None:
-    assert {case.send.queue_name for case in CASES} == set(WORK_QUEUES)
+    assert {case.send.queue_name for case in CASES} == set(BUS_QUEUES)
     for case in CASES:
-        WORK_QUEUES[case.send.queue_name].body.model_validate_json(case.send.body)
+        BUS_QUEUES[case.send.queue_name].body.model_validate_json(case.send.body)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -147,16 +147,16 @@ async def recorded(monkeypatch: pytest.MonkeyPatch) -> RecordedSends:
 
 
 @pytest.fixture
-async def publisher() -> AsyncIterator[ServiceBusQueue]:
-    queue = ServiceBusQueue.connect(NAMESPACE, client_id=None)
+async def publisher() -> AsyncIterator[ServiceBusMessageBus]:
+    queue = ServiceBusMessageBus.connect(NAMESPACE, client_id=None)
     yield queue
     await queue.close()
 
 
 async def test_send_puts_the_contracts_messages_on_each_queues_reused_sender(
-    recorded: RecordedSends, publisher: ServiceBusQueue
+    recorded: RecordedSends, publisher: ServiceBusMessageBus
 ) -> None:
-    """Drives the real ServiceBusQueue.send with a real ServiceBusClient and the real senders it
+    """Drives the real ServiceBusMessageBus.send with a real ServiceBusClient and the senders it
     hands out; only ServiceBusSender.send_messages, the network call, is replaced by a recorder.
     That is the SDK's port boundary, acceptable here because no Service Bus server can run."""
     for case in (*CASES, *CASES):
@@ -175,12 +175,12 @@ async def test_send_puts_the_contracts_messages_on_each_queues_reused_sender(
     for sender, _ in recorded.messages:
         senders_per_queue.setdefault(sender.entity_name, set()).add(id(sender))
     assert {queue: len(ids) for queue, ids in senders_per_queue.items()} == {
-        queue: 1 for queue in WORK_QUEUES
+        queue: 1 for queue in BUS_QUEUES
     }
 
 
 async def test_concurrent_sends_on_one_queue_take_turns_on_its_sender(
-    recorded: RecordedSends, publisher: ServiceBusQueue
+    recorded: RecordedSends, publisher: ServiceBusMessageBus
 ) -> None:
     """The async sender is not safe for overlapping sends (azure-sdk-for-python#36334)."""
     await asyncio.gather(
@@ -229,7 +229,7 @@ def test_a_scheduled_time_is_published_in_utc() -> None:
 
 def test_connect_needs_the_namespace_setting() -> None:
     with pytest.raises(ValueError, match="ServiceBusConnection__fullyQualifiedNamespace"):
-        ServiceBusQueue.connect("", client_id=None)
+        ServiceBusMessageBus.connect("", client_id=None)
 
 
 async def test_the_container_publishes_to_service_bus_as_the_user_assigned_identity(
@@ -242,7 +242,7 @@ async def test_the_container_publishes_to_service_bus_as_the_user_assigned_ident
         credential_options.append(options)
         return DefaultAzureCredential(**options)
 
-    monkeypatch.setattr(servicebus_queue, "DefaultAzureCredential", recording_credential)
+    monkeypatch.setattr(service_bus, "DefaultAzureCredential", recording_credential)
     # As Azure app settings give them to the Function App.
     monkeypatch.setenv("SQLITE_PATH", str(tmp_path / "store.db"))
     monkeypatch.setenv("DEV_AUTH_KEY_FILE", str(tmp_path / "key.pem"))
@@ -251,9 +251,9 @@ async def test_the_container_publishes_to_service_bus_as_the_user_assigned_ident
     monkeypatch.setenv("AZURE_CLIENT_ID", "11111111-2222-3333-4444-555555555555")
     container = await build_container(Settings())
     try:
-        assert isinstance(container.queue, ServiceBusQueue)
-        assert container.local_queue is None
-        assert container.queue._client.fully_qualified_namespace == NAMESPACE
+        assert isinstance(container.bus, ServiceBusMessageBus)
+        assert container.local_bus is None
+        assert container.bus._client.fully_qualified_namespace == NAMESPACE
         assert credential_options == [
             {"managed_identity_client_id": "11111111-2222-3333-4444-555555555555"}
         ]

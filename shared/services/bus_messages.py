@@ -1,6 +1,7 @@
-"""The work queues and the bodies sent on them: the one place their names are spelled, and
-the one place their shape is declared (sessions, delivery count, lock and duplicate window) for
-the triggers, the publishers and the infrastructure that creates them (docs/servicebus.md)."""
+"""The message bus's queues and the bodies sent on them: the one place their names are
+spelled, and the one place their shape is declared (sessions, delivery count, lock and
+duplicate window) for the triggers, the publishers and the infrastructure that creates them
+(docs/servicebus.md)."""
 
 from __future__ import annotations
 
@@ -88,22 +89,22 @@ DUPLICATE_DETECTION_WINDOW = timedelta(days=1)
 
 
 @dataclass(frozen=True)
-class WorkQueueSpec:
+class BusQueueSpec:
     name: str
     body: type[Model]
     sessions: bool
     """Messages sharing a session id are handled one at a time, in the order they were sent."""
 
 
-WORK_QUEUES: dict[str, WorkQueueSpec] = {
+BUS_QUEUES: dict[str, BusQueueSpec] = {
     spec.name: spec
     for spec in (
-        WorkQueueSpec(INBOUND, InboundMessage, sessions=True),
-        WorkQueueSpec(ROUTE, RouteRequest, sessions=True),
-        WorkQueueSpec(OUTBOUND, OutboundRequest, sessions=True),
-        WorkQueueSpec(DELIVERY, DeliveryReport, sessions=True),
-        WorkQueueSpec(BULK, BulkRequest, sessions=True),
-        WorkQueueSpec(BOT, BotTurn, sessions=True),
-        WorkQueueSpec(INACTIVITY, InactivityCheck, sessions=True),
+        BusQueueSpec(INBOUND, InboundMessage, sessions=True),
+        BusQueueSpec(ROUTE, RouteRequest, sessions=True),
+        BusQueueSpec(OUTBOUND, OutboundRequest, sessions=True),
+        BusQueueSpec(DELIVERY, DeliveryReport, sessions=True),
+        BusQueueSpec(BULK, BulkRequest, sessions=True),
+        BusQueueSpec(BOT, BotTurn, sessions=True),
+        BusQueueSpec(INACTIVITY, InactivityCheck, sessions=True),
     )
 }

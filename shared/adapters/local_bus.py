@@ -47,7 +47,7 @@ class DeadLetter:
     reason: str
 
 
-class LocalWorkQueue:
+class LocalMessageBus:
     def __init__(
         self,
         database: SqliteDatabase,

@@ -3,7 +3,7 @@
 The queue triggers in functions/queue_triggers.py consume; this adapter only sends. It signs in
 with the app's managed identity, so the namespace needs no keys (docs/servicebus.md lists the
 roles). Every message is built by `build_message`, a pure function, so what goes on the wire is
-tested without a server (tests/unit/test_servicebus_queue.py).
+tested without a server (tests/unit/test_service_bus.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from azure.identity.aio import DefaultAzureCredential
 from azure.servicebus import ServiceBusMessage
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 
-from shared.services.queues import WORK_QUEUES
+from shared.services.bus_messages import BUS_QUEUES
 
 CONTENT_TYPE = "application/json"
 BODY_TYPE_PROPERTY = "body_type"
@@ -32,10 +32,10 @@ def build_message(
     message_id: str | None,
     not_before: datetime | None,
 ) -> ServiceBusMessage:
-    """The message `WorkQueue.send` puts on `queue_name`. Raises ValueError for what Service Bus
+    """The message `MessageBus.send` puts on `queue_name`. Raises ValueError for what Service Bus
     would refuse or misroute: an unknown queue, a session queue without a session id, a naive
     scheduled time."""
-    spec = WORK_QUEUES.get(queue_name)
+    spec = BUS_QUEUES.get(queue_name)
     if spec is None:
         raise ValueError(f"{queue_name!r} is not a work queue")
     if spec.sessions and session_id is None:
@@ -54,7 +54,7 @@ def build_message(
     )
 
 
-class ServiceBusQueue:
+class ServiceBusMessageBus:
     def __init__(
         self, client: ServiceBusClient, *, credential: AsyncTokenCredential | None = None
     ) -> None:
@@ -63,7 +63,9 @@ class ServiceBusQueue:
         self._senders: dict[str, tuple[ServiceBusSender, asyncio.Lock]] = {}
 
     @classmethod
-    def connect(cls, fully_qualified_namespace: str, *, client_id: str | None) -> ServiceBusQueue:
+    def connect(
+        cls, fully_qualified_namespace: str, *, client_id: str | None
+    ) -> ServiceBusMessageBus:
         """A publisher signed in as the app's managed identity (the user-assigned one when
         `client_id` is given). Nothing is opened until the first send."""
         if not fully_qualified_namespace:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.local_queue import LocalWorkQueue
+from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
 
 
@@ -38,24 +38,24 @@ async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
 
 
 @pytest.fixture
-def queue(database: SqliteDatabase, clock: ManualClock) -> LocalWorkQueue:
-    return LocalWorkQueue(database, visibility_timeout=30, max_delivery_count=3, clock=clock)
+def queue(database: SqliteDatabase, clock: ManualClock) -> LocalMessageBus:
+    return LocalMessageBus(database, visibility_timeout=30, max_delivery_count=3, clock=clock)
 
 
 async def test_messages_survive_a_reopen_of_the_file(tmp_path: Path) -> None:
     first = SqliteDatabase(tmp_path / "q.db")
     await first.open()
-    await LocalWorkQueue(first).send("inbound", "hello", message_id="m1")
+    await LocalMessageBus(first).send("inbound", "hello", message_id="m1")
     await first.close()
     second = SqliteDatabase(tmp_path / "q.db")
     await second.open()
-    received = await LocalWorkQueue(second).receive("inbound")
+    received = await LocalMessageBus(second).receive("inbound")
     await second.close()
     assert received is not None
     assert (received.body, received.message_id, received.delivery_count) == ("hello", "m1", 1)
 
 
-async def test_a_completed_message_is_gone(queue: LocalWorkQueue) -> None:
+async def test_a_completed_message_is_gone(queue: LocalMessageBus) -> None:
     await queue.send("q", "x")
     leased = await queue.receive("q")
     assert leased is not None
@@ -65,7 +65,7 @@ async def test_a_completed_message_is_gone(queue: LocalWorkQueue) -> None:
 
 
 async def test_a_duplicate_message_id_is_dropped_even_after_completion(
-    queue: LocalWorkQueue,
+    queue: LocalMessageBus,
 ) -> None:
     await queue.send("q", "first", message_id="twilio:SM1")
     await queue.send("q", "retry", message_id="twilio:SM1")
@@ -79,7 +79,7 @@ async def test_a_duplicate_message_id_is_dropped_even_after_completion(
 
 
 async def test_a_leased_message_returns_after_the_visibility_timeout(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "x")
     assert await queue.receive("q") is not None
@@ -90,7 +90,7 @@ async def test_a_leased_message_returns_after_the_visibility_timeout(
 
 
 async def test_an_expired_lease_cannot_complete_the_redelivered_message(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "x")
     stale = await queue.receive("q")
@@ -103,7 +103,7 @@ async def test_an_expired_lease_cannot_complete_the_redelivered_message(
     assert await queue.pending_count("q") == 0
 
 
-async def test_a_session_is_delivered_in_order_one_at_a_time(queue: LocalWorkQueue) -> None:
+async def test_a_session_is_delivered_in_order_one_at_a_time(queue: LocalMessageBus) -> None:
     for n in range(3):
         await queue.send("q", f"a{n}", session_id="A")
     await queue.send("q", "b0", session_id="B")
@@ -118,7 +118,7 @@ async def test_a_session_is_delivered_in_order_one_at_a_time(queue: LocalWorkQue
 
 
 async def test_an_abandoned_session_head_blocks_its_session_until_retried(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "a0", session_id="A")
     await queue.send("q", "a1", session_id="A")
@@ -132,7 +132,7 @@ async def test_an_abandoned_session_head_blocks_its_session_until_retried(
 
 
 async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_flow(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "poison", session_id="A", message_id="bad")
     await queue.send("q", "next", session_id="A")
@@ -150,7 +150,7 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_rest_fl
 
 
 async def test_a_message_whose_handler_keeps_dying_is_dead_lettered(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "crasher")
     for _ in range(3):
@@ -161,7 +161,7 @@ async def test_a_message_whose_handler_keeps_dying_is_dead_lettered(
     assert "maximum delivery count" in letter.reason
 
 
-async def test_released_leases_are_delivered_at_once(queue: LocalWorkQueue) -> None:
+async def test_released_leases_are_delivered_at_once(queue: LocalMessageBus) -> None:
     await queue.send("q", "in flight when the process died")
     assert await queue.receive("q") is not None
     assert await queue.release_all_leases() == 1
@@ -169,7 +169,7 @@ async def test_released_leases_are_delivered_at_once(queue: LocalWorkQueue) -> N
     assert again is not None and again.delivery_count == 2
 
 
-async def test_a_waiting_consumer_wakes_on_send(queue: LocalWorkQueue) -> None:
+async def test_a_waiting_consumer_wakes_on_send(queue: LocalMessageBus) -> None:
     waiter = asyncio.create_task(queue.wait_for_message("q", max_wait=5))
     await asyncio.sleep(0)
     await queue.send("q", "x")
@@ -177,7 +177,7 @@ async def test_a_waiting_consumer_wakes_on_send(queue: LocalWorkQueue) -> None:
 
 
 async def test_a_waiting_consumer_cancelled_as_a_message_arrives_stops(
-    queue: LocalWorkQueue,
+    queue: LocalMessageBus,
 ) -> None:
     """Shutdown cancels consumers whatever arrives meanwhile (Python 3.11's wait_for swallowed
     the cancellation here, and `make soak` hung on a consumer polling for ever)."""
@@ -190,7 +190,7 @@ async def test_a_waiting_consumer_cancelled_as_a_message_arrives_stops(
 
 
 async def test_a_scheduled_message_is_not_received_before_its_time(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "later", message_id="m1", not_before=clock.after(20))
     assert await queue.receive("q") is None
@@ -203,7 +203,7 @@ async def test_a_scheduled_message_is_not_received_before_its_time(
 
 
 async def test_a_scheduled_time_already_past_is_delivered_at_once(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "overdue", not_before=clock.after(-60))
     received = await queue.receive("q")
@@ -214,11 +214,11 @@ async def test_a_scheduled_message_survives_a_reopen_and_keeps_its_time(tmp_path
     clock = ManualClock()
     first = SqliteDatabase(tmp_path / "q.db")
     await first.open()
-    await LocalWorkQueue(first, clock=clock).send("q", "x", not_before=clock.after(30))
+    await LocalMessageBus(first, clock=clock).send("q", "x", not_before=clock.after(30))
     await first.close()
     second = SqliteDatabase(tmp_path / "q.db")
     await second.open()
-    reopened = LocalWorkQueue(second, clock=clock)
+    reopened = LocalMessageBus(second, clock=clock)
     assert await reopened.receive("q") is None
     clock.now += 30
     assert await reopened.receive("q") is not None
@@ -226,7 +226,7 @@ async def test_a_scheduled_message_survives_a_reopen_and_keeps_its_time(tmp_path
 
 
 async def test_a_scheduled_message_id_is_taken_at_send_time(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "retry 1", message_id="outbound:m:retry:1", not_before=clock.after(10))
     await queue.send("q", "again", message_id="outbound:m:retry:1", not_before=clock.after(10))
@@ -238,7 +238,7 @@ async def test_a_scheduled_message_id_is_taken_at_send_time(
 
 
 async def test_a_scheduled_message_does_not_hold_back_its_session(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
     await queue.send("q", "a1", session_id="A")
@@ -251,7 +251,7 @@ async def test_a_scheduled_message_does_not_hold_back_its_session(
 
 
 async def test_a_scheduled_message_coming_due_waits_for_its_sessions_message_in_hand(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
     await queue.send("q", "a1", session_id="A")
@@ -265,7 +265,7 @@ async def test_a_scheduled_message_coming_due_waits_for_its_sessions_message_in_
 
 
 async def test_once_due_a_scheduled_message_goes_before_later_ones_of_its_session(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     await queue.send("q", "retry of a0", session_id="A", not_before=clock.after(10))
     clock.now += 10
@@ -274,14 +274,14 @@ async def test_once_due_a_scheduled_message_goes_before_later_ones_of_its_sessio
     assert first is not None and first.body == "retry of a0"
 
 
-async def test_a_naive_scheduled_time_is_refused(queue: LocalWorkQueue) -> None:
+async def test_a_naive_scheduled_time_is_refused(queue: LocalMessageBus) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         await queue.send("q", "x", not_before=datetime(2026, 11, 1))
     assert await queue.pending_count("q") == 0
 
 
 async def test_a_scheduled_send_does_not_wake_idle_consumers(
-    queue: LocalWorkQueue, clock: ManualClock
+    queue: LocalMessageBus, clock: ManualClock
 ) -> None:
     waiter = asyncio.create_task(queue.wait_for_message("q", max_wait=5))
     await asyncio.sleep(0)
