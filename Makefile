@@ -32,7 +32,7 @@ local.settings.json:
 	cp local.settings.sample.json local.settings.json
 
 run: $(STAMP) local.settings.json
-	$(BIN)/python -m shared.local --port $(PORT) --data-dir .data --seed-demo
+	$(BIN)/python -m devserver --port $(PORT) --data-dir .data --seed-demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,6 +31,8 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
+from devserver.banner import signed_twilio_form
+from devserver.seed import seed_demo
 from shared.adapters.cosmos.metrics import CosmosMetrics, MetricsSnapshot
 from shared.adapters.cosmos.store import CosmosStore
 from shared.adapters.local_bus import LocalMessageBus
@@ -40,8 +42,6 @@ from shared.domain.conversations import DeliveryStatus, Direction, Message, Send
 from shared.domain.message_ids import new_message_id
 from shared.domain.presence import Presence
 from shared.domain.routing_config import Agent
-from shared.local.banner import signed_twilio_form
-from shared.local.seed import seed_demo
 from shared.ports import WebhookCall, WebhookKind
 from shared.settings import get_settings
 from tests.channels.twilio.test_twilio_sender import CREATED

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from shared.local.banner import signed_twilio_form
+from devserver.banner import signed_twilio_form
 from tests.e2e.runtime import ROOT, TWILIO_TOKEN, Runtime, free_port
 
 BUSINESS = "+12025550100"

@@ -26,12 +26,12 @@ from typing import Any
 import httpx
 
 from bench.ingest import start_runtime
+from devserver.seed import SMS_NUMBER, seed_demo
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.work import WorkItem
-from shared.local.seed import SMS_NUMBER, seed_demo
 from tests.e2e.runtime import TWILIO_TOKEN, Runtime
 
 SETTLE_SECONDS = 3.0

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Principal, Role
 from shared.bootstrap import Container
+from shared.domain.identity import Principal, Role
 from shared.errors import Forbidden, Unauthorized
 
 ContainerProvider = Callable[[], Awaitable[Container]]

@@ -15,7 +15,7 @@ from shared.adapters.service_bus import ServiceBusMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.adapters.system_clock import SystemClock
-from shared.auth import DevTokenIssuer, EntraTokenVerifier, TokenVerifier
+from shared.adapters.tokens import DevTokenIssuer, EntraTokenVerifier
 from shared.channels.acs.sender import AcsSmsSender
 from shared.channels.acs.webhook import AcsWebhook
 from shared.channels.chat import ConversationTokens
@@ -25,7 +25,7 @@ from shared.channels.telesign.webhook import TeleSignWebhook
 from shared.channels.twilio.sender import TwilioSmsSender
 from shared.channels.twilio.webhook import TwilioWebhook
 from shared.domain.channels import SmsProvider
-from shared.ports import Clock, MessageBus, SmsSender, Store
+from shared.ports import Clock, MessageBus, SmsSender, Store, TokenVerifier
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService
 from shared.services.bots import BotService

@@ -27,6 +27,7 @@ from shared.domain.conversations import (
 )
 from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
+from shared.domain.identity import Principal
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -599,3 +600,13 @@ class SmsProviderWebhook(Protocol):
     async def verify(
         self, call: WebhookCall, channels: ChannelDirectory, now: datetime
     ) -> VerifiedWebhook: ...
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str) -> Principal: ...
+
+
+class AppRoleVerifier(Protocol):
+    def verify_app_role(self, token: str, role: str) -> None:
+        """Unauthorized unless the token is valid and grants the caller this app role."""
+        ...

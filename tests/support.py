@@ -14,16 +14,16 @@ from opentelemetry import metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
 
+from devserver.banner import signed_twilio_form
+from devserver.runtime import FunctionCatalog, as_service_bus_message, discover
+from devserver.seed import seed_demo
 from functions.api import create_api
 from shared import bootstrap
-from shared.auth import Role
 from shared.bootstrap import Container, build_container, close_container, get_container
 from shared.domain.channels import ChannelKind, SmsProvider
 from shared.domain.conversations import InboundMessage, Message
 from shared.domain.customers import ConsentAction
-from shared.local.banner import signed_twilio_form
-from shared.local.runtime import FunctionCatalog, as_service_bus_message, discover
-from shared.local.seed import seed_demo
+from shared.domain.identity import Role
 from shared.ports import WebhookCall, WebhookKind
 from shared.settings import get_settings
 

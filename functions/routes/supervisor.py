@@ -12,11 +12,11 @@ from fastapi.responses import Response
 from functions.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from functions.dependencies import PageSize, Services, SupervisorCaller, require
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
-from shared.auth import Principal, Role
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.history import GroupBy
+from shared.domain.identity import Principal, Role
 from shared.domain.presence import Presence
 from shared.domain.sentiment import SentimentLabel
 from shared.domain.work import RoutingDecision, WorkItemStatus

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from devserver.seed import SMS_NUMBER, seed_demo
 from shared.adapters.cosmos.layout import AGENTS_PARTITION
 from shared.adapters.cosmos.metrics import OperationKind
 from shared.domain.channels import ChannelKind, SmsProvider
 from shared.domain.conversations import InboundMessage
 from shared.domain.message_ids import new_message_id
 from shared.domain.work import WorkItemStatus
-from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.services.ingest import IngestService
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService

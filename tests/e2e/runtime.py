@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from shared.local.banner import signed_twilio_form
+from devserver.banner import signed_twilio_form
 
 ROOT = Path(__file__).resolve().parents[2]
 TWILIO_TOKEN = "e2e-twilio-token"
@@ -56,7 +56,7 @@ class Runtime:
             [
                 sys.executable,
                 "-m",
-                "shared.local",
+                "devserver",
                 "--port",
                 str(self.port),
                 "--data-dir",

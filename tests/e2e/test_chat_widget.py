@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from shared.local.seed import CHAT_WIDGET_ID
+from devserver.seed import CHAT_WIDGET_ID
 from tests.e2e.runtime import Runtime, eventually, work_of
 
 

@@ -145,7 +145,7 @@ def test_a_second_runtime_on_the_same_folder_is_refused(runtime: Runtime, tmp_pa
         [
             sys.executable,
             "-m",
-            "shared.local",
+            "devserver",
             "--port",
             str(free_port()),
             "--data-dir",

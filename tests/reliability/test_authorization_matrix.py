@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from functions.api import create_api
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.support import bearer
 
 PUBLIC: frozenset[Role] | None = None  # no bearer token: signatures, chat tokens, or anyone

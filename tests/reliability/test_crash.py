@@ -36,9 +36,9 @@ from typing import Any
 import httpx
 import pytest
 
+from devserver.banner import signed_twilio_form
+from devserver.seed import AGENTS, SMS_NUMBER
 from shared.domain.work import CAPACITY_HOLDING, WorkItemStatus
-from shared.local.banner import signed_twilio_form
-from shared.local.seed import AGENTS, SMS_NUMBER
 from tests.e2e.runtime import TWILIO_TOKEN, Runtime, eventually, free_port
 from tests.reliability.soak import factor
 

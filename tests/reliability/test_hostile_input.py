@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from devserver.banner import signed_twilio_form
+from devserver.seed import CHAT_WIDGET_ID
 from functions.api import create_api
-from shared.auth import Role
 from shared.bootstrap import Container
-from shared.local.banner import signed_twilio_form
-from shared.local.seed import CHAT_WIDGET_ID
+from shared.domain.identity import Role
 from tests.channels.acs.wire import WEBHOOK_SECRET, acs_channel
 from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, assert_problem, bearer, drain
 

@@ -15,12 +15,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from devserver.banner import signed_twilio_form
+from devserver.runtime import consume
+from devserver.seed import SMS_NUMBER, seed_demo
 from shared import bootstrap
 from shared.bootstrap import build_container
 from shared.domain.channels import SmsProvider
-from shared.local.banner import signed_twilio_form
-from shared.local.runtime import consume
-from shared.local.seed import SMS_NUMBER, seed_demo
 from shared.settings import Settings
 from tests.reliability.soak import examples
 from tests.support import PUBLIC_BASE_URL, TWILIO_TOKEN, catalog, twilio_call

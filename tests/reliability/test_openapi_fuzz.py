@@ -31,8 +31,8 @@ from schemathesis.specs.openapi.checks import (
 
 from functions.api import create_api
 from functions.problems import PROBLEM_JSON
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.reliability.soak import examples
 from tests.support import PUBLIC_BASE_URL, bearer
 

@@ -16,8 +16,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from devserver.runtime import consume
 from shared.bootstrap import Container
-from shared.local.runtime import consume
 from shared.services.bus_messages import INBOUND
 from tests.support import ManualClock, catalog, post_twilio_sms
 

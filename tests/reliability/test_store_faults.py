@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devserver.runtime import as_service_bus_message
 from functions.api import create_api
 from shared import bootstrap
 from shared.bootstrap import Container, build_container
-from shared.local.runtime import as_service_bus_message
 from tests.support import PUBLIC_BASE_URL, catalog, post_twilio_sms
 
 

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from functions.api import create_api
-from shared.auth import DevTokenIssuer, Role
+from shared.adapters.tokens import DevTokenIssuer
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.support import assert_problem
 
 # Public: authenticated by something other than a bearer token, or meant for anyone.

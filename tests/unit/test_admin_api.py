@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.channels import TwilioAccount
 from shared.domain.customers import Customer
+from shared.domain.identity import Role
 from tests.support import TWILIO_TOKEN, bearer, drain
 
 TWILIO_ACCOUNT = {

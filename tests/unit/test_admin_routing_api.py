@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.support import bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.conversations import (
     DeliveryStatus,
@@ -17,6 +16,7 @@ from shared.domain.conversations import (
     Message,
     SenderKind,
 )
+from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.services.bus_messages import INBOUND, OutboundRequest
 from tests.support import bearer, drain, twilio_inbound

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
 from shared.domain.work import WorkItemStatus
 from shared.services.agent_work import AgentWorkService

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
+from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.domain.conversations import SenderKind
+from shared.domain.identity import Role
 from shared.domain.routing_config import AutomatedMessages
-from shared.local.seed import CHAT_WIDGET_ID
 from tests.support import bearer, drain
 from tests.unit.test_agent_flow import arrive, inbound
 

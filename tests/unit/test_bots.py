@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.bots import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signature_matches
+from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.domain.routing_config import BotConfig, OperatingHours, OperatingWindow, Redirect
 from shared.domain.work import WorkItemStatus

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from shared.auth import EntraTokenVerifier, Role
+from shared.adapters.tokens import EntraTokenVerifier
+from shared.domain.identity import Role
 from shared.errors import Unauthorized
 from tests.entra import AUDIENCE, TENANT, Tenant, running_tenant
 

@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.figures import DayFigures, FigureScope, presence_field
+from shared.domain.identity import Role
 from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
 from shared.domain.work import RoutingDecision, WorkItem
 from shared.services.bus_messages import INBOUND

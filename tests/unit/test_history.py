@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.figures import DayFigures, FigureScope
 from shared.domain.history import combine
+from shared.domain.identity import Role
 from shared.services.figures import FiguresService
 from tests.support import bearer
 from tests.unit.test_supervisor import DAY, Clock, local, scripted_day, supervisor

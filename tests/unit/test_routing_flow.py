@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.domain.routing_config import (
     OperatingHours,

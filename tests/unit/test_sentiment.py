@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
+from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from shared.domain.sentiment import (
     ConversationSentiment,
     Sentiment,
@@ -20,7 +21,6 @@ from shared.domain.sentiment import (
     roll,
     score_text,
 )
-from shared.local.seed import CHAT_WIDGET_ID
 from tests.support import ManualClock, bearer
 from tests.unit.test_agent_flow import arrive, inbound
 

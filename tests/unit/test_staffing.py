@@ -9,8 +9,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.domain.staffing import advise, average_speed_of_answer, erlang_c, service_level
 from tests.support import ManualClock, bearer

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation
 from shared.domain.figures import FigureScope
+from shared.domain.identity import Role
 from shared.domain.work import WorkItem
 from shared.services.figures import FiguresService
 from tests.support import bearer, drain

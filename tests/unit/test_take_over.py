@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.support import assert_problem, bearer
 from tests.unit.test_admin_routing_api import put
 from tests.unit.test_agent_work_actions import agent, alices_conversation, sign_in, url

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from tests.support import ManualClock, bearer
 
 

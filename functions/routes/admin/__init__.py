@@ -14,8 +14,8 @@ from pydantic import BaseModel
 
 from functions.dependencies import PageSize, Services, require
 from functions.problems import problem_responses
-from shared.auth import Role
 from shared.bootstrap import Container
+from shared.domain.identity import Role
 from shared.services.listing import Page
 
 Body = TypeVar("Body", bound=BaseModel)

@@ -29,12 +29,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.auth import AppRoleVerifier
 from shared.channels.numbers import provider_number
 from shared.domain.channels import AcsAccount, Channel, ChannelKind, SmsProvider
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, InboundMessage
 from shared.errors import BadRequest, Forbidden, Unauthorized
 from shared.ports import (
+    AppRoleVerifier,
     ChannelDirectory,
     ProviderSms,
     VerifiedWebhook,

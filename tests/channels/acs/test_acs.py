@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels.acs import webhook as acs
 from shared.domain.conversations import DeliveryStatus
+from shared.domain.identity import Role
 from shared.services.bus_messages import DELIVERY, INBOUND
 from tests.channels.acs.wire import (
     ACS_NUMBER,

@@ -12,13 +12,13 @@ import httpx
 import jwt
 import pytest
 
-from shared.auth import Role
+from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.channels.chat import AUDIENCE, ISSUER
 from shared.domain.customers import Customer
+from shared.domain.identity import Role
 from shared.domain.routing_config import Condition, ConditionField, Operator, RoutingRule
 from shared.domain.work import WorkItemStatus
-from shared.local.seed import CHAT_WIDGET_ID
 from tests.support import bearer, drain
 
 HOSTILE = '<img src=x onerror="alert(1)"><script>alert(2)</script>&amp; "quoted"'

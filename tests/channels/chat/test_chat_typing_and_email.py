@@ -9,11 +9,11 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from shared.auth import Role
+from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.domain.channels import ChannelKind, ChatWidget, PreChatQuestion
 from shared.domain.customers import Customer
-from shared.local.seed import CHAT_WIDGET_ID
+from shared.domain.identity import Role
 from shared.services.chat import ChatEvent
 from tests.channels.chat.test_chat_api import auth, connected, read, start, url
 from tests.support import bearer

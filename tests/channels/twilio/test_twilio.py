@@ -10,7 +10,6 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from shared.auth import Role
 from shared.bootstrap import Container
 from shared.channels.twilio.webhook import (
     EMPTY_TWIML,
@@ -19,6 +18,7 @@ from shared.channels.twilio.webhook import (
     signature_is_valid,
 )
 from shared.domain.conversations import DeliveryStatus
+from shared.domain.identity import Role
 from shared.services.bus_messages import INBOUND
 from tests.support import (
     PUBLIC_BASE_URL,

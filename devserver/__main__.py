@@ -1,4 +1,4 @@
-"""`python -m shared.local [--port N] [--data-dir DIR] [--seed-demo]`: the local runtime."""
+"""`python -m devserver [--port N] [--data-dir DIR] [--seed-demo]`: the local runtime."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import uvicorn
 
-from shared.local.runtime import discover, exclusive_data_dir, start_workers, stop_workers
+from devserver.runtime import discover, exclusive_data_dir, start_workers, stop_workers
 
 SHUTDOWN_GRACE_SECONDS = 2
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m shared.local", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devserver", description=__doc__)
     parser.add_argument("--port", type=int, default=7071)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
@@ -40,9 +40,9 @@ def point_settings_at(data_dir: Path, port: int) -> None:
 
 async def serve(args: argparse.Namespace) -> None:
     # Imported only now: the settings it reads must see the runtime's defaults first.
+    from devserver.banner import banner
+    from devserver.seed import seed_demo
     from shared.bootstrap import close_container, get_container
-    from shared.local.banner import banner
-    from shared.local.seed import seed_demo
 
     function_app = importlib.import_module("function_app")
     catalog = discover(function_app.app)
@@ -51,7 +51,7 @@ async def serve(args: argparse.Namespace) -> None:
         raise SystemExit("the local runtime needs QUEUE_BACKEND=local")
     released = await services.local_bus.release_all_leases()
     if released:
-        logging.getLogger("shared.local").info("resuming %d unfinished queue messages", released)
+        logging.getLogger("devserver").info("resuming %d unfinished queue messages", released)
     if args.seed_demo:
         await seed_demo(services.store, twilio_auth_token=services.settings.twilio_auth_token)
     workers = start_workers(catalog, services.local_bus, args.consumers_per_queue)

@@ -1,4 +1,4 @@
-"""Bearer tokens: who is calling, with which roles.
+"""Bearer tokens: verifying who is calling, with which roles.
 
 Locally a development issuer signs RS256 tokens with a key it keeps in the data folder; in
 Azure, Microsoft Entra ID issues them and its published signing keys verify them. Both check
@@ -10,39 +10,16 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.types import Options
 
-from shared.domain.base import Model
+from shared.domain.identity import Principal, Role
 from shared.errors import Unauthorized
-
-
-class Role(StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-class Principal(Model):
-    subject: str
-    roles: frozenset[Role]
-    name: str | None = None
-
-
-class TokenVerifier(Protocol):
-    def verify(self, token: str) -> Principal: ...
-
-
-class AppRoleVerifier(Protocol):
-    def verify_app_role(self, token: str, role: str) -> None:
-        """Unauthorized unless the token is valid and grants the caller this app role."""
-        ...
 
 
 def _principal(claims: dict[str, object]) -> Principal:

@@ -27,7 +27,7 @@ from croniter import croniter
 
 from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
 
-log = logging.getLogger("shared.local")
+log = logging.getLogger("devserver")
 
 Handler = Callable[..., Any]
 IDLE_POLL_SECONDS = 0.5

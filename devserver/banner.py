@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 
 from twilio.request_validator import RequestValidator
 
-from shared.auth import Role
+from devserver.runtime import FunctionCatalog
+from devserver.seed import AGENTS, CUSTOMERS, SMS_NUMBER
 from shared.bootstrap import Container
-from shared.local.runtime import FunctionCatalog
-from shared.local.seed import AGENTS, CUSTOMERS, SMS_NUMBER
+from shared.domain.identity import Role
 
 
 def signed_twilio_form(
