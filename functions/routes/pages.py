@@ -19,24 +19,30 @@ _TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
 }
-# Each page's folder in the `shared` package and the files it serves ("" is the page).
+# The files each page serves ("" is the page), as (folder in the `shared` package, file): its
+# own, and what the staff pages share from shared/web/.
+_COMMON = {"common.js": ("web", "common.js"), "common.css": ("web", "common.css")}
 PAGES = {
-    "agent": (
-        "console",
-        {"": "index.html", "console.js": "console.js", "console.css": "console.css"},
-    ),
-    "supervisor": (
-        "supervisor",
-        {"": "index.html", "supervisor.js": "supervisor.js", "supervisor.css": "supervisor.css"},
-    ),
+    "agent": {
+        "": ("console", "index.html"),
+        "console.js": ("console", "console.js"),
+        "console.css": ("console", "console.css"),
+        **_COMMON,
+    },
+    "supervisor": {
+        "": ("supervisor", "index.html"),
+        "supervisor.js": ("supervisor", "supervisor.js"),
+        "supervisor.css": ("supervisor", "supervisor.css"),
+        **_COMMON,
+    },
 }
 
 
 def _serve(page: str, name: str) -> Response:
-    folder, files = PAGES[page]
-    file_name = files.get(name)
-    if file_name is None:
+    found = PAGES[page].get(name)
+    if found is None:
         raise NotFound(f"no {page} page file {name!r}")
+    folder, file_name = found
     return Response(
         (resources.files("shared") / folder / file_name).read_text(encoding="utf-8"),
         media_type=_TYPES[file_name[file_name.rindex(".") :]],

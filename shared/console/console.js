@@ -10,31 +10,8 @@
   var selected = null; // conversation id
   var timers = null;
 
-  function $(id) { return document.getElementById(id); }
-
-  function showError(text) { $("error").textContent = text || ""; }
-
-  function api(method, path, body) {
-    var options = { method: method, headers: { Authorization: "Bearer " + token } };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch("/api" + path, options).then(function (response) {
-      if (response.status === 204) { return null; }
-      return response.json().then(function (data) {
-        if (!response.ok) { throw new Error(data.detail || response.statusText); }
-        return data;
-      });
-    });
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined) { node.textContent = text; }
-    return node;
-  }
+  var $ = Desk.$, showError = Desk.showError, el = Desk.el;
+  var api = Desk.client(function () { return token; });
 
   function clock(seconds) {
     var h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;

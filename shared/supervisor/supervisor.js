@@ -9,26 +9,8 @@
   var monitored = null; // conversation id
   var poller = null;
 
-  function $(id) { return document.getElementById(id); }
-
-  function showError(text) { $("error").textContent = text || ""; }
-
-  function api(method, path) {
-    return fetch("/api" + path, { method: method, headers: { Authorization: "Bearer " + token } })
-      .then(function (response) {
-        return response.json().then(function (data) {
-          if (!response.ok) { throw new Error(data.detail || response.statusText); }
-          return data;
-        });
-      });
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var $ = Desk.$, showError = Desk.showError, el = Desk.el;
+  var api = Desk.client(function () { return token; });
 
   function row(cells) {
     var tr = document.createElement("tr");

@@ -1,0 +1,38 @@
+/* What the staff pages (the agent console, the supervisor page) share: the API client, element
+ * helpers that only ever set text (never markup), and the error line. No build step, no
+ * library: each page loads this file before its own. */
+var Desk = (function () {
+  "use strict";
+
+  function $(id) { return document.getElementById(id); }
+
+  function showError(text) { $("error").textContent = text || ""; }
+
+  // An API client bound to the page's bearer token, read at each call: the page keeps the
+  // token in memory only and drops it on sign-out.
+  function client(currentToken) {
+    return function api(method, path, body) {
+      var options = { method: method, headers: { Authorization: "Bearer " + currentToken() } };
+      if (body !== undefined) {
+        options.headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(body);
+      }
+      return fetch("/api" + path, options).then(function (response) {
+        if (response.status === 204) { return null; }
+        return response.json().then(function (data) {
+          if (!response.ok) { throw new Error(data.detail || response.statusText); }
+          return data;
+        });
+      });
+    };
+  }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  return { $: $, showError: showError, client: client, el: el };
+})();
