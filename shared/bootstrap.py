@@ -257,6 +257,14 @@ async def get_container() -> Container:
         return _container
 
 
+def replace_container(container: Container | None) -> Container | None:
+    """Make `container` the process's container and return the one it replaces: how a test
+    runs the app on a container of its own (time driven by hand, say) and puts the other back."""
+    global _container
+    previous, _container = _container, container
+    return previous
+
+
 async def close_container() -> None:
     global _container
     async with _lock:

@@ -18,8 +18,13 @@ from devserver.banner import signed_twilio_form
 from devserver.runtime import FunctionCatalog, as_service_bus_message, discover
 from devserver.seed import seed_demo
 from functions.api import create_api
-from shared import bootstrap
-from shared.bootstrap import Container, build_container, close_container, get_container
+from shared.bootstrap import (
+    Container,
+    build_container,
+    close_container,
+    get_container,
+    replace_container,
+)
 from shared.domain.channels import ChannelKind, SmsProvider
 from shared.domain.conversations import InboundMessage, Message
 from shared.domain.customers import ConsentAction
@@ -95,9 +100,9 @@ async def clocked(services: Container, clock: ManualClock) -> AsyncIterator[Cont
     """The `services` app on the same data, with time driven by `clock`: its queue triggers
     (drain) run on it too. For backoffs and timeouts without waiting for them."""
     container = await build_container(services.settings, clock=clock)
-    previous, bootstrap._container = bootstrap._container, container
+    previous = replace_container(container)
     yield container
-    bootstrap._container = previous
+    replace_container(previous)
     await container.close()
 
 

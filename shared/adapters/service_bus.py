@@ -3,7 +3,7 @@
 The queue triggers in functions/queue_triggers.py consume; this adapter only sends. It signs in
 with the app's managed identity, so the namespace needs no keys (docs/servicebus.md lists the
 roles). Every message is built by `build_message`, a pure function, so what goes on the wire is
-tested without a server (tests/unit/test_service_bus.py).
+tested without a server (tests/adapters/test_service_bus.py).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ callers who wait rather than leave). Pure functions, no I/O.
 
 `pyworkforce` from PyPI computes the same, but it pulls in OR-Tools, pandas and NumPy (tens of
 megabytes for a Function App to load on every cold start) for a formula of a few lines: the
-formula lives here instead, checked against published values in tests/unit/test_staffing.py.
+formula lives here instead, checked against published values in tests/api/test_staffing.py.
 
 Erlang C is computed through the Erlang B recursion, B(0) = 1, B(n) = A*B(n-1) / (n + A*B(n-1)),
 then C = N*B / (N - A*(1 - B)): stable for hundreds of agents where A^N / N! overflows."""

@@ -51,7 +51,7 @@ async def scenario(
             sentiment_enabled=False,
         )
     )
-    previous, bootstrap._container = bootstrap._container, container
+    previous = bootstrap.replace_container(container)
     try:
         await seed_demo(container.store, twilio_auth_token=TWILIO_TOKEN)
         counters = [0] * len(NUMBERS)
@@ -101,7 +101,7 @@ async def scenario(
             messages = await container.store.list_messages(conversations[0], include_internal=True)
             assert [m.text for m in messages] == expected  # invariants 3 and 4
     finally:
-        bootstrap._container = previous
+        bootstrap.replace_container(previous)
         await container.close()
 
 

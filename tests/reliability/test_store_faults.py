@@ -82,9 +82,9 @@ async def flaky(
     monkeypatch.setattr(bootstrap, "_open_store", open_flaky)
     clock = ShiftedClock()
     container = await build_container(services.settings, clock=clock)
-    previous, bootstrap._container = bootstrap._container, container
+    previous = bootstrap.replace_container(container)
     yield container, wrapped[0], clock
-    bootstrap._container = previous
+    bootstrap.replace_container(previous)
     await container.close()
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from shared.bootstrap import Container
 from shared.domain.identity import Role
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 
 def admin(services: Container) -> dict[str, str]:

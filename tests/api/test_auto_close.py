@@ -11,10 +11,10 @@ import httpx
 from shared.bootstrap import Container
 from shared.domain.presence import Presence
 from shared.domain.routing_config import OperatingHours, OperatingWindow, Redirect
+from tests.api.test_agent_flow import arrive
+from tests.api.test_bots import work_of
+from tests.api.test_routing_flow import configure_workstream, routing_of
 from tests.support import ManualClock, drain, twilio_inbound
-from tests.unit.test_agent_flow import arrive
-from tests.unit.test_bots import work_of
-from tests.unit.test_routing_flow import configure_workstream, routing_of
 
 BILLING = "My bill is wrong"
 GOODBYE = "We closed this conversation. Text us again any time."

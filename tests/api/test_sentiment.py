@@ -21,8 +21,8 @@ from shared.domain.sentiment import (
     roll,
     score_text,
 )
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import ManualClock, bearer
-from tests.unit.test_agent_flow import arrive, inbound
 
 NEG, NEU, POS = SentimentLabel.NEGATIVE, SentimentLabel.NEUTRAL, SentimentLabel.POSITIVE
 

@@ -14,8 +14,8 @@ from shared.domain.figures import DayFigures, FigureScope
 from shared.domain.history import combine
 from shared.domain.identity import Role
 from shared.services.figures import FiguresService
+from tests.api.test_supervisor import DAY, Clock, local, scripted_day, supervisor
 from tests.support import bearer
-from tests.unit.test_supervisor import DAY, Clock, local, scripted_day, supervisor
 
 URL = "/api/supervisor/history"
 NEXT = DAY + timedelta(days=1)

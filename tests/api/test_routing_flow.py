@@ -21,8 +21,8 @@ from shared.domain.routing_config import (
 )
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 BILLING = "My bill is wrong"
 

@@ -18,8 +18,8 @@ from shared.domain.figures import FigureScope
 from shared.domain.identity import Role
 from shared.domain.work import WorkItem
 from shared.services.figures import FiguresService
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 11, 2)

@@ -13,8 +13,8 @@ from shared.bootstrap import Container
 from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.domain.staffing import advise, average_speed_of_answer, erlang_c, service_level
+from tests.api.test_supervisor import arrival
 from tests.support import ManualClock, bearer
-from tests.unit.test_supervisor import arrival
 
 # --- the formula -----------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
 from shared.domain.work import WorkItemStatus
 from shared.services.agent_work import AgentWorkService
 from shared.services.presence import PresenceService
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import assert_problem, bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 
 def agent(services: Container, agent_id: str) -> dict[str, str]:

@@ -14,8 +14,8 @@ from shared.bootstrap import Container
 from shared.domain.conversations import SenderKind
 from shared.domain.identity import Role
 from shared.domain.routing_config import AutomatedMessages
+from tests.api.test_agent_flow import arrive, inbound
 from tests.support import bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 TEXTS = AutomatedMessages(
     received="Thanks! You are number {position} in the queue.",

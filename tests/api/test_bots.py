@@ -22,9 +22,9 @@ from shared.domain.identity import Role
 from shared.domain.presence import Presence
 from shared.domain.routing_config import BotConfig, OperatingHours, OperatingWindow, Redirect
 from shared.domain.work import WorkItemStatus
+from tests.api.test_agent_flow import arrive, inbound
 from tests.loopback import Answer, LoopbackApi
 from tests.support import ManualClock, bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
 
 SECRET = "bot-signing-secret-0123456789"
 HELLO = "Hi! I am the assistant. How can I help?"

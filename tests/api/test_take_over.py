@@ -10,10 +10,10 @@ import httpx
 
 from shared.bootstrap import Container
 from shared.domain.identity import Role
+from tests.api.test_admin_routing_api import put
+from tests.api.test_agent_work_actions import agent, alices_conversation, sign_in, url
+from tests.api.test_supervisor import arrival
 from tests.support import assert_problem, bearer
-from tests.unit.test_admin_routing_api import put
-from tests.unit.test_agent_work_actions import agent, alices_conversation, sign_in, url
-from tests.unit.test_supervisor import arrival
 
 
 def sue(services: Container) -> dict[str, str]:
