@@ -87,7 +87,7 @@ async def send_bulk(msg: func.ServiceBusMessage) -> None:
     await services.campaigns.work(BulkRequest.model_validate_json(msg.get_body()).job_id)
 
 
-# --- bots and auto-close (issue 5) ---
+# --- bots and auto-close ---
 
 
 @blueprint.service_bus_queue_trigger(

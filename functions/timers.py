@@ -21,14 +21,14 @@ async def capacity_reconcile(timer: func.TimerRequest) -> None:
     await services.routing.reconcile_capacity()
 
 
-# Presence (issue 6): disconnection grace, inactivity and the admin's default, every 30 s.
+# Presence: disconnection grace, inactivity and the admin's default, every 30 s.
 @blueprint.timer_trigger(arg_name="timer", schedule="15,45 * * * * *", run_on_startup=False)
 async def presence_refresh(timer: func.TimerRequest) -> None:
     services = await get_container()
     await services.agent_work.refresh_presence()
 
 
-# Figures (issue 8): today's (and any unfinalized day's) aggregates per queue and agent.
+# Figures: today's (and any unfinalized day's) aggregates per queue and agent.
 @blueprint.timer_trigger(arg_name="timer", schedule="5 * * * * *", run_on_startup=False)
 async def figures_aggregate(timer: func.TimerRequest) -> None:
     services = await get_container()

@@ -18,7 +18,7 @@ from shared.adapters.system_clock import SystemClock
 from shared.adapters.tokens import DevTokenIssuer, EntraTokenVerifier
 from shared.channels.acs.sender import AcsSmsSender
 from shared.channels.acs.webhook import AcsWebhook
-from shared.channels.chat import ConversationTokens
+from shared.channels.chat_tokens import ConversationTokens
 from shared.channels.senders import ProviderSmsSender
 from shared.channels.telesign.sender import TeleSignSmsSender
 from shared.channels.telesign.webhook import TeleSignWebhook
@@ -76,10 +76,10 @@ class Container:
     collaboration: CollaborationService
     bots: BotService
     inactivity: InactivityService
-    # --- supervision and figures (issue 8) ---
+    # --- supervision and figures ---
     supervisor: SupervisorService
     figures: FiguresService
-    # --- typing indicators (issue 7) ---
+    # --- typing indicators ---
     typing: TypingService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()

@@ -513,7 +513,7 @@ class SmsSender(Protocol):
         ...
 
 
-# --- bots (issue 5) ------------------------------------------------------------------------------
+# --- bots ------------------------------------------------------------------------------
 
 
 class BotFailed(Exception):
@@ -609,4 +609,14 @@ class TokenVerifier(Protocol):
 class AppRoleVerifier(Protocol):
     def verify_app_role(self, token: str, role: str) -> None:
         """Unauthorized unless the token is valid and grants the caller this app role."""
+        ...
+
+
+class ChatTokens(Protocol):
+    """The chat widget's conversation tokens: one opens one conversation only."""
+
+    def issue(self, conversation_id: str) -> str: ...
+
+    def conversation_of(self, token: str) -> str:
+        """The conversation the token opens; Unauthorized if it is not a valid token."""
         ...

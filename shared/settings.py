@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     dev_auth_issuer: str = "https://localhost/omnichannel-dev"
     auth_audience: str = "api://omnichannel"
 
-    # --- chat widget (issue 7) ---
+    # --- chat widget ---
     chat_token_secret: str = Field(default="", repr=False)
     """HMAC key (32+ characters) signing chat conversation tokens; every instance needs the same
     one. Empty locally: a key is generated into CHAT_TOKEN_KEY_FILE."""
@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     chat_poll_interval_seconds: float = Field(default=0.5, gt=0)
     """How often a held read looks for news: a widget sees a message within this."""
 
-    # --- supervision and figures (issue 8) ---
+    # --- supervision and figures ---
     org_time_zone: str = "UTC"
     """IANA name: figures are counted per day in this time zone."""
     service_level_seconds: float = Field(default=60.0, gt=0)
@@ -119,7 +119,7 @@ class Settings(BaseSettings):
     sentiment_enabled: bool = True
     """Score each customer message's sentiment (a lexicon method) for supervisors."""
 
-    # --- chat: typing indicators (issue 7) ---
+    # --- chat: typing indicators ---
     typing_ttl_seconds: float = Field(default=6.0, gt=0, le=60)
     """How long one typing signal shows on the other side; clients repeat it while typing."""
 

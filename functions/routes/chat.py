@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from functions.dependencies import Services
 from functions.problems import problem_responses
-from shared.channels.chat import CustomerMessage, StartChat
+from shared.domain.chat import CustomerMessage, StartChat
 from shared.domain.conversations import Conversation
 from shared.errors import NotFound, Unauthorized
 from shared.services.chat import (
@@ -183,7 +183,7 @@ def sse_frame(event: ChatEvent) -> str:
     responses=problem_responses(*SESSION_PROBLEMS, ENDED),
 )
 async def customer_typing(conversation: ChatConversation, services: Services) -> None:
-    """The visitor is typing (issue 7): repeat every few seconds while they type."""
+    """The visitor is typing: repeat every few seconds while they type."""
     await services.chat.typing(conversation)
 
 

@@ -31,7 +31,7 @@ class SenderKind(StrEnum):
     AGENT = "agent"
     SYSTEM = "system"
     BOT = "bot"
-    """The workstream's bot (issue 5): `bot_id` names it."""
+    """The workstream's bot: `bot_id` names it."""
 
 
 class DeliveryStatus(StrEnum):
@@ -43,7 +43,7 @@ class DeliveryStatus(StrEnum):
 
 
 class TypingParty(StrEnum):
-    """Who is typing in a conversation (issue 7): shown to the other side, for seconds."""
+    """Who is typing in a conversation: shown to the other side, for seconds."""
 
     CUSTOMER = "customer"
     AGENT = "agent"
@@ -113,7 +113,7 @@ class Conversation(Model):
     )
     opened_at: datetime
     closed_at: datetime | None = None
-    # --- sentiment (issue 8) ---
+    # --- sentiment ---
     sentiment: ConversationSentiment | None = Field(
         default=None, description="rolling, over the customer's messages; supervisors only"
     )
@@ -141,7 +141,7 @@ class Message(Model):
         "(for example 'unknown status 299'); the delivery status stays as it was",
     )
     created_at: datetime
-    # --- sentiment (issue 8) ---
+    # --- sentiment ---
     sentiment: Sentiment | None = Field(
         default=None, description="a customer message's, when scored; never shown to customers"
     )

@@ -26,5 +26,5 @@ class Customer(Model):
         default=None,
         max_length=254,
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="identifies a chat visitor (issue 7); compared case-insensitively",
+        description="identifies a chat visitor; compared case-insensitively",
     )

@@ -155,7 +155,7 @@ def _computed(
     return state.model_copy(update={"presence": presence, "custom_presence_id": None})
 
 
-# --- stored presence configuration and changes (issue 6) ---------------------------------------
+# --- stored presence configuration and changes ---------------------------------------
 
 
 class PresenceSettings(Model):

@@ -151,7 +151,7 @@ class Workstream(Model):
     auto_close_after_seconds: int | None = Field(
         default=None, ge=60, description="close work whose customer has been silent this long"
     )
-    # --- bots and auto-close (issue 5) ---
+    # --- bots and auto-close ---
     auto_close_message: str | None = Field(
         default=None,
         min_length=1,
@@ -159,7 +159,7 @@ class Workstream(Model):
         description="told the customer when their silence closes the work",
     )
     bot: BotConfig | None = Field(default=None, description="a first responder before humans")
-    # --- automated messages (issue 7) ---
+    # --- automated messages ---
     automated_messages: AutomatedMessages = Field(
         default_factory=AutomatedMessages, description="told the customer on events"
     )

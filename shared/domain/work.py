@@ -21,7 +21,7 @@ class WorkItemStatus(StrEnum):
     WRAP_UP = "wrap_up"
     CLOSED = "closed"
     BOT = "bot"
-    """A bot answers the customer first (issue 5): no agent, no capacity held; escalation
+    """A bot answers the customer first: no agent, no capacity held; escalation
     makes it wait in its queue for a human."""
 
 
@@ -90,12 +90,12 @@ class WorkItem(Model):
         default_factory=dict,
         description="agents who declined or let an offer lapse, skipped for it until then",
     )
-    # --- the agent's work (issue 6) ---
+    # --- the agent's work ---
     wrap_up_at: datetime | None = Field(default=None, description="when wrap-up began")
     consultants: tuple[str, ...] = Field(
         default=(), description="agents consulted on it: they read it and write notes only"
     )
-    # --- figures (issue 8) ---
+    # --- figures ---
     closed_at: datetime | None = Field(
         default=None, description="when it closed: ends handle time, or marks it abandoned"
     )

@@ -140,7 +140,7 @@ class AgentWorkService:
                 )
         return views
 
-    # --- presence (issue 6) -------------------------------------------------------------------
+    # --- presence -------------------------------------------------------------------
 
     async def _after(self, agent_id: str, change: PresenceChange) -> PresenceChange:
         """A presence change may make the agent eligible: its queues are routed at once."""

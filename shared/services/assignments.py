@@ -136,7 +136,7 @@ class AssignmentService:
         closed = await self._store.close_work_item(item.id, self._clock.now(), agent_id=agent_id)
         if closed is None:
             raise Conflict("the work was closed or transferred already")
-        if item.status == WorkItemStatus.ACTIVE:  # closed without ending first (issue 7)
+        if item.status == WorkItemStatus.ACTIVE:  # closed without ending first
             await self._notices.announce(closed, AutomatedEvent.ENDED)
         await self._routing.follow_capacity(agent_id)
         agent = await self._store.get_agent(agent_id)

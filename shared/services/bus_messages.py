@@ -56,7 +56,7 @@ class BulkRequest(Model):
     job_id: str
 
 
-# --- bots and auto-close (issue 5) ---
+# --- bots and auto-close ---
 
 
 class BotTurn(Model):

@@ -19,14 +19,9 @@ from typing import Literal, Protocol
 
 from pydantic import Field
 
-from shared.channels.chat import (
-    ConversationTokens,
-    CustomerMessage,
-    StartChat,
-    plain_text,
-)
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind, ChatWidget, PreChatQuestion
+from shared.domain.chat import CustomerMessage, StartChat, plain_text
 from shared.domain.conversations import (
     Conversation,
     DeliveryStatus,
@@ -44,6 +39,7 @@ from shared.domain.work import WorkItem, WorkItemStatus
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import (
     ChannelStore,
+    ChatTokens,
     Clock,
     ConversationStore,
     CustomerStore,
@@ -119,7 +115,7 @@ class ChatUpdate(Model):
     state: str
     messages: tuple[ChatMessageView, ...] = ()
     next_after: int = Field(description="pass as `after` to read on from here")
-    agent_typing: bool = Field(default=False, description="the agent is typing (issue 7)")
+    agent_typing: bool = Field(default=False, description="the agent is typing")
 
 
 class ChatEvent(Model):
@@ -146,7 +142,7 @@ class ChatService:
         store: ChatPorts,
         ingest: IngestService,
         routing: RoutingService,
-        tokens: ConversationTokens,
+        tokens: ChatTokens,
         clock: Clock,
         settings: Settings,
         *,
@@ -230,7 +226,7 @@ class ChatService:
     ) -> tuple[Customer | None, tuple[str, ...]]:
         """Every identifying answer must equal its customer field exactly; one record matching
         all identifies the customer, several leave it unidentified with them as candidates.
-        Records are looked up by phone or email (the indexed fields, issue 7): a form with
+        Records are looked up by phone or email (the indexed fields): a form with
         neither question identifies no one. Emails compare case-insensitively."""
         wanted: dict[str, str] = {}
         for question in widget.pre_chat:
@@ -306,7 +302,7 @@ class ChatService:
             provider_message_id=provider_id,
             status=DeliveryStatus.RECEIVED,
             created_at=self._clock.now(),
-            sentiment=await self._ingest.sentiment_of(text),  # issue 8: for supervisors only
+            sentiment=await self._ingest.sentiment_of(text),  # for supervisors only
         )
         stored = await self._store.append_message(message)
         if stored is None and provider_id is not None:  # a retried send: the first one stands
@@ -394,7 +390,7 @@ class ChatService:
         return await self._update(conversation.id, 0)
 
     async def typing(self, conversation: Conversation) -> None:
-        """The customer types (issue 7): the agent sees it for a few seconds."""
+        """The customer types: the agent sees it for a few seconds."""
         if _status(await self._store.open_work_item(conversation.id))[0] is ChatStatus.ENDED:
             raise Conflict("this conversation has ended")
         await self._typing.started(conversation.id, TypingParty.CUSTOMER)
@@ -465,7 +461,7 @@ class ChatService:
         return views
 
     async def _bot_name(self, conversation_id: str, bot_id: str) -> str | None:
-        """The display name of the conversation's workstream bot (issue 5), if it is that one."""
+        """The display name of the conversation's workstream bot, if it is that one."""
         conversation = await self._store.get_conversation(conversation_id)
         workstream = (
             None

@@ -215,7 +215,7 @@ class CollaborationService:
         )
         if ended is None:
             raise Conflict("the work changed (closed or transferred) before it ended")
-        await self._notices.announce(ended, AutomatedEvent.ENDED)  # issue 7
+        await self._notices.announce(ended, AutomatedEvent.ENDED)
         await self._routing.follow_capacity(agent_id)
         return self._view(part, ended, WorkRole.PRIMARY)
 
@@ -263,7 +263,7 @@ class CollaborationService:
         )
         return self._view(part, assigned, WorkRole.PRIMARY)
 
-    # --- a supervisor takes over (issue 8) ----------------------------------------------------
+    # --- a supervisor takes over ----------------------------------------------------
 
     async def take_over(self, supervisor_id: str, conversation_id: str) -> WorkView:
         """The supervisor becomes the conversation's primary agent: active work is transferred

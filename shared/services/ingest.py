@@ -141,7 +141,7 @@ class IngestService:
             await self.customer_wrote(conversation, workstream, item, message)
         return IngestOutcome(conversation=conversation, message=stored, work_item=item)
 
-    # --- bots and auto-close (issue 5) ---------------------------------------------------------
+    # --- bots and auto-close ---------------------------------------------------------
 
     async def customer_wrote(
         self,
@@ -165,7 +165,7 @@ class IngestService:
                 since=conversation.opened_at if message is None else message.created_at,
             )
 
-    # --- sentiment (issue 8) -------------------------------------------------------------------
+    # --- sentiment -------------------------------------------------------------------
 
     async def sentiment_of(self, text: str) -> Sentiment | None:
         """A customer message's sentiment, unless sentiment is switched off (or no switch was
@@ -229,7 +229,7 @@ class IngestService:
             )
             if created and placement.reason is not None:
                 await self._routing.redirected(item, placement, from_queue_id=decision.queue_id)
-            if created and item.status == WorkItemStatus.WAITING:  # issue 7: "you are number n"
+            if created and item.status == WorkItemStatus.WAITING:  # "you are number n"
                 await self._notices.announce(item, AutomatedEvent.RECEIVED, workstream=workstream)
         if item.status == WorkItemStatus.WAITING:
             await self._routing.request_routing([item.queue_id], item_id=item.id)

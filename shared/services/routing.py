@@ -80,7 +80,7 @@ class RoutingService:
         self._presence = presence
 
     async def follow_capacity(self, agent_id: str) -> None:
-        """Automatic presence follows the agent's capacity (issue 6). Capacity that fills
+        """Automatic presence follows the agent's capacity. Capacity that fills
         never makes an agent eligible; whoever frees capacity requests routing already."""
         if self._presence is not None:
             await self._presence.follow_capacity(agent_id)
@@ -307,7 +307,7 @@ class RoutingService:
                 )
                 log.info("item %s %s to agent %s", won.id, action, agent_id)
                 await self.follow_capacity(agent_id)
-                if offer_until is None:  # an offer is announced when accepted (issue 7)
+                if offer_until is None:  # an offer is announced when accepted
                     await self._notices.announce(
                         won, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
                     )

@@ -68,7 +68,7 @@ class RoutingConfigService:
         return without_secrets(workstream)
 
     async def _with_bot_secret(self, workstream: Workstream) -> Workstream:
-        """A bot's secret is write-only: a write without it keeps the stored one (issue 5)."""
+        """A bot's secret is write-only: a write without it keeps the stored one."""
         bot = workstream.bot
         if bot is None:
             return workstream

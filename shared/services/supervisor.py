@@ -94,7 +94,7 @@ class SupervisorService:
             raise NotFound(f"conversation {conversation_id} does not exist")
         return await self._store.list_messages(conversation_id, include_internal=True)
 
-    # --- monitor one conversation (issue 8) ---------------------------------------------------
+    # --- monitor one conversation ---------------------------------------------------
 
     async def monitor(self, conversation_id: str) -> Monitored:
         """Join to monitor: read-only (no supervisor route writes to a customer; taking over

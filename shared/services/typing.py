@@ -1,4 +1,4 @@
-"""Typing indicators (issue 7): the customer's typing shown to the agent, the agent's to the
+"""Typing indicators: the customer's typing shown to the agent, the agent's to the
 customer. Ephemeral: a signal lasts a few seconds unless repeated, and is stored as a small
 record with its expiry so every instance serving either side sees it."""
 

@@ -1,4 +1,4 @@
-"""Presence and the agent's work through the API (issue 6): each presence rule as stored and
+"""Presence and the agent's work through the API: each presence rule as stored and
 applied, and each action on a conversation, with the wrong role, agent or state refused by a
 clear problem (403/404/409) that changes nothing."""
 

@@ -1,4 +1,4 @@
-"""Automated messages (issue 7): per workstream, on chat and SMS alike, the customer is told
+"""Automated messages: per workstream, on chat and SMS alike, the customer is told
 where they are in the queue, which agent took them, and that the agent ended the conversation;
 each once per event, in the admin's words, with nothing internal in them."""
 

@@ -1,4 +1,4 @@
-"""Historical figures (issue 8): a range of stored days grouped by day, queue or agent, as JSON
+"""Historical figures: a range of stored days grouped by day, queue or agent, as JSON
 or CSV, with no cap on the range; checked against the scripted day of test_supervisor."""
 
 from __future__ import annotations

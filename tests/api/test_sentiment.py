@@ -1,4 +1,4 @@
-"""Sentiment (issue 8): the lexicon method on clear examples, the rolling score of a
+"""Sentiment: the lexicon method on clear examples, the rolling score of a
 conversation, scoring at ingest (SMS and chat), the supervisors' view and filter, and the
 customer never seeing any of it."""
 

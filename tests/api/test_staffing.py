@@ -1,4 +1,4 @@
-"""Staffing advice (issue 8): Erlang C against published values, and the advice the intraday
+"""Staffing advice: Erlang C against published values, and the advice the intraday
 figures show per queue beside the agents available, from a scripted hour of arrivals."""
 
 from __future__ import annotations

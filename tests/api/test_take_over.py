@@ -1,5 +1,5 @@
 """A supervisor joins a conversation to monitor it (read-only, internal notes included) and takes
-it over by transfer to themselves (issue 8). To hold work a supervisor is an agent too: an agent
+it over by transfer to themselves. To hold work a supervisor is an agent too: an agent
 record with the token's subject as id, signed in, with room for the work."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Time in presence (issue 8): supervisors see since when each agent has had its presence,
+"""Time in presence: supervisors see since when each agent has had its presence,
 on a clock driven by hand."""
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def test_the_default_presence_is_away_or_offline() -> None:
         PresencePolicy(default_presence=Presence.AVAILABLE)
 
 
-# --- time in presence (issue 8) ------------------------------------------------------------------
+# --- time in presence ------------------------------------------------------------------
 
 
 def test_since_moves_only_when_the_presence_changes() -> None:

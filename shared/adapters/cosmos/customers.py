@@ -75,7 +75,7 @@ def _phones(customer: Customer) -> set[str]:
 
 
 def _customer_index(customer: Customer) -> dict[str, str]:
-    """The lookup partitions that find the customer (by phone, by email: issue 7)."""
+    """The lookup partitions that find the customer (by phone, by email)."""
     keys = {layout.customer_phone_key(phone): "customer-phone" for phone in _phones(customer)}
     if customer.email:
         keys[layout.customer_email_key(customer.email)] = "customer-email"

@@ -95,7 +95,7 @@ CUSTOMERS = ContainerSpec(name="customers", indexed_paths=())
 # so listing a conversation is one single-partition query and the next number is unique.
 CONVERSATIONS = ContainerSpec(
     name="conversations",
-    # /data/status: the supervisor's list of open conversations (issue 8).
+    # /data/status: the supervisor's list of open conversations.
     indexed_paths=("/pk", "/type", "/seq", "/internal", "/data/status"),
     unique_keys=("/seq",),
 )
@@ -112,7 +112,7 @@ WORK = ContainerSpec(
         "/queue_ids/[]",
         "/priority",
         "/enqueued_at",
-        "/closed_at",  # the aggregates timer reads a day's items per queue (issue 8)
+        "/closed_at",  # the aggregates timer reads a day's items per queue
     ),
     composite_indexes=(
         (("/priority", "descending"), ("/enqueued_at", "ascending"), ("/id", "ascending")),
@@ -134,9 +134,9 @@ CONTAINERS = (CONFIG, LOOKUPS, CUSTOMERS, CONVERSATIONS, WORK, JOBS, OUTBOX)
 
 AGENTS_PARTITION = "agents"
 PRESENCE_SETTINGS_PARTITION = "presence-settings"
-"""config: the admin's presence policy and custom presences, one document (issue 6)."""
+"""config: the admin's presence policy and custom presences, one document."""
 SENTIMENT_SETTINGS_PARTITION = "sentiment-settings"
-"""config: the admin's sentiment switch, one document (issue 8)."""
+"""config: the admin's sentiment switch, one document."""
 SENT_SMS_PARTITION = "sent-sms"
 
 

@@ -11,7 +11,7 @@ from shared.domain.customers import Customer
 
 class SqliteCustomers(SqliteBase):
     async def put_customer(self, customer: Customer) -> None:
-        email = None if customer.email is None else customer.email.lower()  # issue 7
+        email = None if customer.email is None else customer.email.lower()
         await self._db.atomic(
             lambda db: db.execute(
                 "INSERT INTO customers (id, mobile_phone, account_phone, email, doc) "

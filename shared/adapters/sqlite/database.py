@@ -79,7 +79,7 @@ MIGRATIONS: tuple[str, ...] = (
         body TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL,
         dead_at REAL NOT NULL);
     """,
-    # Unified routing (issue 5): when an agent last released work (idle since), each queue's
+    # Unified routing: when an agent last released work (idle since), each queue's
     # round-robin cursor, lapsed-offer lookups, and the routing decisions kept for diagnostics.
     """
     ALTER TABLE agent_presence ADD COLUMN released_at TEXT;
@@ -90,7 +90,7 @@ MIGRATIONS: tuple[str, ...] = (
         doc TEXT NOT NULL);
     CREATE INDEX decisions_by_conversation ON routing_decisions (conversation_id, decided_at);
     """,
-    # Presence and the agent's work (issue 6): each agent's stored presence state, the admin's
+    # Presence and the agent's work: each agent's stored presence state, the admin's
     # presence settings, who consults on which item, and the item a conversation closed last.
     """
     ALTER TABLE agent_presence ADD COLUMN state TEXT;
@@ -99,7 +99,7 @@ MIGRATIONS: tuple[str, ...] = (
         item_id TEXT NOT NULL, agent_id TEXT NOT NULL, PRIMARY KEY (agent_id, item_id));
     CREATE INDEX items_by_conversation ON work_items (conversation_id, status);
     """,
-    # Supervision and figures (issue 8): ongoing conversations by id, a queue's items by close
+    # Supervision and figures: ongoing conversations by id, a queue's items by close
     # time (the aggregates timer reads one day's), the stored daily figures and the timer's
     # watermark.
     """
@@ -111,7 +111,7 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (day, scope, key));
     CREATE TABLE figures_state (id TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
-    # Chat (issue 7): customers found by email (lower-cased), and who is typing until when.
+    # Chat: customers found by email (lower-cased), and who is typing until when.
     """
     ALTER TABLE customers ADD COLUMN email TEXT;
     CREATE INDEX customers_by_email ON customers (email);
@@ -119,7 +119,7 @@ MIGRATIONS: tuple[str, ...] = (
         conversation_id TEXT NOT NULL, party TEXT NOT NULL, until TEXT NOT NULL,
         PRIMARY KEY (conversation_id, party));
     """,
-    # Time per presence (issue 8): ended presence spans, a piece per local day; and the
+    # Time per presence: ended presence spans, a piece per local day; and the
     # organization's settings an admin switches at run time (sentiment).
     """
     CREATE TABLE presence_spans (

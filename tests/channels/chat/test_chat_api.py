@@ -14,7 +14,7 @@ import pytest
 
 from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
-from shared.channels.chat import AUDIENCE, ISSUER
+from shared.channels.chat_tokens import AUDIENCE, ISSUER
 from shared.domain.customers import Customer
 from shared.domain.identity import Role
 from shared.domain.routing_config import Condition, ConditionField, Operator, RoutingRule

@@ -1,4 +1,4 @@
-"""Chat (issue 7): typing indicators both ways, and visitors identified by email."""
+"""Chat: typing indicators both ways, and visitors identified by email."""
 
 from __future__ import annotations
 
