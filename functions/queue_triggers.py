@@ -9,8 +9,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from shared.bootstrap import get_container
-from shared.domain.conversations import DeliveryReport, InboundMessage
-from shared.services.bus_messages import (
+from shared.bus_messages import (
     BOT,
     BULK,
     BUS_QUEUES,
@@ -25,6 +24,7 @@ from shared.services.bus_messages import (
     OutboundRequest,
     RouteRequest,
 )
+from shared.domain.conversations import DeliveryReport, InboundMessage
 
 CONNECTION = "ServiceBusConnection"
 

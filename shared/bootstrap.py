@@ -31,7 +31,7 @@ from shared.services.assignments import AssignmentService
 from shared.services.bots import BotService
 from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
-from shared.services.chat import ChatService
+from shared.services.chat import ChatLimits, ChatService
 from shared.services.collaboration import CollaborationService
 from shared.services.delivery import DeliveryService
 from shared.services.figures import FiguresService
@@ -180,7 +180,13 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
                 lifetime_seconds=settings.chat_token_lifetime_seconds,
             ),
             clock,
-            settings,
+            ChatLimits(
+                token_lifetime_seconds=settings.chat_token_lifetime_seconds,
+                max_text_length=settings.chat_max_text_length,
+                max_attachment_bytes=settings.chat_max_attachment_bytes,
+                max_wait_seconds=settings.chat_max_wait_seconds,
+                poll_interval_seconds=settings.chat_poll_interval_seconds,
+            ),
             typing=typing,
         ),
         bots=bots,

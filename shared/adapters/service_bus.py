@@ -17,7 +17,7 @@ from azure.identity.aio import DefaultAzureCredential
 from azure.servicebus import ServiceBusMessage
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 
-from shared.services.bus_messages import BUS_QUEUES
+from shared.bus_messages import BUS_QUEUES
 
 CONTENT_TYPE = "application/json"
 BODY_TYPE_PROPERTY = "body_type"

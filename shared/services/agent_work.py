@@ -9,6 +9,7 @@ from typing import Protocol
 
 from pydantic import Field
 
+from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import (
@@ -31,7 +32,6 @@ from shared.ports import (
     RoutingConfigStore,
     WorkItemStore,
 )
-from shared.services.bus_messages import OUTBOUND, OutboundRequest
 from shared.services.presence import PresenceService
 from shared.services.routing import RoutingService
 

@@ -13,6 +13,7 @@ import logging
 import uuid
 from typing import Protocol
 
+from shared.bus_messages import BOT, BotTurn
 from shared.domain.bots import BotAttachment, BotCustomerMessage, BotRequest, retry_delay
 from shared.domain.conversations import Conversation, Direction, Message, SenderKind
 from shared.domain.routing_config import BotConfig
@@ -26,7 +27,6 @@ from shared.ports import (
     RoutingConfigStore,
     WorkItemStore,
 )
-from shared.services.bus_messages import BOT, BotTurn
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 

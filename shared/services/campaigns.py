@@ -11,6 +11,7 @@ from typing import Protocol
 
 from pydantic import Field
 
+from shared.bus_messages import BULK, OUTBOUND, BulkRequest, OutboundRequest
 from shared.domain.base import Model
 from shared.domain.campaigns import OutboundJob, Recipient, RecipientState, Template
 from shared.domain.channels import Channel, ChannelKind
@@ -26,7 +27,6 @@ from shared.ports import (
     CustomerStore,
     MessageBus,
 )
-from shared.services.bus_messages import BULK, OUTBOUND, BulkRequest, OutboundRequest
 from shared.services.listing import Page, page_of
 
 

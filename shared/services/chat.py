@@ -13,6 +13,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -49,7 +50,6 @@ from shared.ports import (
 from shared.services.ingest import IngestService
 from shared.services.routing import RoutingService
 from shared.services.typing import TypingService
-from shared.settings import Settings
 
 
 class ChatPorts(
@@ -136,6 +136,18 @@ class ChatEvent(Model):
     data: dict[str, object]
 
 
+@dataclass(frozen=True)
+class ChatLimits:
+    """The deployment's bounds on chat (settings CHAT_*)."""
+
+    token_lifetime_seconds: int
+    max_text_length: int
+    max_attachment_bytes: int
+    max_wait_seconds: float
+    """The longest a long-poll or an event stream's wait for a message lasts."""
+    poll_interval_seconds: float
+
+
 class ChatService:
     def __init__(
         self,
@@ -144,7 +156,7 @@ class ChatService:
         routing: RoutingService,
         tokens: ChatTokens,
         clock: Clock,
-        settings: Settings,
+        limits: ChatLimits,
         *,
         typing: TypingService,
     ) -> None:
@@ -154,7 +166,7 @@ class ChatService:
         self._routing = routing
         self._tokens = tokens
         self._clock = clock
-        self._settings = settings
+        self._limits = limits
 
     # --- widget and session ----------------------------------------------------------------
 
@@ -218,7 +230,7 @@ class ChatService:
         return ChatSession(
             conversation_id=conversation.id,
             token=self._tokens.issue(conversation.id),
-            expires_in=self._settings.chat_token_lifetime_seconds,
+            expires_in=self._limits.token_lifetime_seconds,
         )
 
     async def _identify(
@@ -275,10 +287,10 @@ class ChatService:
         text = plain_text(sent.text)
         if not text and not sent.attachments:
             raise BadRequest("a message needs text or an attachment")
-        if len(text) > self._settings.chat_max_text_length:
-            raise BadRequest(f"text is longer than {self._settings.chat_max_text_length}")
+        if len(text) > self._limits.max_text_length:
+            raise BadRequest(f"text is longer than {self._limits.max_text_length}")
         for attachment in sent.attachments:
-            if attachment.size > self._settings.chat_max_attachment_bytes:
+            if attachment.size > self._limits.max_attachment_bytes:
                 raise BadRequest(f"attachment {attachment.name!r} is too large")
         item = await self._store.open_work_item(conversation.id)
         status, _ = _status(item)
@@ -326,7 +338,7 @@ class ChatService:
         """The update after the cursor. With `wait`, held (up to the configured cap) until a
         message comes or the state moves from `known_state`: a long poll."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + min(max(wait, 0.0), self._settings.chat_max_wait_seconds)
+        deadline = loop.time() + min(max(wait, 0.0), self._limits.max_wait_seconds)
         while True:
             update = await self._update(conversation.id, after)
             if update.messages or (known_state is not None and update.state != known_state):
@@ -334,7 +346,7 @@ class ChatService:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return update
-            await asyncio.sleep(min(self._settings.chat_poll_interval_seconds, remaining))
+            await asyncio.sleep(min(self._limits.poll_interval_seconds, remaining))
 
     async def events(
         self, conversation: Conversation, *, after: int = 0
@@ -342,7 +354,7 @@ class ChatService:
         """The conversation as events, for one connection of at most the configured wait:
         the client reconnects with the last event id (EventSource does so itself)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._settings.chat_max_wait_seconds
+        deadline = loop.time() + self._limits.max_wait_seconds
         previous: ChatUpdate | None = None
         while True:
             update = await self._update(conversation.id, after)
@@ -370,7 +382,7 @@ class ChatService:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
-            await asyncio.sleep(min(self._settings.chat_poll_interval_seconds, remaining))
+            await asyncio.sleep(min(self._limits.poll_interval_seconds, remaining))
 
     async def end(self, conversation: Conversation) -> ChatUpdate:
         """The customer leaves: an agent's item moves to wrap-up (the agent finishes it), a

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from opentelemetry import metrics
 
+from shared.bus_messages import DELIVERY
 from shared.domain.conversations import DeliveryReport, Message
 from shared.domain.messaging import advance_delivery
 from shared.ports import Clock, ConversationStore, MessageBus
-from shared.services.bus_messages import DELIVERY
 
 log = logging.getLogger(__name__)
 

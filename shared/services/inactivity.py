@@ -13,11 +13,11 @@ import logging
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shared.bus_messages import INACTIVITY, InactivityCheck
 from shared.domain.conversations import Conversation, SenderKind
 from shared.domain.routing_config import Workstream
 from shared.domain.work import WorkItemStatus
 from shared.ports import Clock, ConversationStore, MessageBus, RoutingConfigStore, WorkItemStore
-from shared.services.bus_messages import INACTIVITY, InactivityCheck
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 

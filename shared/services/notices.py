@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.routing_config import (
     AutomatedEvent,
@@ -24,7 +25,6 @@ from shared.ports import (
     RoutingLogStore,
     WorkItemStore,
 )
-from shared.services.bus_messages import OUTBOUND, OutboundRequest
 
 
 class RoutingPorts(

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
+from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms
 from shared.ports import (
@@ -17,7 +18,6 @@ from shared.ports import (
     SendFailed,
     SmsSender,
 )
-from shared.services.bus_messages import OUTBOUND, OutboundRequest
 
 
 class OutboundPorts(ChannelStore, ConversationStore, OutboxStore, Protocol):

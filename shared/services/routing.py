@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shared.bus_messages import ROUTE, RouteRequest
 from shared.domain.agent_index import AgentIndex
 from shared.domain.routing import Placement, place
 from shared.domain.routing_config import (
@@ -36,7 +37,6 @@ from shared.ports import (
     RoutingLogStore,
     WorkItemStore,
 )
-from shared.services.bus_messages import ROUTE, RouteRequest
 from shared.services.notices import CustomerNotices
 from shared.services.presence import PresenceService
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterable
 
+from shared.bus_messages import DELIVERY, INBOUND
 from shared.domain.channels import Channel, ChannelKind, SmsProvider
 from shared.domain.conversations import DeliveryReport
 from shared.domain.messaging import keyword_consent
@@ -23,7 +24,6 @@ from shared.ports import (
     VerifiedWebhook,
     WebhookCall,
 )
-from shared.services.bus_messages import DELIVERY, INBOUND
 from shared.services.listing import every
 
 log = logging.getLogger(__name__)

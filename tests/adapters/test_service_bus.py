@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.adapters import service_bus
 from shared.adapters.service_bus import ServiceBusMessageBus, build_message
 from shared.bootstrap import build_container
-from shared.services.bus_messages import BUS_QUEUES, INBOUND, OUTBOUND, ROUTE
+from shared.bus_messages import BUS_QUEUES, INBOUND, OUTBOUND, ROUTE
 from shared.settings import Settings
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "servicebus" / "published.json"

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.bootstrap import Container
+from shared.bus_messages import INBOUND, OutboundRequest
 from shared.domain.conversations import (
     DeliveryStatus,
     Direction,
@@ -18,7 +19,6 @@ from shared.domain.conversations import (
 )
 from shared.domain.identity import Role
 from shared.domain.presence import Presence
-from shared.services.bus_messages import INBOUND, OutboundRequest
 from tests.support import bearer, drain, twilio_inbound
 
 

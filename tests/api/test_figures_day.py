@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from shared.bootstrap import Container
+from shared.bus_messages import INBOUND
 from shared.domain.figures import DayFigures, FigureScope, presence_field
 from shared.domain.identity import Role
 from shared.domain.presence import Presence, PresencePolicy, PresenceSettings
 from shared.domain.work import RoutingDecision, WorkItem
-from shared.services.bus_messages import INBOUND
 from tests.support import ManualClock, bearer, drain, twilio_inbound
 
 AGENTS = ("alice", "bob", "carol")

@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
-from shared.services import bus_messages
-from shared.services.bus_messages import (
+from shared import bus_messages
+from shared.bus_messages import (
     BUS_QUEUES,
     DUPLICATE_DETECTION_WINDOW,
     LOCK_DURATION,

@@ -18,10 +18,10 @@ from devserver.seed import SMS_NUMBER, channels
 from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
+from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.channels import Channel
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.ports import SendFailed
-from shared.services.bus_messages import OUTBOUND, OutboundRequest
 from shared.services.outbound import MAX_SEND_ATTEMPTS, OutboundService, retry_delay
 from tests.support import ManualClock
 

@@ -10,10 +10,10 @@ from datetime import datetime
 
 import pytest
 
+from shared.bus_messages import DELIVERY
 from shared.domain.channels import SmsProvider
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, Direction, SenderKind
 from shared.ports import Store
-from shared.services.bus_messages import DELIVERY
 from shared.services.delivery import WAITS_FOR_MESSAGE, DeliveryService
 from tests.contract.builders import T0, conversation, message
 from tests.support import RecordingBus, counter_total

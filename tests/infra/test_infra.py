@@ -22,7 +22,7 @@ from checkov.bicep.parser import Parser
 
 from functions.queue_triggers import CONNECTION
 from shared.adapters.cosmos.layout import CONTAINERS
-from shared.services.bus_messages import BUS_QUEUES
+from shared.bus_messages import BUS_QUEUES
 from shared.settings import Settings, setting_name
 
 ROOT = Path(__file__).resolve().parents[2]

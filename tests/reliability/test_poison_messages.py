@@ -18,7 +18,7 @@ import pytest
 
 from devserver.runtime import consume
 from shared.bootstrap import Container
-from shared.services.bus_messages import INBOUND
+from shared.bus_messages import INBOUND
 from tests.support import ManualClock, catalog, post_twilio_sms
 
 ADA = "+14155550101"

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 from shared.bootstrap import Container
+from shared.bus_messages import DELIVERY, INBOUND
 from shared.channels.acs import webhook as acs
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.identity import Role
-from shared.services.bus_messages import DELIVERY, INBOUND
 from tests.channels.acs.wire import (
     ACS_NUMBER,
     FIXTURES,

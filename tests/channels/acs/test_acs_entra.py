@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from shared.bootstrap import Container
+from shared.bus_messages import INBOUND
 from shared.channels.acs.webhook import EVENT_GRID_ROLE
-from shared.services.bus_messages import INBOUND
 from tests.channels.acs.test_acs import (
     RECEIVED_ID,
     channel,

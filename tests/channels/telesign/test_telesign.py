@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 from shared.bootstrap import Container
+from shared.bus_messages import DELIVERY, INBOUND
 from shared.channels.telesign import webhook as telesign
 from shared.domain.channels import Channel
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.customers import ConsentAction
 from shared.domain.identity import Role
-from shared.services.bus_messages import DELIVERY, INBOUND
 from shared.services.channels import VALIDATION_TEXT
 from tests.channels.telesign.helpers import (
     ACCEPTED,

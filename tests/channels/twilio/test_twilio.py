@@ -11,6 +11,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from shared.bootstrap import Container
+from shared.bus_messages import INBOUND
 from shared.channels.twilio.webhook import (
     EMPTY_TWIML,
     FormParams,
@@ -19,7 +20,6 @@ from shared.channels.twilio.webhook import (
 )
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.identity import Role
-from shared.services.bus_messages import INBOUND
 from tests.support import (
     PUBLIC_BASE_URL,
     TWILIO_TOKEN,
