@@ -41,14 +41,8 @@ CHAT_WIDGET = ChatWidget(
 
 
 def channels(twilio_auth_token: str) -> tuple[Channel, ...]:
-    """The demo channels; the Twilio one signs with the token the settings give."""
-    sms = Channel(
-        id="sms-main",
-        kind=ChannelKind.SMS,
-        addresses=(SMS_NUMBER,),
-        account=TwilioAccount(account_sid=DEMO_TWILIO_ACCOUNT_SID, auth_token=twilio_auth_token),
-        workstream_id="ws-sms",
-    )
+    """The demo channels: the chat widget, and the Twilio number when the settings give a
+    token to sign its webhooks with (TWILIO_AUTH_TOKEN)."""
     chat = Channel(
         id="chat-web",
         kind=ChannelKind.CHAT,
@@ -56,7 +50,16 @@ def channels(twilio_auth_token: str) -> tuple[Channel, ...]:
         workstream_id="ws-chat",
         chat=CHAT_WIDGET,
     )
-    return (sms, chat) if twilio_auth_token else (chat,)
+    if not twilio_auth_token:
+        return (chat,)
+    sms = Channel(
+        id="sms-main",
+        kind=ChannelKind.SMS,
+        addresses=(SMS_NUMBER,),
+        account=TwilioAccount(account_sid=DEMO_TWILIO_ACCOUNT_SID, auth_token=twilio_auth_token),
+        workstream_id="ws-sms",
+    )
+    return (sms, chat)
 
 
 QUEUES = (

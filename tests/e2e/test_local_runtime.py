@@ -52,6 +52,22 @@ def test_the_banner_tells_a_newcomer_what_to_try(runtime: Runtime) -> None:
     assert runtime.stop() == 0
 
 
+def test_without_settings_it_starts_with_the_chat_channel_and_says_what_sms_needs(
+    runtime: Runtime,
+) -> None:
+    """No local.settings.json and no TWILIO_AUTH_TOKEN: the demo starts with its chat widget and
+    the banner names the setting the SMS channel needs, with no traceback."""
+    runtime.start(settings={"TWILIO_AUTH_TOKEN": ""})
+    text = "\n".join(runtime.banner)
+    assert "Set TWILIO_AUTH_TOKEN" in text and "Traceback" not in text
+    widget = httpx.get(f"{runtime.base}/api/chat/widgets/demo-widget")
+    assert widget.status_code == 200 and widget.json()["pre_chat"]
+    admin = runtime.auth("admin")
+    channels = httpx.get(f"{runtime.base}/api/admin/channels", headers=admin).json()["items"]
+    assert [channel["id"] for channel in channels] == ["chat-web"]
+    assert runtime.stop() == 0
+
+
 @pytest.fixture(params=["sqlite", "cosmos"])
 def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
     """The slice runs on each store; the local queue stays in the SQLite file either way."""
