@@ -77,7 +77,7 @@ var appSettings = {
   TWILIO_API_BASE_URL: 'https://api.twilio.com'
   TELESIGN_API_BASE_URL: 'https://rest-api.telesign.com'
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
-  TWILIO_ACCOUNT_SID: '' // the local demo channel's (shared/local seed); in Azure channels carry their own
+  TWILIO_ACCOUNT_SID: '' // the local demo channel's (devserver/seed.py); in Azure channels carry their own
   TWILIO_AUTH_TOKEN: '' // same: the demo seed only
   AUTH_MODE: 'entra'
   ENTRA_TENANT_ID: entraTenantId

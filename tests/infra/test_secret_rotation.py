@@ -9,8 +9,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from shared.local.banner import signed_twilio_form
-from shared.local.seed import DEMO_TWILIO_ACCOUNT_SID, SMS_NUMBER
+from devserver.banner import signed_twilio_form
+from devserver.seed import DEMO_TWILIO_ACCOUNT_SID, SMS_NUMBER
 from tests.e2e.runtime import TWILIO_TOKEN, Runtime, free_port
 
 pytestmark = pytest.mark.e2e
