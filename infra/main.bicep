@@ -17,8 +17,28 @@ param environmentName string
 })
 param location string
 
-@description('Id of the person running azd: Key Vault Secrets Officer, and data access to storage, Cosmos DB and Service Bus for running the app locally against Azure. Empty: none.')
+@description('Id of the person (or pipeline) running azd: Key Vault Secrets Officer, and data access to storage, Cosmos DB and Service Bus for running the app locally against Azure, when principalDataAccess allows. Empty: none.')
 param principalId string = ''
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+@description('What principalId is (AZURE_PRINCIPAL_TYPE): ServicePrincipal when a pipeline runs azd.')
+param principalType string = 'User'
+@allowed([
+  'dev'
+  'prod'
+])
+@description('AZURE_ENV_TYPE: dev grants principalId data access by default, prod does not.')
+param environmentType string = 'dev'
+@allowed([
+  'auto'
+  'on'
+  'off'
+])
+@description('PRINCIPAL_DATA_ACCESS: standing data-plane access for principalId (storage, Cosmos DB, Service Bus, Key Vault secrets). auto: on in dev, off in prod.')
+param principalDataAccess string = 'auto'
 
 @allowed([
   'serverless'
@@ -36,16 +56,8 @@ param entraTenantId string = ''
 param authAudience string = 'api://omnichannel'
 param logLevel string = 'INFO'
 
-@description('TWILIO_ACCOUNT_SID (not a secret).')
-param twilioAccountSid string = ''
 @secure()
-@description('Written to Key Vault as twilio-auth-token when given; leave empty to manage the secret in the vault only.')
-param twilioAuthToken string = ''
-@secure()
-@description('Written to Key Vault as telesign-api-key when given: the place of record for the TeleSign channel\'s api_key.')
-param telesignApiKey string = ''
-@secure()
-@description('Written to Key Vault as acs-webhook-secret when given, and sent by Event Grid as x-webhook-secret: the ACS channel\'s webhook_secret (16 characters or more).')
+@description('Sent by Event Grid as x-webhook-secret: the ACS channel\'s webhook_secret (16 characters or more), kept nowhere else in Azure. Empty: Event Grid authenticates with its Entra ID token alone.')
 param acsWebhookSecret string = ''
 
 @secure()
@@ -66,6 +78,14 @@ param chatTokenSecret string
 param createAcsEventSubscription bool = false
 @description('Also send the ACS webhook secret as ?code= in the subscription URL.')
 param acsWebhookSecretInQuery bool = false
+@description('Event Grid delivers with an Entra ID token for the app registration (authAudience): needs the AzureEventGridSecureWebhookSubscriber app role (docs/deploy.md).')
+param acsEventEntraDelivery bool = true
+@allowed([
+  'sms-sender'
+  'service-owner'
+])
+@description('The app identity\'s role on ACS: the custom sms-sender role (no keys), or the built-in Communication and Email Service Owner.')
+param acsSenderRole string = 'sms-sender'
 @description('Where Communication Services keeps its data at rest.')
 param acsDataLocation string = 'United States'
 
@@ -78,6 +98,17 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+@description('ALERT_EMAIL: who the alerts e-mail; empty: they show in the portal only.')
+param alertEmail string = ''
+@description('VNET_ENABLED: a virtual network for the app\'s outbound traffic and private endpoints for Cosmos DB, Service Bus (then Premium), storage and Key Vault, whose public endpoints close.')
+param vnetEnabled bool = false
+@allowed([
+  'default'
+  'recover'
+])
+@description('KEY_VAULT_CREATE_MODE: recover brings back the vault `azd down` left soft-deleted (docs/deploy.md).')
+param keyVaultCreateMode string = 'default'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -85,15 +116,16 @@ var tags = {
 }
 var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+var deadLetterContainerName = 'acs-events-dead-letters'
+var pythonVersion = '3.13'
+var grantPrincipalDataAccess = !empty(principalId) && (principalDataAccess == 'on' || (principalDataAccess == 'auto' && environmentType == 'dev'))
+var dataPrincipalId = grantPrincipalDataAccess ? principalId : ''
 var cosmosDatabaseName = 'omnichannel'
 var workQueues = loadJsonContent('servicebus-queues.json').queues
 var tokenTenantId = empty(entraTenantId) ? tenant().tenantId : entraTenantId
-var secretNames = {
-  twilioAuthToken: 'twilio-auth-token'
-  telesignApiKey: 'telesign-api-key'
-  acsWebhookSecret: 'acs-webhook-secret'
-  chatTokenSecret: 'chat-token-secret'
-}
+// Key Vault holds what app settings need, nothing more: provider secrets live in the channel
+// records (docs/deploy.md, "Where secrets live").
+var chatTokenSecretName = 'chat-token-secret'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -131,8 +163,11 @@ module storage 'core/storage/deployment-storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
     appPrincipalId: identity.outputs.principalId
-    developerPrincipalId: principalId
+    developerPrincipalId: dataPrincipalId
+    developerPrincipalType: principalType
+    privateNetworking: vnetEnabled
   }
 }
 
@@ -147,7 +182,9 @@ module cosmos 'core/database/cosmos-nosql.bicep' = {
     capacityMode: cosmosCapacityMode
     autoscaleMaxThroughput: cosmosAutoscaleMaxThroughput
     appPrincipalId: identity.outputs.principalId
-    developerPrincipalId: principalId
+    developerPrincipalId: dataPrincipalId
+    privateNetworking: vnetEnabled
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
@@ -159,7 +196,10 @@ module serviceBus 'core/messaging/servicebus.bicep' = {
     location: location
     tags: tags
     appPrincipalId: identity.outputs.principalId
-    developerPrincipalId: principalId
+    developerPrincipalId: dataPrincipalId
+    developerPrincipalType: principalType
+    privateNetworking: vnetEnabled
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
@@ -171,48 +211,20 @@ module keyVault 'core/security/keyvault.bicep' = {
     location: location
     tags: tags
     appPrincipalId: identity.outputs.principalId
-    secretsOfficerPrincipalId: principalId
+    secretsOfficerPrincipalId: dataPrincipalId
+    secretsOfficerPrincipalType: principalType
+    createMode: keyVaultCreateMode
+    privateNetworking: vnetEnabled
   }
 }
 
-// Each secret is written only when its parameter is set, so a provision without it never
-// replaces a version rotated in the vault.
-module twilioAuthTokenSecret 'core/security/keyvault-secret.bicep' = if (!empty(twilioAuthToken)) {
-  name: 'secret-twilio-auth-token'
-  scope: rg
-  params: {
-    keyVaultName: keyVault.outputs.name
-    name: secretNames.twilioAuthToken
-    value: twilioAuthToken
-  }
-}
-
-module telesignApiKeySecret 'core/security/keyvault-secret.bicep' = if (!empty(telesignApiKey)) {
-  name: 'secret-telesign-api-key'
-  scope: rg
-  params: {
-    keyVaultName: keyVault.outputs.name
-    name: secretNames.telesignApiKey
-    value: telesignApiKey
-  }
-}
-
-module acsWebhookSecretSecret 'core/security/keyvault-secret.bicep' = if (!empty(acsWebhookSecret)) {
-  name: 'secret-acs-webhook-secret'
-  scope: rg
-  params: {
-    keyVaultName: keyVault.outputs.name
-    name: secretNames.acsWebhookSecret
-    value: acsWebhookSecret
-  }
-}
-
+// Written on every provision: azd keeps the generated value in .azure/<env>/config.json.
 module chatTokenSecretSecret 'core/security/keyvault-secret.bicep' = {
   name: 'secret-chat-token-secret'
   scope: rg
   params: {
     keyVaultName: keyVault.outputs.name
-    name: secretNames.chatTokenSecret
+    name: chatTokenSecretName
     value: chatTokenSecret
   }
 }
@@ -226,6 +238,9 @@ module communication 'core/communication/communication-services.bicep' = {
     tags: tags
     dataLocation: acsDataLocation
     appPrincipalId: identity.outputs.principalId
+    senderRole: acsSenderRole
+    deadLetterStorageAccountName: storage.outputs.name
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
 
@@ -248,12 +263,12 @@ module api 'app/api.bicep' = {
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     queueMaxDeliveryCount: workQueues[0].properties.maxDeliveryCount
     keyVaultUri: keyVault.outputs.uri
-    twilioAuthTokenSecretName: secretNames.twilioAuthToken
-    twilioAccountSid: twilioAccountSid
     chatTokenSecretName: chatTokenSecretSecret.outputs.name
     entraTenantId: tokenTenantId
     authAudience: authAudience
     logLevel: logLevel
+    pythonVersion: pythonVersion
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
   }
@@ -265,10 +280,96 @@ module acsEvents 'app/acs-events.bicep' = if (createAcsEventSubscription) {
   params: {
     systemTopicName: communication.outputs.systemTopicName
     appBaseUrl: api.outputs.uri
+    entraApplicationIdOrUri: acsEventEntraDelivery ? authAudience : ''
+    entraTenantId: tokenTenantId
     webhookSecret: acsWebhookSecret
     secretInQuery: acsWebhookSecretInQuery
+    deadLetterStorageAccountId: storage.outputs.id
+    deadLetterContainerName: deadLetterContainerName
   }
 }
+
+module alerts 'core/monitor/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: environmentName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
+    serviceBusNamespaceId: serviceBus.outputs.id
+    queueNames: serviceBus.outputs.queueNames
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+  }
+}
+
+// vnetEnabled: the app's outbound traffic through a virtual network, and the data services
+// behind private endpoints (their public endpoints closed), as the official templates do.
+module network 'core/networking/vnet.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+var privateEndpoints = [
+  {
+    name: 'cosmos'
+    groupId: 'Sql'
+    dnsZoneName: 'privatelink.documents.azure.com'
+  }
+  {
+    name: 'servicebus'
+    groupId: 'namespace'
+    dnsZoneName: 'privatelink.servicebus.windows.net'
+  }
+  {
+    name: 'blob'
+    groupId: 'blob'
+    dnsZoneName: 'privatelink.blob.${environment().suffixes.storage}'
+  }
+  {
+    name: 'queue'
+    groupId: 'queue'
+    dnsZoneName: 'privatelink.queue.${environment().suffixes.storage}'
+  }
+  {
+    name: 'table'
+    groupId: 'table'
+    dnsZoneName: 'privatelink.table.${environment().suffixes.storage}'
+  }
+  {
+    name: 'vault'
+    groupId: 'vault'
+    dnsZoneName: 'privatelink.vaultcore.azure.net'
+  }
+]
+var privateEndpointServices = {
+  cosmos: cosmos.outputs.id
+  servicebus: serviceBus.outputs.id
+  blob: storage.outputs.id
+  queue: storage.outputs.id
+  table: storage.outputs.id
+  vault: keyVault.outputs.id
+}
+
+module privateEndpoint 'core/networking/private-endpoint.bicep' = [for endpoint in privateEndpoints: if (vnetEnabled) {
+  name: 'private-endpoint-${endpoint.name}'
+  scope: rg
+  params: {
+    name: '${abbrs.networkPrivateEndpoints}${endpoint.name}-${resourceToken}'
+    location: location
+    tags: tags
+    virtualNetworkId: network.outputs.id
+    subnetId: network.outputs.privateEndpointSubnetId
+    serviceId: privateEndpointServices[endpoint.name]
+    groupId: endpoint.groupId
+    dnsZoneName: endpoint.dnsZoneName
+  }
+}]
 
 // azd reads these into the environment (.azure/<env>/.env); the postprovision hook writes
 // local.settings.json from them.
@@ -288,3 +389,4 @@ output ACS_ENDPOINT string = communication.outputs.endpoint
 output ACS_EVENT_SUBSCRIPTION_CREATED bool = createAcsEventSubscription
 output ENTRA_TENANT_ID string = tokenTenantId
 output AUTH_AUDIENCE string = authAudience
+output AZURE_PRINCIPAL_DATA_ACCESS bool = grantPrincipalDataAccess

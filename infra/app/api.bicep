@@ -1,9 +1,11 @@
-// The Function App on the Flex Consumption plan (Python 3.11) with its user-assigned identity,
+// The Function App on the Flex Consumption plan (Python 3.13) with its user-assigned identity,
 // and every app setting the app reads. Names are those of local.settings.sample.json and
 // shared/settings.py; tests/infra/test_infra.py fails when one is missing here or one here is
 // read by nothing. FUNCTIONS_WORKER_RUNTIME is not an app setting on Flex Consumption (the
 // platform rejects it): functionAppConfig.runtime says python instead. AzureWebJobsStorage is
-// replaced by its identity-based form (__accountName, __credential, __clientId).
+// replaced by its identity-based form (__accountName, __credential, __clientId). Site properties
+// Flex Consumption rejects (ARM error 51021: siteConfig.ftpsState, alwaysOn, linuxFxVersion,
+// use32BitWorkerProcess, ...) are left out; tests/infra lists them.
 param name string
 param planName string
 param location string = resourceGroup().location
@@ -24,15 +26,17 @@ param cosmosDatabaseName string
 param serviceBusNamespace string
 param queueMaxDeliveryCount int
 param keyVaultUri string
-@description('Key Vault secret the TWILIO_AUTH_TOKEN setting refers to.')
-param twilioAuthTokenSecretName string
-param twilioAccountSid string = ''
 @description('Key Vault secret the CHAT_TOKEN_SECRET setting refers to.')
 param chatTokenSecretName string
 
 param entraTenantId string
 param authAudience string
 param logLevel string = 'INFO'
+
+@description('The Python version Flex Consumption runs (functionAppConfig.runtime).')
+param pythonVersion string = '3.13'
+@description('Subnet (delegated to Microsoft.App/environments) for outbound VNet integration; empty: none.')
+param virtualNetworkSubnetId string = ''
 
 @allowed([
   2048
@@ -43,8 +47,9 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-// A Key Vault reference without a version always resolves to the secret's current version.
-var twilioAuthTokenReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${twilioAuthTokenSecretName})'
+// The one app setting that holds a secret. A Key Vault reference without a version resolves to
+// the secret's current version. Provider secrets are not app settings: they live in the channel
+// records (docs/deploy.md, "Where secrets live").
 var chatTokenSecretReference = '@Microsoft.KeyVault(SecretUri=${keyVaultUri}secrets/${chatTokenSecretName})'
 
 var appSettings = {
@@ -72,8 +77,8 @@ var appSettings = {
   TWILIO_API_BASE_URL: 'https://api.twilio.com'
   TELESIGN_API_BASE_URL: 'https://rest-api.telesign.com'
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'
-  TWILIO_ACCOUNT_SID: twilioAccountSid
-  TWILIO_AUTH_TOKEN: twilioAuthTokenReference
+  TWILIO_ACCOUNT_SID: '' // the local demo channel's (devserver/seed.py); in Azure channels carry their own
+  TWILIO_AUTH_TOKEN: '' // same: the demo seed only
   AUTH_MODE: 'entra'
   ENTRA_TENANT_ID: entraTenantId
   ENTRA_AUTHORITY_HOST: environment().authentication.loginEndpoint
@@ -118,6 +123,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222: same reason as CKV_AZURE_62
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; always-ready instances would cost money at idle (set functionAppConfig.scaleAndConcurrency.alwaysReady to keep some)
   // checkov:skip=CKV_AZURE_213: App Service health check is not available on the Flex Consumption plan; GET /api/health exists for external probes
+  // checkov:skip=CKV_AZURE_78: Flex Consumption rejects siteConfig.ftpsState (ARM error 51021) and serves no FTP at all; basic publishing credentials are off below
   // checkov:skip=CKV_AZURE_16: the app validates Entra ID tokens itself (AUTH_MODE=entra); App Service Authentication would reject the providers' webhooks, which carry no Entra ID token
   name: name
   location: location
@@ -136,10 +142,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
     }
@@ -160,7 +166,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: pythonVersion
       }
     }
   }
@@ -173,7 +179,7 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_63: checkov reads every sites/config as the 'web' configuration, but this is 'appsettings'; requests and failures are logged to Application Insights
   // checkov:skip=CKV_AZURE_65: same reason as CKV_AZURE_63
   // checkov:skip=CKV_AZURE_66: same reason as CKV_AZURE_63
-  // checkov:skip=CKV_AZURE_80: a .NET Framework version applies to .NET apps; this one is Python 3.11 (functionAppConfig.runtime)
+  // checkov:skip=CKV_AZURE_80: a .NET Framework version applies to .NET apps; this one is Python (functionAppConfig.runtime)
   // checkov:skip=CKV_AZURE_88: Flex Consumption runs the package from its blob container (functionAppConfig.deployment) and mounts no Azure Files share
   parent: site
   name: 'appsettings'
@@ -181,9 +187,11 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
 }
 
 // Deployment and Kudu sign in with Entra ID only (azd does), never with basic credentials.
+// Each policy carries the site's location: ARM refuses the resource without one.
 resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'ftp'
+  location: location
   properties: {
     allow: false
   }
@@ -192,6 +200,7 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
   parent: site
   name: 'scm'
+  location: location
   properties: {
     allow: false
   }

@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from checkov.bicep.parser import Parser
+from packaging.specifiers import SpecifierSet
 
 from functions.queue_triggers import CONNECTION
 from shared.adapters.cosmos.layout import CONTAINERS
@@ -232,25 +234,29 @@ def test_app_settings_choose_the_azure_backends() -> None:
         assert settings[name] == "identityClientId", name
     assert settings["PUBLIC_BASE_URL"].startswith("https://")
     api = parsed(INFRA / "app" / "api.bicep")
-    # Secrets come from Key Vault, read with the app's identity.
-    for name, reference in {
-        "TWILIO_AUTH_TOKEN": "twilioAuthTokenReference",
-        "CHAT_TOKEN_SECRET": "chatTokenSecretReference",
-    }.items():
-        assert settings[name] == reference
-        assert api["variables"][reference]["value"].startswith("@Microsoft.KeyVault(SecretUri=")
+    # The one secret an app setting holds comes from Key Vault, read with the app's identity.
+    assert settings["CHAT_TOKEN_SECRET"] == "chatTokenSecretReference"
+    reference = api["variables"]["chatTokenSecretReference"]["value"]
+    assert reference.startswith("@Microsoft.KeyVault(SecretUri=")
     site = unwrap(api["resources"]["site"]["config"])
     assert site["properties"]["keyVaultReferenceIdentity"] == "identityId"
 
 
-def test_the_runtime_is_the_one_local_settings_name() -> None:
+def test_the_runtime_is_python_3_13_which_the_project_supports() -> None:
     sample = json.loads((ROOT / "local.settings.sample.json").read_text(encoding="utf-8"))
-    site = unwrap(parsed(INFRA / "app" / "api.bicep")["resources"]["site"]["config"])
+    api = parsed(INFRA / "app" / "api.bicep")
+    site = unwrap(api["resources"]["site"]["config"])
     runtime = site["properties"]["functionAppConfig"]["runtime"]
     assert runtime == {
         "name": sample["Values"]["FUNCTIONS_WORKER_RUNTIME"],
-        "version": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "version": "pythonVersion",
     }
+    main = parsed(INFRA / "main.bicep")
+    assert main["modules"]["api"]["config"]["params"]["pythonVersion"] == "pythonVersion"
+    version = main["variables"]["pythonVersion"]["value"]
+    assert version == "3.13"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert SpecifierSet(project["requires-python"]).contains(f"{version}.0")
 
 
 def test_every_work_queue_is_provisioned() -> None:
@@ -263,7 +269,8 @@ def test_every_work_queue_is_provisioned() -> None:
         "workQueues"
     )
     assert queues["properties"]["function"]["parameters"]["arg_2"] == {
-        "deadLetteringOnMessageExpiration": True
+        "defaultMessageTimeToLive": "messageTimeToLive",
+        "deadLetteringOnMessageExpiration": True,
     }
     declared = json.loads((INFRA / "servicebus-queues.json").read_text(encoding="utf-8"))
     assert {q["name"] for q in declared["queues"]} == set(BUS_QUEUES)
@@ -289,3 +296,419 @@ def test_the_cosmos_database_is_the_one_the_app_opens() -> None:
         Settings.model_fields["cosmos_database"].default
     )
     assert app_settings()["COSMOS_DATABASE"] == "cosmosDatabaseName"
+
+
+# --- what Azure Resource Manager accepts --------------------------------------------------------
+
+# Site properties Flex Consumption refuses (ARM error 51021) or ignores: "Flex Consumption plan
+# deprecations" in the Functions app settings reference, and the siteConfig properties Azure's
+# verified module leaves out for Flex Consumption sites.
+FLEX_REJECTED_SITE_PROPERTIES = {
+    "alwaysOn",
+    "containerSize",
+    "ftpsState",
+    "functionAppScaleLimit",
+    "functionsRuntimeScaleMonitoringEnabled",
+    "isReserved",
+    "isXenon",
+    "javaContainer",
+    "javaContainerVersion",
+    "javaVersion",
+    "linuxFxVersion",
+    "netFrameworkVersion",
+    "nodeVersion",
+    "phpVersion",
+    "powerShellVersion",
+    "preWarmedInstanceCount",
+    "pythonVersion",
+    "use32BitWorkerProcess",
+    "windowsFxVersion",
+}
+FLEX_REJECTED_APP_SETTINGS = {
+    "FUNCTIONS_EXTENSION_VERSION",
+    "FUNCTIONS_WORKER_RUNTIME",
+    "FUNCTIONS_WORKER_RUNTIME_VERSION",
+    "FUNCTIONS_MAX_HTTP_CONCURRENCY",
+    "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    "WEBSITE_CONTENTSHARE",
+    "WEBSITE_NODE_DEFAULT_VERSION",
+    "WEBSITE_RUN_FROM_PACKAGE",
+    "SCM_DO_BUILD_DURING_DEPLOYMENT",
+    "ENABLE_ORYX_BUILD",
+    "WEBSITE_TIME_ZONE",
+}
+
+
+def test_the_site_sets_nothing_flex_consumption_rejects() -> None:
+    site = unwrap(parsed(INFRA / "app" / "api.bicep")["resources"]["site"]["config"])
+    given = {name.lower() for name in site["properties"]} | {
+        name.lower() for name in site["properties"].get("siteConfig", {})
+    }
+    assert given.isdisjoint(p.lower() for p in FLEX_REJECTED_SITE_PROPERTIES)
+    assert set(app_settings()).isdisjoint(FLEX_REJECTED_APP_SETTINGS)
+
+
+def test_publishing_credential_policies_carry_a_location() -> None:
+    resources = parsed(INFRA / "app" / "api.bicep")["resources"]
+    policies = [
+        unwrap(r["config"])
+        for r in resources.values()
+        if r["type"] == "Microsoft.Web/sites/basicPublishingCredentialsPolicies"
+    ]
+    assert {p["name"] for p in policies} == {"ftp", "scm"}
+    for policy in policies:
+        assert policy["location"] == "location"
+        assert policy["properties"] == {"allow": False}
+
+
+def test_the_deploying_principal_type_comes_from_azd() -> None:
+    main = parsed(INFRA / "main.bicep")
+    principal_type = main["parameters"]["principalType"]
+    assert principal_type["default"] == "User"
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["principalType"] == {"value": "${AZURE_PRINCIPAL_TYPE=User}"}
+    # A pipeline's service principal would fail with UnmatchedPrincipalType on a fixed 'User'.
+    for path in BICEP_FILES:
+        assert "principalType: 'User'" not in path.read_text(encoding="utf-8"), path.name
+    for name, module in main["modules"].items():
+        params = unwrap(module["config"])["params"]
+        for key_name in ("developerPrincipalType", "secretsOfficerPrincipalType"):
+            if key_name in params:
+                assert params[key_name] == "principalType", name
+
+
+def test_the_deploying_person_gets_data_access_only_when_asked() -> None:
+    main = parsed(INFRA / "main.bicep")
+    assert main["parameters"]["principalDataAccess"]["default"] == "auto"
+    assert main["parameters"]["environmentType"]["default"] == "dev"
+    source = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert (
+        "var grantPrincipalDataAccess = !empty(principalId) && (principalDataAccess == 'on' || "
+        "(principalDataAccess == 'auto' && environmentType == 'dev'))"
+    ) in source
+    assert main["variables"]["dataPrincipalId"]["value"]["operator"]["operands"] == {
+        "condition": "grantPrincipalDataAccess",
+        "true_value": "principalId",
+        "false_value": "",
+    }
+    granted = {
+        name: unwrap(module["config"])["params"][key_name]
+        for name, module in main["modules"].items()
+        for key_name in ("developerPrincipalId", "secretsOfficerPrincipalId")
+        if key_name in unwrap(module["config"])["params"]
+    }
+    assert granted == {
+        "storage": "dataPrincipalId",
+        "cosmos": "dataPrincipalId",
+        "serviceBus": "dataPrincipalId",
+        "keyVault": "dataPrincipalId",
+    }
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["environmentType"] == {"value": "${AZURE_ENV_TYPE=dev}"}
+    assert given["principalDataAccess"] == {"value": "${PRINCIPAL_DATA_ACCESS=auto}"}
+
+
+# --- roles --------------------------------------------------------------------------------------
+
+ROLE = {
+    "storage_blob_data_owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "storage_table_data_contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    "storage_queue_data_contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+    "storage_blob_data_contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    "service_bus_data_owner": "090c5cfd-751d-490a-894a-3ce6f1109419",
+    "contributor": "b24988ac-6180-42a0-ab88-20f7382dd24c",
+}
+
+
+def role_assignments(path: Path) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource["config"]
+        for name, resource in parsed(path)["resources"].items()
+        if resource["type"] == "Microsoft.Authorization/roleAssignments"
+    }
+
+
+def test_the_app_identity_holds_every_storage_role_the_host_needs() -> None:
+    module = parsed(INFRA / "core" / "storage" / "deployment-storage.bicep")
+    assert module["variables"]["dataRoles"]["value"] == [
+        ROLE["storage_blob_data_owner"],
+        ROLE["storage_table_data_contributor"],
+        ROLE["storage_queue_data_contributor"],
+    ]
+    app = role_assignments(INFRA / "core" / "storage" / "deployment-storage.bicep")["appDataRoles"]
+    assert app["loop_type"]["detail"]["array_name"] == "dataRoles"
+    assert unwrap(app)["properties"]["principalId"] == "appPrincipalId"
+
+
+def test_the_app_identity_owns_the_service_bus_data() -> None:
+    path = INFRA / "core" / "messaging" / "servicebus.bicep"
+    module = parsed(path)
+    assert module["variables"]["roles"]["value"]["owner"] == ROLE["service_bus_data_owner"]
+    app = [
+        unwrap(config)
+        for config in role_assignments(path).values()
+        if unwrap(config)["properties"]["principalId"] == "appPrincipalId"
+    ]
+    assert len(app) == 1
+    assert app[0]["properties"]["roleDefinitionId"]["function"]["parameters"][
+        "resource_name_1"
+    ] == {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {"operand_1": "roles", "operand_2": "owner"},
+        }
+    }
+
+
+def test_the_acs_sender_role_cannot_reach_the_keys() -> None:
+    path = INFRA / "core" / "communication" / "communication-services.bicep"
+    resources = parsed(path)["resources"]
+    role = unwrap(resources["smsSender"]["config"])["properties"]
+    (permissions,) = role["permissions"]
+    assert permissions["actions"] == [
+        "Microsoft.Communication/CommunicationServices/Read",
+        "Microsoft.Communication/CommunicationServices/Write",
+    ]
+    assert permissions["dataActions"] == []
+    (scope,) = role["assignableScopes"]
+    assert scope["function"]["type"] == "resource_group"
+    assert parsed(path)["parameters"]["senderRole"]["default"] == "sms-sender"
+    for bicep in BICEP_FILES:
+        assert ROLE["contributor"] not in bicep.read_text(encoding="utf-8"), bicep.name
+
+
+# --- Event Grid ---------------------------------------------------------------------------------
+
+
+def test_event_grid_dead_letters_to_blob_and_delivers_with_entra_id() -> None:
+    events = parsed(INFRA / "app" / "acs-events.bicep")
+    subscription = unwrap(events["resources"]["subscription"]["config"])["properties"]
+    dead_letter = subscription["deadLetterWithResourceIdentity"]
+    assert dead_letter["identity"] == {"type": "SystemAssigned"}
+    assert dead_letter["deadLetterDestination"] == {
+        "endpointType": "StorageBlob",
+        "properties": {
+            "resourceId": "deadLetterStorageAccountId",
+            "blobContainerName": "deadLetterContainerName",
+        },
+    }
+    delivery = subscription["destination"]["properties"]["function"]["parameters"]
+    assert delivery["arg_1"] == "entraDelivery"
+    entra = events["variables"]["entraDelivery"]["value"]["operator"]["operands"]["false_value"]
+    assert entra == {
+        "azureActiveDirectoryApplicationIdOrUri": "entraApplicationIdOrUri",
+        "azureActiveDirectoryTenantId": "entraTenantId",
+    }
+    # The secret stays as a fallback: sent as a header whenever one is given.
+    assert "deliveryAttributeMappings" in delivery["arg_2"]
+
+    main = parsed(INFRA / "main.bicep")
+    params = unwrap(main["modules"]["acsEvents"]["config"])["params"]
+    assert params["entraApplicationIdOrUri"]["operator"]["operands"] == {
+        "condition": "acsEventEntraDelivery",
+        "true_value": "authAudience",
+        "false_value": "",
+    }
+    assert params["deadLetterContainerName"] == "deadLetterContainerName"
+    assert main["parameters"]["acsEventEntraDelivery"]["default"] is True
+
+    storage = parsed(INFRA / "core" / "storage" / "deployment-storage.bicep")["resources"]
+    container = storage["storage__blobServices__deadLetterContainer"]["config"]
+    assert container["name"] == "deadLetterContainerName"
+    comms = INFRA / "core" / "communication" / "communication-services.bicep"
+    writer = unwrap(role_assignments(comms)["deadLetterWriter"])["properties"]
+    assert writer["roleDefinitionId"]["function"]["parameters"]["resource_name_1"] == (
+        "storageBlobDataContributor"
+    )
+    assert (
+        parsed(comms)["variables"]["storageBlobDataContributor"]["value"]
+        == (ROLE["storage_blob_data_contributor"])
+    )
+
+
+# --- alerts and diagnostics ---------------------------------------------------------------------
+
+
+def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends() -> None:
+    main = parsed(INFRA / "main.bicep")
+    module = main["modules"]["alerts"]["config"]
+    assert "condition" not in module, "the alerts exist in every environment"
+    assert module["params"]["alertEmail"] == "alertEmail"
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["alertEmail"] == {"value": "${ALERT_EMAIL=}"}
+    queue_names = parsed(INFRA / "core" / "messaging" / "servicebus.bicep")["outputs"]["queueNames"]
+    assert queue_names["value"]["loop_type"]["detail"]["array_name"] == "workQueues"
+
+    alerts = parsed(INFRA / "core" / "monitor" / "alerts.bicep")
+    group = unwrap(alerts["resources"]["actionGroup"]["config"])["properties"]
+    assert group["emailReceivers"] == "emailReceivers"
+    receivers = alerts["variables"]["emailReceivers"]["value"]["operator"]["operands"]
+    assert receivers["false_value"][0]["emailAddress"] == "alertEmail"
+
+    per_queue = alerts["resources"]["deadLetters"]["config"]
+    assert per_queue["loop_type"]["detail"] == {"item_name": "queue", "array_name": "queueNames"}
+    (criterion,) = unwrap(per_queue)["properties"]["criteria"]["allOf"]
+    assert criterion["metricName"] == "DeadletteredMessages"
+    assert criterion["dimensions"] == [
+        {"name": "EntityName", "operator": "Include", "values": ["queue"]}
+    ]
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+
+    for rule, query in {
+        "failureRate": "failureRateQuery",
+        "sendFailures": "sendFailuresQuery",
+    }.items():
+        properties = unwrap(alerts["resources"][rule]["config"])["properties"]
+        assert properties["scopes"] == ["applicationInsightsId"]
+        assert properties["criteria"]["allOf"][0]["query"] == query
+        assert properties["actions"] == {
+            "actionGroups": [
+                {
+                    "operator": {
+                        "type": "property_accessor",
+                        "operands": {"operand_1": "actionGroup", "operand_2": "id"},
+                    }
+                }
+            ]
+        }
+    assert alerts["variables"]["failureRateQuery"]["value"].startswith("requests |")
+
+
+def test_the_send_failure_alert_matches_what_outbound_logs() -> None:
+    """The alert's query looks for the phrases shared/services/outbound.py logs: rendered with
+    sample values, each of its warnings must be one the query counts."""
+    query = parsed(INFRA / "core" / "monitor" / "alerts.bicep")["variables"]["sendFailuresQuery"]
+    phrases = re.findall(r'message contains "([^"]+)"', query["value"])
+    assert 'message startswith "message "' in query["value"]
+    source = (ROOT / "shared" / "services" / "outbound.py").read_text(encoding="utf-8")
+    warnings = re.findall(r'log\.warning\(\s*"([^"]+)"', source)
+    assert len(warnings) == 2, warnings
+    for template in warnings:
+        line = template.replace("%s", "x").replace("%d", "1")
+        assert line.startswith("message ")
+        assert any(phrase in line for phrase in phrases), line
+
+
+@pytest.mark.parametrize(
+    ("module", "target"),
+    [
+        ("core/messaging/servicebus.bicep", "namespace"),
+        ("core/database/cosmos-nosql.bicep", "account"),
+        ("core/communication/communication-services.bicep", "systemTopic"),
+    ],
+)
+def test_logs_go_to_log_analytics(module: str, target: str) -> None:
+    template = parsed(INFRA / module)
+    (settings,) = [
+        unwrap(r["config"])
+        for r in template["resources"].values()
+        if r["type"] == "Microsoft.Insights/diagnosticSettings"
+    ]
+    assert settings["scope"] == target
+    assert settings["properties"]["workspaceId"] == "logAnalyticsWorkspaceId"
+    assert {"categoryGroup": "allLogs", "enabled": True} in settings["properties"]["logs"]
+    main = parsed(INFRA / "main.bicep")
+    (caller,) = [
+        unwrap(m["config"]) for m in main["modules"].values() if m["detail"]["path"] == module
+    ]
+    assert caller["params"]["logAnalyticsWorkspaceId"]["operator"]["operands"] == {
+        "operand_1": "monitoring",
+        "operand_2": {
+            "operator": {
+                "type": "property_accessor",
+                "operands": {"operand_1": "outputs", "operand_2": "logAnalyticsWorkspaceId"},
+            }
+        },
+    }
+
+
+def test_host_json_keeps_every_request_in_application_insights() -> None:
+    host = json.loads((ROOT / "host.json").read_text(encoding="utf-8"))
+    log_levels = {k.lower(): v for k, v in host["logging"]["logLevel"].items()}
+    # Host.Results feeds the requests table: above Information it keeps failures only.
+    assert log_levels.get("host.results", "Information") in ("Trace", "Debug", "Information")
+    sampling = host["logging"]["applicationInsights"]["samplingSettings"]
+    assert "Request" in sampling["excludedTypes"].split(";")
+
+
+# --- queues, Key Vault, networking --------------------------------------------------------------
+
+
+def test_queued_messages_expire_into_the_dead_letter_queue_after_a_documented_time() -> None:
+    module = parsed(INFRA / "core" / "messaging" / "servicebus.bicep")
+    ttl = module["parameters"]["messageTimeToLive"]["default"]
+    assert ttl == "P7D"
+    module_params = parsed(INFRA / "main.bicep")["modules"]["serviceBus"]["config"]["params"]
+    assert "messageTimeToLive" not in module_params
+    deploy = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert "`defaultMessageTimeToLive` `P7D`" in deploy
+
+
+def test_key_vault_holds_only_what_app_settings_reference() -> None:
+    main = parsed(INFRA / "main.bicep")
+    written = {
+        unwrap(m["config"])["params"]["name"]
+        for m in main["modules"].values()
+        if m["detail"]["path"] == "core/security/keyvault-secret.bicep"
+    }
+    assert written == {"chatTokenSecretName"}
+    referenced = {
+        name for name, value in app_settings().items() if str(value).endswith("Reference")
+    }
+    assert referenced == {"CHAT_TOKEN_SECRET"}
+    # No setting can resolve to a literal "@Microsoft.KeyVault(...)" when its secret is unset.
+    api = parsed(INFRA / "app" / "api.bicep")
+    references = {n for n, v in api["variables"].items() if "@Microsoft.KeyVault" in str(v)}
+    assert references == {"chatTokenSecretReference"}
+
+
+def test_a_soft_deleted_key_vault_can_be_recovered() -> None:
+    vault = parsed(INFRA / "core" / "security" / "keyvault.bicep")
+    mode = vault["parameters"]["createMode"]
+    assert mode["default"] == "default"
+    assert {"type": "allowed", "argument": ["default", "recover"]} in mode["decorators"]
+    properties = unwrap(vault["resources"]["vault"]["config"])["properties"]
+    assert properties["createMode"] == "createMode"
+    assert properties["enablePurgeProtection"] is True
+    main = parsed(INFRA / "main.bicep")
+    assert main["modules"]["keyVault"]["config"]["params"]["createMode"] == "keyVaultCreateMode"
+    given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert given["keyVaultCreateMode"] == {"value": "${KEY_VAULT_CREATE_MODE=default}"}
+
+
+def test_vnet_enabled_puts_every_data_service_behind_a_private_endpoint() -> None:
+    main = parsed(INFRA / "main.bicep")
+    assert main["parameters"]["vnetEnabled"]["default"] is False
+    endpoints = main["variables"]["privateEndpoints"]["value"]
+    services = main["variables"]["privateEndpointServices"]["value"]
+    assert {e["groupId"] for e in endpoints} == {
+        "Sql",
+        "namespace",
+        "blob",
+        "queue",
+        "table",
+        "vault",
+    }
+    assert {e["name"] for e in endpoints} == set(services)
+    assert {s["operator"]["operands"]["operand_1"] for s in services.values()} == {
+        "cosmos",
+        "serviceBus",
+        "storage",
+        "keyVault",
+    }
+    module = main["modules"]["privateEndpoint"]["config"]
+    assert module["condition"] == "vnetEnabled"
+    assert module["loop_type"]["detail"]["array_name"] == "privateEndpoints"
+    for name in ("storage", "cosmos", "serviceBus", "keyVault"):
+        assert main["modules"][name]["config"]["params"]["privateNetworking"] == "vnetEnabled"
+    subnet = main["modules"]["api"]["config"]["params"]["virtualNetworkSubnetId"]
+    assert subnet["operator"]["operands"]["condition"] == "vnetEnabled"
+    vnet = unwrap(
+        parsed(INFRA / "core" / "networking" / "vnet.bicep")["resources"]["vnet"]["config"]
+    )
+    app_subnet = vnet["properties"]["subnets"][0]["properties"]
+    assert app_subnet["delegations"][0]["properties"]["serviceName"] == "Microsoft.App/environments"
+    # Only Premium Service Bus takes a private endpoint.
+    namespace = parsed(INFRA / "core" / "messaging" / "servicebus.bicep")["resources"]["namespace"]
+    sku = unwrap(namespace["config"])["sku"]["operator"]["operands"]
+    assert (sku["condition"], sku["true_value"]["name"]) == ("privateNetworking", "Premium")

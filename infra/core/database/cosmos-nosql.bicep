@@ -18,8 +18,12 @@ param capacityMode string = 'serverless'
 param autoscaleMaxThroughput int = 1000
 @description('Principal id of the app identity.')
 param appPrincipalId string
-@description('Optional: a developer to grant the same data access (for running the app locally against Azure).')
+@description('Optional: a person or pipeline to grant the same data access (for running the app locally against Azure).')
 param developerPrincipalId string = ''
+@description('Reachable only through its private endpoint (vnetEnabled).')
+param privateNetworking bool = false
+@description('Log Analytics workspace receiving the account\'s logs.')
+param logAnalyticsWorkspaceId string
 
 var containers = loadJsonContent('../../cosmos-containers.json').containers
 var serverless = capacityMode == 'serverless'
@@ -27,8 +31,8 @@ var serverless = capacityMode == 'serverless'
 var dataContributor = '00000000-0000-0000-0000-000000000002'
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
-  // checkov:skip=CKV_AZURE_99: the Function App runs without a virtual network (dynamic outbound addresses), so no IP or VNet rule could admit it; keys are disabled and every request needs an Entra ID token with the data role
-  // checkov:skip=CKV_AZURE_101: same reason as CKV_AZURE_99; add a private endpoint and VNet integration to close the public endpoint
+  // checkov:skip=CKV_AZURE_99: without vnetEnabled the Function App has no virtual network (dynamic outbound addresses), so no IP or VNet rule could admit it; keys are disabled and every request needs an Entra ID token with the data role. vnetEnabled closes the public endpoint
+  // checkov:skip=CKV_AZURE_101: same reason as CKV_AZURE_99: vnetEnabled disables public network access and adds a private endpoint
   name: accountName
   location: location
   tags: tags
@@ -53,7 +57,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     enableAutomaticFailover: false
     enableFreeTier: false
   }
@@ -82,6 +86,22 @@ resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/conta
   }
 }]
 
+// Resource-specific tables (CDBDataPlaneRequests, ...) rather than AzureDiagnostics.
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: account
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+  }
+}
+
 resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
   name: guid(account.id, appPrincipalId, dataContributor)
@@ -103,5 +123,6 @@ resource developerDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRole
 }
 
 output accountName string = account.name
+output id string = account.id
 output endpoint string = account.properties.documentEndpoint
 output databaseName string = database.name

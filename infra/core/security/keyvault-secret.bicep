@@ -11,7 +11,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
 }
 
 resource secret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_41: provider credentials (Twilio auth token, TeleSign API key, ACS webhook secret) and the chat token key do not expire on their own; an expiry date here would make Key Vault refuse the secret and silently break the app. Rotation is by new versions (docs/deploy.md)
+  // checkov:skip=CKV_AZURE_41: the chat token key does not expire on its own; an expiry date here would make Key Vault refuse the secret and silently break the app. Rotation is by new versions (docs/deploy.md)
   parent: vault
   name: name
   properties: {

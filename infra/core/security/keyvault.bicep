@@ -1,6 +1,8 @@
-// Key Vault for the provider secrets, in RBAC mode with soft delete and purge protection. The
-// app reads secrets through Key Vault references in its app settings (Key Vault Secrets User);
-// the developer who runs `azd` may be made Secrets Officer to set and rotate them.
+// Key Vault for the secrets app settings need (CHAT_TOKEN_SECRET), in RBAC mode with soft delete
+// and purge protection. The app reads them through Key Vault references in its app settings
+// (Key Vault Secrets User); the person who runs `azd` may be made Secrets Officer to rotate them.
+// After `azd down` the vault stays soft-deleted for 90 days under the same name: createMode
+// 'recover' (KEY_VAULT_CREATE_MODE=recover) brings it back on the next `azd up`.
 param name string
 param location string = resourceGroup().location
 param tags object = {}
@@ -14,6 +16,14 @@ param secretsOfficerPrincipalId string = ''
   'ServicePrincipal'
 ])
 param secretsOfficerPrincipalType string = 'User'
+@allowed([
+  'default'
+  'recover'
+])
+@description('recover: bring back the soft-deleted vault of this name (after `azd down`).')
+param createMode string = 'default'
+@description('Reachable only through its private endpoint (vnetEnabled).')
+param privateNetworking bool = false
 
 var roles = {
   secretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
@@ -21,12 +31,13 @@ var roles = {
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: App Service resolves Key Vault references over the vault's public endpoint unless the app has VNet integration, which this deployment does not have; "trusted Microsoft services" does not cover it. Access is by Azure RBAC only
+  // checkov:skip=CKV_AZURE_109: without vnetEnabled App Service resolves Key Vault references over the vault's public endpoint ("trusted Microsoft services" does not cover it); access is by Azure RBAC only. vnetEnabled denies the public endpoint
   // checkov:skip=CKV_AZURE_189: same reason as CKV_AZURE_109
   name: name
   location: location
   tags: tags
   properties: {
+    createMode: createMode
     tenantId: subscription().tenantId
     sku: {
       family: 'A'
@@ -39,10 +50,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
   }
 }
@@ -68,4 +79,5 @@ resource officer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!emp
 }
 
 output name string = vault.name
+output id string = vault.id
 output uri string = vault.properties.vaultUri

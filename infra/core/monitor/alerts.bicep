@@ -1,0 +1,158 @@
+// What wakes an operator: an action group that e-mails ALERT_EMAIL, and alerts on dead-lettered
+// messages (one per work queue), on the share of function invocations that fail, and on SMS the
+// providers would not take. docs/deploy.md says what each means and where to look.
+param namePrefix string
+param location string = resourceGroup().location
+param tags object = {}
+@description('Who the action group e-mails; empty: the alerts fire and show in the portal, and nobody is mailed.')
+param alertEmail string = ''
+param serviceBusNamespaceId string
+param queueNames array
+param applicationInsightsId string
+@description('Alert when more than this share (percent) of function invocations fail in 15 minutes (20 invocations or more).')
+param failureRatePercent int = 5
+
+var emailReceivers = empty(alertEmail) ? [] : [
+  {
+    name: 'operator'
+    emailAddress: alertEmail
+    useCommonAlertSchema: true
+  }
+]
+// Every function invocation (HTTP, queue, timer) is a row of `requests`: host.json keeps them.
+var failureRateQuery = 'requests | summarize total = count(), failed = countif(success == false) | where total >= 20 and failed * 100.0 / total > ${failureRatePercent}'
+// shared/services/outbound.py logs a send the provider refused for good as "message <id> failed:
+// <reason>" and a retried one as "message <id>: transient failure <n> ..." (a test keeps these
+// phrases in step with the code).
+var sendFailuresQuery = 'traces | where severityLevel >= 2 and message startswith "message " | summarize failed = countif(message contains " failed: "), retried = countif(message contains ": transient failure ") | where failed > 0 or retried >= 10'
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-operators'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'omnichannel'
+    enabled: true
+    emailReceivers: emailReceivers
+  }
+}
+
+// A dead-lettered message is work the app gave up on: a customer message never routed, a reply
+// never sent. Any at all deserves a look (docs/servicebus.md: how to inspect and resubmit).
+resource deadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = [for queue in queueNames: {
+  name: '${namePrefix}-dead-letters-${queue}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Messages in the dead-letter subqueue of the ${queue} queue.'
+    severity: 2
+    enabled: true
+    scopes: [
+      serviceBusNamespaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          name: 'dead-lettered'
+          criterionType: 'StaticThresholdCriterion'
+          metricNamespace: 'Microsoft.ServiceBus/namespaces'
+          metricName: 'DeadletteredMessages'
+          dimensions: [
+            {
+              name: 'EntityName'
+              operator: 'Include'
+              values: [
+                queue
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Maximum'
+        }
+      ]
+    }
+    actions: [
+      {
+        actionGroupId: actionGroup.id
+      }
+    ]
+  }
+}]
+
+resource failureRate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-function-failure-rate'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Function failure rate'
+    description: 'More than ${failureRatePercent}% of function invocations failed in 15 minutes.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: failureRateQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+resource sendFailures 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview' = {
+  name: '${namePrefix}-provider-send-failures'
+  location: location
+  tags: tags
+  properties: {
+    displayName: 'Provider send failures'
+    description: 'An SMS provider refused a message for good, or 10 sends needed a retry, in 15 minutes.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: sendFailuresQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+output actionGroupId string = actionGroup.id
