@@ -37,6 +37,11 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class UnprocessableEntity(ServiceError):
+    status = 422
+    title = "Unprocessable entity"
+
+
 class ServiceUnavailable(ServiceError):
     status = 503
     title = "Service unavailable"

@@ -5,11 +5,11 @@ closing and reopening. An agent acts only on its own conversations: others are 4
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.dependencies import AgentCaller, Services
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
-from shared.domain.conversations import Message
+from shared.domain.conversations import MediaRef, Message
 from shared.services.agent_work import WorkView
 from shared.services.collaboration import ConsultCandidate, TransferTarget
 from shared.services.typing import AgentTypingView
@@ -18,8 +18,15 @@ router = APIRouter(prefix="/api", tags=["conversations"])
 
 
 class NewMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     text: str = Field(min_length=1, max_length=4000)
     internal: bool = Field(default=False, description="an internal note: agents only")
+    media: list[MediaRef] = Field(
+        default_factory=list,
+        description="files to send with the reply: no channel sends an agent's files yet, so "
+        "a reply with any is refused (422), never sent without them",
+    )
 
 
 class ConsultRequest(BaseModel):
@@ -36,13 +43,13 @@ async def conversation_messages(
 @router.post(
     "/conversations/{conversation_id}/messages",
     status_code=status.HTTP_201_CREATED,
-    responses=WORK_ACTION_PROBLEMS,
+    responses={**WORK_ACTION_PROBLEMS, **problem_responses((422, "Files cannot be sent"))},
 )
 async def post_message(
     conversation_id: str, new: NewMessage, caller: AgentCaller, services: Services
 ) -> Message:
     return await services.agent_work.post_message(
-        caller.subject, conversation_id, new.text, internal=new.internal
+        caller.subject, conversation_id, new.text, internal=new.internal, media=new.media
     )
 
 

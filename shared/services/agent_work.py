@@ -16,6 +16,7 @@ from shared.domain.conversations import (
     Conversation,
     DeliveryStatus,
     Direction,
+    MediaRef,
     Message,
     SenderKind,
     TypingParty,
@@ -23,7 +24,7 @@ from shared.domain.conversations import (
 from shared.domain.message_ids import new_message_id
 from shared.domain.presence import CustomPresence, Presence, PresenceChange, PresenceState
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from shared.ports import (
     Clock,
     CollaborationStore,
@@ -190,12 +191,24 @@ class AgentWorkService:
         return await self._store.list_messages(conversation_id, include_internal=True)
 
     async def post_message(
-        self, agent_id: str, conversation_id: str, text: str, *, internal: bool
+        self,
+        agent_id: str,
+        conversation_id: str,
+        text: str,
+        *,
+        internal: bool,
+        media: Sequence[MediaRef] = (),
     ) -> Message:
         """Store the agent's message; a customer-visible one is sent, in order, through the
         `outbound` queue. An internal note is never sent (invariant 5). A consultant writes
-        internal notes only; a closed conversation is reopened before it is written."""
+        internal notes only; a closed conversation is reopened before it is written. Files
+        (`media`) are refused, changing nothing: no channel sends an agent's files yet."""
         part = await involvement(self._store, agent_id, conversation_id)
+        if media:
+            raise UnprocessableEntity(
+                f"{part.conversation.channel} conversations cannot carry an agent's files yet: "
+                "send the reply without media"
+            )
         if part.role is WorkRole.CONSULTANT and not internal:
             raise Forbidden("a consultant writes internal notes only")
         if part.role is WorkRole.PAST:

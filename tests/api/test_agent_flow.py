@@ -90,6 +90,33 @@ async def test_an_internal_note_is_never_sent(
     assert [m.text for m in customer_visible] == ["hello"]
 
 
+async def test_a_reply_with_files_is_refused_not_sent_without_them(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    """No channel sends an agent's files yet: 422, and nothing stored or sent."""
+    conversation_id = await alices_conversation(client, services)
+    alice = bearer(services, "alice", Role.AGENT)
+    media = [{"url": "https://files.example.test/invoice.pdf", "content_type": "application/pdf"}]
+    response = await client.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"text": "Here is your invoice", "media": media},
+        headers=alice,
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "files" in response.json()["detail"]
+    unknown = await client.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"text": "Hi", "attachments": media},
+        headers=alice,
+    )
+    assert unknown.status_code == 400  # a field the API does not know is never ignored
+    assert await drain(services) == 0
+    assert await services.store.list_sent_sms(limit=10) == []
+    stored = await services.store.list_messages(conversation_id, include_internal=True)
+    assert [m.text for m in stored] == ["hello"]
+
+
 class ProcessDied(Exception):
     """The process stopped here (SIGKILL): nothing after this point ran."""
 
