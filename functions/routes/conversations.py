@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.dependencies import AgentCaller, Services
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
-from shared.domain.conversations import MediaRef, Message
+from shared.domain.conversations import MediaRef, MessageForAgents
 from shared.services.agent_work import WorkView
 from shared.services.collaboration import ConsultCandidate, TransferTarget
 from shared.services.typing import AgentTypingView
@@ -36,7 +36,7 @@ class ConsultRequest(BaseModel):
 @router.get("/conversations/{conversation_id}/messages", responses=problem_responses(404))
 async def conversation_messages(
     conversation_id: str, caller: AgentCaller, services: Services
-) -> list[Message]:
+) -> list[MessageForAgents]:
     return list(await services.agent_work.messages(caller.subject, conversation_id))
 
 
@@ -47,7 +47,7 @@ async def conversation_messages(
 )
 async def post_message(
     conversation_id: str, new: NewMessage, caller: AgentCaller, services: Services
-) -> Message:
+) -> MessageForAgents:
     return await services.agent_work.post_message(
         caller.subject, conversation_id, new.text, internal=new.internal, media=new.media
     )

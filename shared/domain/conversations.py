@@ -92,7 +92,9 @@ class InboundMessage(Model):
         return f"{self.channel}:{self.customer_address}:{self.business_address}"
 
 
-class Conversation(Model):
+class ConversationForAgents(Model):
+    """A conversation as agents see it: everything but what is for supervisors only."""
+
     id: str
     channel: ChannelKind
     channel_id: str
@@ -113,13 +115,17 @@ class Conversation(Model):
     )
     opened_at: datetime
     closed_at: datetime | None = None
-    # --- sentiment ---
+
+
+class Conversation(ConversationForAgents):
     sentiment: ConversationSentiment | None = Field(
         default=None, description="rolling, over the customer's messages; supervisors only"
     )
 
 
-class Message(Model):
+class MessageForAgents(Model):
+    """A message as agents see it: everything but what is for supervisors only."""
+
     id: str
     conversation_id: str
     sequence: int = 0
@@ -141,7 +147,9 @@ class Message(Model):
         "(for example 'unknown status 299'); the delivery status stays as it was",
     )
     created_at: datetime
-    # --- sentiment ---
+
+
+class Message(MessageForAgents):
     sentiment: Sentiment | None = Field(
         default=None, description="a customer message's, when scored; never shown to customers"
     )

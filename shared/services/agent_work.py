@@ -14,6 +14,7 @@ from shared.domain.base import Model
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import (
     Conversation,
+    ConversationForAgents,
     DeliveryStatus,
     Direction,
     MediaRef,
@@ -55,8 +56,11 @@ class WorkRole(StrEnum):
 
 
 class WorkView(Model):
+    """An agent's work item and its conversation, as agents see them (no supervisor-only
+    figures: the conversation's type leaves them out of what is sent)."""
+
     item: WorkItem
-    conversation: Conversation
+    conversation: ConversationForAgents
     role: WorkRole = WorkRole.PRIMARY
     timer_started_at: datetime | None = Field(
         default=None,

@@ -18,6 +18,7 @@ import pytest
 from functions.api import create_api
 from shared.bootstrap import Container
 from shared.domain.identity import Role
+from tests.api.test_agent_flow import alices_conversation
 from tests.support import bearer
 
 PUBLIC: frozenset[Role] | None = None  # no bearer token: signatures, chat tokens, or anyone
@@ -178,3 +179,77 @@ async def test_each_caller_is_admitted_or_refused_as_the_table_says(
         # A bearer token is no key to a public route: every caller is treated alike.
         assert len(set(statuses.values())) == 1, statuses
         assert all(status < 500 for status in statuses.values()), statuses
+
+
+# --- fields by role -------------------------------------------------------------------------------
+
+SUPERVISOR_ONLY_FIELDS = {"sentiment"}
+
+
+def _properties(schema: object, components: dict[str, object], seen: set[str]) -> set[str]:
+    """Every property name a response schema can carry, through $refs and combinators."""
+    if isinstance(schema, list):
+        return set().union(*(_properties(s, components, seen) for s in schema))
+    if not isinstance(schema, dict):
+        return set()
+    found: set[str] = set()
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            found |= _properties(components[name], components, seen)
+    properties = schema.get("properties")
+    if isinstance(properties, dict):
+        found |= set(properties)
+    for value in schema.values():
+        if isinstance(value, dict | list):
+            found |= _properties(value, components, seen)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [op for op in OPERATIONS if MATRIX.get(op) == AGENT],
+    ids=[f"{m} {p}" for m, p in OPERATIONS if MATRIX.get((m, p)) == AGENT],
+)
+def test_agent_routes_document_no_supervisor_only_field(method: str, path: str) -> None:
+    document = create_api().openapi()
+    components = document["components"]["schemas"]
+    responses = document["paths"][path][method.lower()]["responses"]
+    success = {code: r for code, r in responses.items() if code.startswith("2")}
+    assert SUPERVISOR_ONLY_FIELDS.isdisjoint(_properties(success, components, set()))
+
+
+def _keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | set().union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+async def test_sentiment_reaches_supervisors_and_never_the_agent(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    conversation_id = await alices_conversation(client, services)
+    stored = await services.store.list_messages(conversation_id, include_internal=True)
+    assert stored[0].sentiment is not None, "the customer's message was scored"
+    alice = bearer(services, "alice", Role.AGENT)
+    seen_by_alice = [
+        (await client.get("/api/agents/me/work", headers=alice)).json(),
+        (await client.get(f"/api/conversations/{conversation_id}/messages", headers=alice)).json(),
+        (
+            await client.post(
+                f"/api/conversations/{conversation_id}/messages",
+                json={"text": "On it"},
+                headers=alice,
+            )
+        ).json(),
+    ]
+    assert SUPERVISOR_ONLY_FIELDS.isdisjoint(_keys(seen_by_alice))
+    supervisor = bearer(services, "sue", Role.SUPERVISOR)
+    monitored = (
+        await client.get(f"/api/supervisor/conversations/{conversation_id}", headers=supervisor)
+    ).json()
+    assert monitored["messages"][0]["sentiment"] is not None
