@@ -16,21 +16,13 @@ from shared.domain.work import (
     WorkItem,
 )
 from shared.ports import (
-    AgentStateStore,
     Clock,
     ConversationStore,
     MessageBus,
     RoutingConfigStore,
-    RoutingLogStore,
     WorkItemStore,
 )
 from shared.services.bus_messages import OUTBOUND, OutboundRequest
-
-
-class RoutingPorts(
-    RoutingConfigStore, ConversationStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol
-):
-    """The store ports this service needs."""
 
 
 class NoticePorts(RoutingConfigStore, ConversationStore, WorkItemStore, Protocol):
