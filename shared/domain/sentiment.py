@@ -15,8 +15,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from shared.domain.base import Model
 
 NEUTRAL_BAND = 0.05
 """Scores within this of zero are neutral."""
@@ -30,18 +32,14 @@ class SentimentLabel(StrEnum):
     POSITIVE = "positive"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Sentiment(_Model):
+class Sentiment(Model):
     """One message's sentiment."""
 
     score: float = Field(ge=-1.0, le=1.0, description="-1 very negative .. 1 very positive")
     label: SentimentLabel
 
 
-class ConversationSentiment(_Model):
+class ConversationSentiment(Model):
     """A conversation's rolling sentiment over its customer messages."""
 
     score: float = Field(ge=-1.0, le=1.0)
@@ -97,9 +95,7 @@ def roll(
     )
 
 
-class SentimentSettings(BaseModel):
+class SentimentSettings(Model):
     """The admin's switch: score customer messages for supervisors, or not."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = Field(description="off: new messages are not scored; scores kept stay")

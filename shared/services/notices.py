@@ -17,20 +17,12 @@ from shared.domain.work import (
     WorkItem,
 )
 from shared.ports import (
-    AgentStateStore,
     Clock,
     ConversationStore,
     MessageBus,
     RoutingConfigStore,
-    RoutingLogStore,
     WorkItemStore,
 )
-
-
-class RoutingPorts(
-    RoutingConfigStore, ConversationStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol
-):
-    """The store ports this service needs."""
 
 
 class NoticePorts(RoutingConfigStore, ConversationStore, WorkItemStore, Protocol):

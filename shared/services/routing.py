@@ -31,7 +31,6 @@ from shared.domain.work import (
 from shared.ports import (
     AgentStateStore,
     Clock,
-    ConversationStore,
     MessageBus,
     RoutingConfigStore,
     RoutingLogStore,
@@ -41,9 +40,7 @@ from shared.services.notices import CustomerNotices
 from shared.services.presence import PresenceService
 
 
-class RoutingPorts(
-    RoutingConfigStore, ConversationStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol
-):
+class RoutingPorts(RoutingConfigStore, WorkItemStore, AgentStateStore, RoutingLogStore, Protocol):
     """The store ports this service needs."""
 
 

@@ -19,6 +19,7 @@ from shared.adapters.cosmos.documents import (
     Doc,
     create_if_absent,
     delete_if_present,
+    query_records,
     read_or_none,
     update,
 )
@@ -83,13 +84,14 @@ class CosmosBase:
     async def _list_config(
         self, kind: type[M], doc_type: str, after: str | None, limit: int
     ) -> list[M]:
-        rows = await self._config.query(
+        return await query_records(
+            self._config,
+            kind,
             "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.id > @after "
             "ORDER BY c.id",
             {"@pk": doc_type, "@after": after or "", "@limit": limit},
             partition_key=doc_type,
         )
-        return [kind.model_validate(row) for row in rows]
 
     async def _materialize_item(self, pointer: Doc) -> WorkItem:
         """Write the pointed item and its locator, or find them written (idempotent)."""

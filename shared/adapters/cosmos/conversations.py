@@ -12,6 +12,7 @@ from shared.adapters.cosmos.documents import (
     Doc,
     create_if_absent,
     delete_if_present,
+    query_records,
     read_or_none,
     update,
 )
@@ -171,13 +172,14 @@ class CosmosConversations(CosmosBase):
     async def list_messages(
         self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
     ) -> Sequence[Message]:
-        rows = await self._conversations.query(
+        return await query_records(
+            self._conversations,
+            Message,
             "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'message' "
             "AND c.seq > @after AND (@internal OR c.internal = false) ORDER BY c.seq",
             {"@pk": conversation_id, "@after": after_sequence, "@internal": include_internal},
             partition_key=conversation_id,
         )
-        return [Message.model_validate(row) for row in rows]
 
     async def set_message_delivery(
         self,

@@ -1,17 +1,21 @@
 """Document operations with the outcomes the Cosmos store builds on: a missing document is
-None, an existing one on create is False, and read-modify-write is guarded by the ETag."""
+None, an existing one on create is False, read-modify-write is guarded by the ETag, and a
+query's rows come back as records."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from azure.cosmos import exceptions
+from pydantic import BaseModel
 
 from shared.adapters.cosmos.layout import stored_fields
 from shared.adapters.cosmos.metrics import MeteredContainer
 
 Doc = dict[str, Any]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 async def read_or_none(container: MeteredContainer, doc_id: str, pk: str) -> Doc | None:
@@ -19,6 +23,19 @@ async def read_or_none(container: MeteredContainer, doc_id: str, pk: str) -> Doc
         return await container.read(doc_id, pk)
     except exceptions.CosmosResourceNotFoundError:
         return None
+
+
+async def query_records(
+    container: MeteredContainer,
+    kind: type[M],
+    sql: str,
+    parameters: Mapping[str, Any],
+    *,
+    partition_key: str | None,
+) -> list[M]:
+    """The records a `SELECT VALUE c.data` query selects, in its order."""
+    rows = await container.query(sql, parameters, partition_key=partition_key)
+    return [kind.model_validate(row) for row in rows]
 
 
 async def create_if_absent(container: MeteredContainer, body: Doc) -> bool:

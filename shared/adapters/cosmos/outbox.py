@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.containers import CosmosBase
-from shared.adapters.cosmos.documents import (
-    create_if_absent,
-)
+from shared.adapters.cosmos.documents import create_if_absent, query_records
 from shared.adapters.cosmos.layout import document, epoch_micros
 from shared.domain.conversations import SentSms
 
@@ -27,9 +25,10 @@ class CosmosOutbox(CosmosBase):
         )
 
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]:
-        rows = await self._outbox.query(
+        return await query_records(
+            self._outbox,
+            SentSms,
             "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk ORDER BY c.sent_at DESC, c.id",
             {"@pk": layout.SENT_SMS_PARTITION, "@limit": limit},
             partition_key=layout.SENT_SMS_PARTITION,
         )
-        return [SentSms.model_validate(row) for row in rows]

@@ -9,6 +9,7 @@ from shared.adapters.cosmos.containers import CosmosBase, _load
 from shared.adapters.cosmos.documents import (
     create_if_absent,
     delete_if_present,
+    query_records,
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document, model_json
@@ -41,13 +42,14 @@ class CosmosRoutingConfig(CosmosBase):
         )
 
     async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]:
-        rows = await self._config.query(
+        return await query_records(
+            self._config,
+            RoutingRule,
             "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.workstream_id = @workstream "
             "ORDER BY c.rule_order, c.id",
             {"@pk": "rule", "@workstream": workstream_id},
             partition_key="rule",
         )
-        return [RoutingRule.model_validate(row) for row in rows]
 
     async def put_agent(self, agent: Agent) -> None:
         """The agent's record and its live state share one document: an edit replaces the
@@ -102,13 +104,14 @@ class CosmosRoutingConfig(CosmosBase):
         return await delete_if_present(self._config, rule_id, "rule")
 
     async def list_agents(self, *, after: str | None, limit: int) -> Sequence[Agent]:
-        rows = await self._work.query(
+        return await query_records(
+            self._work,
+            Agent,
             "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'agent' "
             "AND c.id > @after ORDER BY c.id",
             {"@pk": layout.AGENTS_PARTITION, "@after": after or "", "@limit": limit},
             partition_key=layout.AGENTS_PARTITION,
         )
-        return [Agent.model_validate(row) for row in rows]
 
     async def delete_agent(self, agent_id: str) -> bool:
         return await delete_if_present(self._work, agent_id, layout.AGENTS_PARTITION)

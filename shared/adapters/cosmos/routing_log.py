@@ -6,10 +6,7 @@ from collections.abc import Sequence
 
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.containers import CosmosBase
-from shared.adapters.cosmos.documents import (
-    create_if_absent,
-    read_or_none,
-)
+from shared.adapters.cosmos.documents import create_if_absent, query_records, read_or_none
 from shared.adapters.cosmos.layout import document
 from shared.domain.work import RoutingDecision
 
@@ -37,8 +34,11 @@ class CosmosRoutingLog(CosmosBase):
     async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
         # Only /pk is indexed in lookups: the few decisions of one conversation sort here.
         key = layout.routing_decisions_key(conversation_id)
-        rows = await self._lookups.query(
-            "SELECT VALUE c.data FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
+        decisions = await query_records(
+            self._lookups,
+            RoutingDecision,
+            "SELECT VALUE c.data FROM c WHERE c.pk = @pk",
+            {"@pk": key},
+            partition_key=key,
         )
-        decisions = (RoutingDecision.model_validate(row) for row in rows)
         return sorted(decisions, key=lambda d: (d.decided_at, d.id))

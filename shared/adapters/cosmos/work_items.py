@@ -16,11 +16,7 @@ from shared.adapters.cosmos.containers import (
     _load,
     _open_item_pointer,
 )
-from shared.adapters.cosmos.documents import (
-    Doc,
-    read_or_none,
-    update,
-)
+from shared.adapters.cosmos.documents import Doc, query_records, read_or_none, update
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
 from shared.domain.work import WorkItem, WorkItemStatus
 
@@ -62,13 +58,14 @@ class CosmosWorkItems(CosmosBase):
 
     async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
         partition = layout.queue_partition(queue_id)
-        rows = await self._work.query(
+        return await query_records(
+            self._work,
+            WorkItem,
             "SELECT TOP @limit VALUE c.data FROM c WHERE c.pk = @pk AND c.status = @waiting "
             "ORDER BY c.priority DESC, c.enqueued_at, c.id",
             {"@pk": partition, "@waiting": str(WorkItemStatus.WAITING), "@limit": limit},
             partition_key=partition,
         )
-        return [WorkItem.model_validate(row) for row in rows]
 
     async def assign(
         self,
@@ -191,12 +188,14 @@ class CosmosWorkItems(CosmosBase):
 
     async def offered_items(self) -> Sequence[WorkItem]:
         """For the sweep timer, not the hot path: this query spans every partition."""
-        rows = await self._work.query(
+        items = await query_records(
+            self._work,
+            WorkItem,
             "SELECT VALUE c.data FROM c WHERE c.type = 'item' AND c.status = @offered",
             {"@offered": str(WorkItemStatus.OFFERED)},
             partition_key=None,
         )
-        return sorted((WorkItem.model_validate(row) for row in rows), key=lambda i: i.id)
+        return sorted(items, key=lambda i: i.id)
 
     async def close_work_item(
         self, item_id: str, now: datetime, *, agent_id: str | None = None
@@ -290,7 +289,9 @@ class CosmosWorkItems(CosmosBase):
     ) -> Sequence[WorkItem]:
         """One single-partition query on the queue's partition (the aggregates timer)."""
         partition = layout.queue_partition(queue_id)
-        rows = await self._work.query(
+        return await query_records(
+            self._work,
+            WorkItem,
             "SELECT VALUE c.data FROM c WHERE c.pk = @pk AND c.type = 'item' "
             "AND c.status != @moving AND c.enqueued_at < @end "
             "AND (c.status != @closed OR c.closed_at >= @start) ORDER BY c.id",
@@ -303,4 +304,3 @@ class CosmosWorkItems(CosmosBase):
             },
             partition_key=partition,
         )
-        return [WorkItem.model_validate(row) for row in rows]

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from shared.adapters.sqlite.tables import _HOLDING, _HOLDING_SQL, SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import _HOLDING, _HOLDING_SQL, SqliteBase, _doc
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -126,11 +126,8 @@ class SqliteAgentStates(SqliteBase):
         )
 
     async def presence_spans(self, day: date) -> Sequence[PresenceSpan]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                PresenceSpan,
-                db.execute(
-                    "SELECT doc FROM presence_spans WHERE day = ? ORDER BY id", (day.isoformat(),)
-                ).fetchall(),
-            )
+        return await self._query(
+            PresenceSpan,
+            "SELECT doc FROM presence_spans WHERE day = ? ORDER BY id",
+            (day.isoformat(),),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _load, _upsert_doc
+from shared.adapters.sqlite.tables import SqliteBase, _upsert_doc
 from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 
@@ -33,15 +33,11 @@ class SqliteChannels(SqliteBase):
         return await self._get(Channel, "channels", channel_id)
 
     async def find_channel(self, kind: ChannelKind, address: str) -> Channel | None:
-        return await self._db.atomic(
-            lambda db: _load(
-                Channel,
-                db.execute(
-                    "SELECT c.doc FROM channel_addresses a JOIN channels c ON c.id = a.channel_id "
-                    "WHERE a.kind = ? AND a.address = ?",
-                    (kind, address),
-                ).fetchone(),
-            )
+        return await self._query_one(
+            Channel,
+            "SELECT c.doc FROM channel_addresses a JOIN channels c ON c.id = a.channel_id "
+            "WHERE a.kind = ? AND a.address = ?",
+            (kind, address),
         )
 
     async def list_channels(self, *, after: str | None, limit: int) -> Sequence[Channel]:

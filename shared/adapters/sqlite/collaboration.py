@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _get_doc
 from shared.domain.routing_config import Agent
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 
@@ -54,15 +54,11 @@ class SqliteCollaboration(SqliteBase):
         return await self._db.atomic(remove)
 
     async def consulted_items(self, agent_id: str) -> Sequence[WorkItem]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                WorkItem,
-                db.execute(
-                    "SELECT w.doc FROM work_consultants c JOIN work_items w ON w.id = c.item_id "
-                    "WHERE c.agent_id = ? AND w.status != 'closed' ORDER BY w.enqueued_at, w.id",
-                    (agent_id,),
-                ).fetchall(),
-            )
+        return await self._query(
+            WorkItem,
+            "SELECT w.doc FROM work_consultants c JOIN work_items w ON w.id = c.item_id "
+            "WHERE c.agent_id = ? AND w.status != 'closed' ORDER BY w.enqueued_at, w.id",
+            (agent_id,),
         )
 
     @staticmethod

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc, _load, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc, _load
 from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
 from shared.domain.figures import ConversationState
 from shared.domain.work import WorkItem
@@ -77,30 +77,22 @@ class SqliteConversations(SqliteBase):
         return await self._get(Message, "messages", message_id)
 
     async def find_message_by_provider_id(self, provider_message_id: str) -> Message | None:
-        return await self._db.atomic(
-            lambda db: _load(
-                Message,
-                db.execute(
-                    "SELECT doc FROM messages WHERE provider_message_id = ?",
-                    (provider_message_id,),
-                ).fetchone(),
-            )
+        return await self._query_one(
+            Message,
+            "SELECT doc FROM messages WHERE provider_message_id = ?",
+            (provider_message_id,),
         )
 
     async def list_messages(
         self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
     ) -> Sequence[Message]:
         internal_filter = "" if include_internal else " AND internal = 0"
-        return await self._db.atomic(
-            lambda db: _load_all(
-                Message,
-                db.execute(
-                    "SELECT doc FROM messages WHERE conversation_id = ? AND sequence > ?"  # noqa: S608
-                    + internal_filter
-                    + " ORDER BY sequence",
-                    (conversation_id, after_sequence),
-                ).fetchall(),
-            )
+        return await self._query(
+            Message,
+            "SELECT doc FROM messages WHERE conversation_id = ? AND sequence > ?"  # noqa: S608
+            + internal_filter
+            + " ORDER BY sequence",
+            (conversation_id, after_sequence),
         )
 
     async def set_message_delivery(

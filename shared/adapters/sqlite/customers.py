@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc
 from shared.domain.customers import Customer
 
 
@@ -27,15 +27,10 @@ class SqliteCustomers(SqliteBase):
         return await self._get(Customer, "customers", customer_id)
 
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                Customer,
-                db.execute(
-                    "SELECT doc FROM customers WHERE mobile_phone = ? OR account_phone = ? "
-                    "ORDER BY id",
-                    (e164, e164),
-                ).fetchall(),
-            )
+        return await self._query(
+            Customer,
+            "SELECT doc FROM customers WHERE mobile_phone = ? OR account_phone = ? ORDER BY id",
+            (e164, e164),
         )
 
     async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
@@ -57,11 +52,6 @@ class SqliteCustomers(SqliteBase):
         return bool(row and row[0])
 
     async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                Customer,
-                db.execute(
-                    "SELECT doc FROM customers WHERE email = ? ORDER BY id", (email.lower(),)
-                ).fetchall(),
-            )
+        return await self._query(
+            Customer, "SELECT doc FROM customers WHERE email = ? ORDER BY id", (email.lower(),)
         )

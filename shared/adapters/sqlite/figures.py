@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc
 from shared.domain.figures import DayFigures, FigureScope
 
 
@@ -20,14 +20,10 @@ class SqliteFigures(SqliteBase):
         )
 
     async def day_figures(self, day: date, scope: FigureScope) -> Sequence[DayFigures]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                DayFigures,
-                db.execute(
-                    "SELECT doc FROM day_figures WHERE day = ? AND scope = ? ORDER BY key",
-                    (day.isoformat(), str(scope)),
-                ).fetchall(),
-            )
+        return await self._query(
+            DayFigures,
+            "SELECT doc FROM day_figures WHERE day = ? AND scope = ? ORDER BY key",
+            (day.isoformat(), str(scope)),
         )
 
     async def figures_watermark(self) -> date | None:

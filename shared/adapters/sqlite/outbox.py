@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc
 from shared.domain.conversations import SentSms
 
 
@@ -19,12 +19,8 @@ class SqliteOutbox(SqliteBase):
         )
 
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                SentSms,
-                db.execute(
-                    "SELECT doc FROM sent_sms ORDER BY sent_at DESC, provider_message_id LIMIT ?",
-                    (limit,),
-                ).fetchall(),
-            )
+        return await self._query(
+            SentSms,
+            "SELECT doc FROM sent_sms ORDER BY sent_at DESC, provider_message_id LIMIT ?",
+            (limit,),
         )

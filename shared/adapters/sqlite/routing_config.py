@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all, _upsert_doc
+from shared.adapters.sqlite.tables import SqliteBase, _doc, _upsert_doc
 from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 
 
@@ -33,14 +33,10 @@ class SqliteRoutingConfig(SqliteBase):
         )
 
     async def list_rules(self, workstream_id: str) -> Sequence[RoutingRule]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                RoutingRule,
-                db.execute(
-                    "SELECT doc FROM rules WHERE workstream_id = ? ORDER BY ord, id",
-                    (workstream_id,),
-                ).fetchall(),
-            )
+        return await self._query(
+            RoutingRule,
+            "SELECT doc FROM rules WHERE workstream_id = ? ORDER BY ord, id",
+            (workstream_id,),
         )
 
     async def put_agent(self, agent: Agent) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _doc
 from shared.domain.work import RoutingDecision
 
 
@@ -32,13 +32,8 @@ class SqliteRoutingLog(SqliteBase):
         )
 
     async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                RoutingDecision,
-                db.execute(
-                    "SELECT doc FROM routing_decisions WHERE conversation_id = ? "
-                    "ORDER BY decided_at, id",
-                    (conversation_id,),
-                ).fetchall(),
-            )
+        return await self._query(
+            RoutingDecision,
+            "SELECT doc FROM routing_decisions WHERE conversation_id = ? ORDER BY decided_at, id",
+            (conversation_id,),
         )

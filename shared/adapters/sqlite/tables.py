@@ -32,15 +32,21 @@ class SqliteBase:
         return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
 
     async def _list_docs(self, kind: type[M], table: str, after: str | None, limit: int) -> list[M]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                kind,
-                db.execute(
-                    f"SELECT doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
-                    (after or "", limit),
-                ).fetchall(),
-            )
+        return await self._query(
+            kind,
+            f"SELECT doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
+            (after or "", limit),
         )
+
+    async def _query(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> list[M]:
+        """The records in the `doc` column of the rows `sql` selects, in its order."""
+        return await self._db.atomic(
+            lambda db: _load_all(kind, db.execute(sql, parameters).fetchall())
+        )
+
+    async def _query_one(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> M | None:
+        """The record in the `doc` column of the first row `sql` selects, if any."""
+        return await self._db.atomic(lambda db: _load(kind, db.execute(sql, parameters).fetchone()))
 
     async def _delete(self, table: str, record_id: str) -> bool:
         return await self._db.atomic(

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load, _load_all
+from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load
 from shared.domain.routing_config import Agent
 from shared.domain.work import WorkItem, WorkItemStatus
 
@@ -50,15 +50,11 @@ class SqliteWorkItems(SqliteBase):
         )
 
     async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                WorkItem,
-                db.execute(
-                    "SELECT doc FROM work_items WHERE queue_id = ? AND status = 'waiting' "
-                    "ORDER BY priority DESC, enqueued_at, id LIMIT ?",
-                    (queue_id, limit),
-                ).fetchall(),
-            )
+        return await self._query(
+            WorkItem,
+            "SELECT doc FROM work_items WHERE queue_id = ? AND status = 'waiting' "
+            "ORDER BY priority DESC, enqueued_at, id LIMIT ?",
+            (queue_id, limit),
         )
 
     async def assign(
@@ -94,15 +90,11 @@ class SqliteWorkItems(SqliteBase):
         return await self._db.atomic(assign_in_transaction)
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                WorkItem,
-                db.execute(
-                    "SELECT doc FROM work_items WHERE agent_id = ? AND status != 'closed' "
-                    "ORDER BY enqueued_at, id",
-                    (agent_id,),
-                ).fetchall(),
-            )
+        return await self._query(
+            WorkItem,
+            "SELECT doc FROM work_items WHERE agent_id = ? AND status != 'closed' "
+            "ORDER BY enqueued_at, id",
+            (agent_id,),
         )
 
     async def wrap_up_work_item(
@@ -162,14 +154,10 @@ class SqliteWorkItems(SqliteBase):
         return await self._db.atomic(give_back)
 
     async def offered_items(self) -> Sequence[WorkItem]:
-        return await self._db.atomic(
-            lambda db: _load_all(
-                WorkItem,
-                db.execute(
-                    "SELECT doc FROM work_items WHERE status = ? ORDER BY id",
-                    (str(WorkItemStatus.OFFERED),),
-                ).fetchall(),
-            )
+        return await self._query(
+            WorkItem,
+            "SELECT doc FROM work_items WHERE status = ? ORDER BY id",
+            (str(WorkItemStatus.OFFERED),),
         )
 
     async def close_work_item(
@@ -217,15 +205,11 @@ class SqliteWorkItems(SqliteBase):
 
     async def last_work_item(self, conversation_id: str) -> WorkItem | None:
         # A conversation's items follow one another: the latest arrival is the last one.
-        return await self._db.atomic(
-            lambda db: _load(
-                WorkItem,
-                db.execute(
-                    "SELECT doc FROM work_items WHERE conversation_id = ? "
-                    "ORDER BY status = 'closed', enqueued_at DESC, id DESC LIMIT 1",
-                    (conversation_id,),
-                ).fetchone(),
-            )
+        return await self._query_one(
+            WorkItem,
+            "SELECT doc FROM work_items WHERE conversation_id = ? "
+            "ORDER BY status = 'closed', enqueued_at DESC, id DESC LIMIT 1",
+            (conversation_id,),
         )
 
     async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
@@ -243,15 +227,11 @@ class SqliteWorkItems(SqliteBase):
         self, queue_id: str, start: datetime, end: datetime
     ) -> Sequence[WorkItem]:
         # julianday() compares instants whatever offset a timestamp was written with.
-        return await self._db.atomic(
-            lambda db: _load_all(
-                WorkItem,
-                db.execute(
-                    "SELECT doc FROM work_items WHERE queue_id = ? "
-                    "AND julianday(enqueued_at) < julianday(?) AND (status != 'closed' "
-                    "OR julianday(json_extract(doc, '$.closed_at')) >= julianday(?)) "
-                    "ORDER BY id",
-                    (queue_id, end.isoformat(), start.isoformat()),
-                ).fetchall(),
-            )
+        return await self._query(
+            WorkItem,
+            "SELECT doc FROM work_items WHERE queue_id = ? "
+            "AND julianday(enqueued_at) < julianday(?) AND (status != 'closed' "
+            "OR julianday(json_extract(doc, '$.closed_at')) >= julianday(?)) "
+            "ORDER BY id",
+            (queue_id, end.isoformat(), start.isoformat()),
         )
