@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
-from functions.dependencies import Services, SupervisorCaller
+from functions.dependencies import PageSize, Services, SupervisorCaller
 from shared.domain.conversations import SentSms
 
 router = APIRouter(prefix="/api", tags=["operations"])
@@ -31,7 +31,7 @@ async def health(services: Services) -> Health:
 
 @router.get("/sandbox/sms")
 async def sandbox_outbox(
-    _: SupervisorCaller, services: Services, limit: int = Query(default=50, ge=1, le=500)
+    _: SupervisorCaller, services: Services, limit: PageSize = 50
 ) -> list[SentSms]:
     """What the sandbox SMS sender recorded instead of sending, newest first."""
     return await services.outbound.sandbox_outbox(limit=limit)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from functions.dependencies import AgentCaller, Services
+from functions.dependencies import AgentCaller, PageSize, Services
 from functions.problems import problem_responses
 from shared.services.agent_work import WorkView
 
@@ -18,6 +16,6 @@ async def waiting_work(
     queue_id: str,
     caller: AgentCaller,
     services: Services,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: PageSize = 50,
 ) -> list[WorkView]:
     return await services.assignments.waiting_work(caller.subject, queue_id, limit=limit)
