@@ -11,7 +11,7 @@ from typing import Any
 from azure.cosmos import exceptions
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import CosmosBase, _held_units, _load
+from shared.adapters.cosmos.containers import CosmosBase, held_units, load_record
 from shared.adapters.cosmos.documents import (
     Doc,
     read_or_none,
@@ -149,15 +149,15 @@ class CosmosAgentStates(CosmosBase):
         rows = await self._lookups.query(
             "SELECT * FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
         )
-        return sorted((_load(PresenceSpan, row) for row in rows), key=lambda span: span.id)
+        return sorted((load_record(PresenceSpan, row) for row in rows), key=lambda span: span.id)
 
 
 def _agent_state(doc: Doc) -> AgentState:
-    agent = _load(Agent, doc)
+    agent = load_record(Agent, doc)
     # The latest assignment is the latest hold's, or the one kept when work was released: a
     # hold released by compensation takes its time with it.
     kept = [doc.get("last_assigned_at")] + [h["assigned_at"] for h in doc["holds"].values()]
-    used = _held_units(doc["holds"])
+    used = held_units(doc["holds"])
     released = doc.get("released_at")
     since = (doc.get("presence_state") or {}).get("since")
     return AgentState(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.cosmos.containers import CosmosBase, _load
+from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
     Doc,
     create_if_absent,
@@ -32,19 +32,19 @@ class CosmosCampaigns(CosmosBase):
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
         if await create_if_absent(self._jobs, document(job.id, job.id, "job", job)):
             return job, True
-        return _load(OutboundJob, await self._jobs.read(job.id, job.id)), False
+        return load_record(OutboundJob, await self._jobs.read(job.id, job.id)), False
 
     async def get_outbound_job(self, job_id: str) -> OutboundJob | None:
         doc = await read_or_none(self._jobs, job_id, job_id)
-        return None if doc is None else _load(OutboundJob, doc)
+        return None if doc is None else load_record(OutboundJob, doc)
 
     async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
         def with_recipient(doc: Doc) -> Doc:
-            job = _load(OutboundJob, doc)
+            job = load_record(OutboundJob, doc)
             recipients = tuple(
                 recipient if r.customer_id == recipient.customer_id else r for r in job.recipients
             )
             return {**doc, "data": model_json(job.model_copy(update={"recipients": recipients}))}
 
         updated = await update(self._jobs, job_id, job_id, with_recipient)
-        return None if updated is None else _load(OutboundJob, updated)
+        return None if updated is None else load_record(OutboundJob, updated)

@@ -8,7 +8,7 @@ from datetime import datetime
 from azure.cosmos import exceptions
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import _MOVING, CosmosBase, _item_document, _load
+from shared.adapters.cosmos.containers import MOVING, CosmosBase, item_document, load_record
 from shared.adapters.cosmos.documents import (
     Doc,
     read_or_none,
@@ -94,7 +94,7 @@ class CosmosCollaboration(CosmosBase):
         doc = await self._item_doc(item_id)
         if doc is None or to_agent_id == from_agent_id:
             return None
-        item = _load(WorkItem, doc)
+        item = load_record(WorkItem, doc)
         if item.status != WorkItemStatus.ACTIVE or item.agent_id != from_agent_id:
             return None
         if not await self._hold_capacity(to_agent_id, item, now):
@@ -125,7 +125,7 @@ class CosmosCollaboration(CosmosBase):
             doc = await self._item_doc(item_id)
             if doc is None:
                 return None
-            item = _load(WorkItem, doc)
+            item = load_record(WorkItem, doc)
             if item.status != WorkItemStatus.ACTIVE or item.agent_id != from_agent_id:
                 return None
             # Written in its current partition first: _finish_move carries it to the new one.
@@ -133,11 +133,11 @@ class CosmosCollaboration(CosmosBase):
                 update={"queue_id": item.queue_id}
             )
             if queue_id == item.queue_id:
-                body = _item_document(waiting)
+                body = item_document(waiting)
             else:
                 body = {
-                    **_item_document(waiting),
-                    "status": _MOVING,
+                    **item_document(waiting),
+                    "status": MOVING,
                     "moving_to": queue_id,
                 }
             try:
@@ -147,4 +147,4 @@ class CosmosCollaboration(CosmosBase):
             if queue_id != item.queue_id:
                 body = await self._finish_move(body)
             await self._release_hold(from_agent_id, item_id, kept_assignment=True)
-            return _load(WorkItem, body)
+            return load_record(WorkItem, body)

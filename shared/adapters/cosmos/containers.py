@@ -39,7 +39,7 @@ SETTLE_TIMEOUT_SECONDS = 2.0
 SETTLE_POLL_SECONDS = 0.01
 """How long, and how often, an assignment waits for others in flight on the same agent."""
 
-_MOVING = "moving"
+MOVING = "moving"
 """An item document's status while the item moves to another queue's partition."""
 
 
@@ -76,7 +76,7 @@ class CosmosBase:
 
     async def _get_config(self, kind: type[M], doc_type: str, record_id: str) -> M | None:
         doc = await read_or_none(self._config, record_id, doc_type)
-        return None if doc is None else _load(kind, doc)
+        return None if doc is None else load_record(kind, doc)
 
     async def _put_config(self, doc_type: str, record_id: str, model: BaseModel) -> None:
         await self._config.upsert(document(record_id, doc_type, doc_type, model))
@@ -101,9 +101,9 @@ class CosmosBase:
             self._lookups, document(key, key, "work-item", queue_id=item.queue_id)
         )
         partition = layout.queue_partition(item.queue_id)
-        if await create_if_absent(self._work, _item_document(item)):
+        if await create_if_absent(self._work, item_document(item)):
             return item
-        return _load(WorkItem, await self._work.read(item.id, partition))
+        return load_record(WorkItem, await self._work.read(item.id, partition))
 
     async def _item_doc(self, item_id: str) -> Doc | None:
         key = layout.work_item_key(item_id)
@@ -113,13 +113,13 @@ class CosmosBase:
         doc = await read_or_none(
             self._work, item_id, layout.queue_partition(str(locator["queue_id"]))
         )
-        if doc is not None and doc["status"] == _MOVING:
+        if doc is not None and doc["status"] == MOVING:
             return await self._finish_move(doc)
         return doc
 
     async def get_work_item(self, item_id: str) -> WorkItem | None:
         doc = await self._item_doc(item_id)
-        return None if doc is None else _load(WorkItem, doc)
+        return None if doc is None else load_record(WorkItem, doc)
 
     async def open_work_item(self, conversation_id: str) -> WorkItem | None:
         conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
@@ -129,9 +129,9 @@ class CosmosBase:
         doc = await read_or_none(
             self._work, str(pointer["id"]), layout.queue_partition(str(pointer["queue_id"]))
         )
-        if doc is not None and doc["status"] == _MOVING:
+        if doc is not None and doc["status"] == MOVING:
             doc = await self._finish_move(doc)
-        item = await self._materialize_item(pointer) if doc is None else _load(WorkItem, doc)
+        item = await self._materialize_item(pointer) if doc is None else load_record(WorkItem, doc)
         return None if item.status == WorkItemStatus.CLOSED else item
 
     async def _hold_capacity(self, agent_id: str, item: WorkItem, now: datetime) -> bool:
@@ -145,16 +145,16 @@ class CosmosBase:
             doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
             if doc is None:
                 return False
-            maximum = _load(Agent, doc).max_capacity
+            maximum = load_record(Agent, doc).max_capacity
             holds: dict[str, Any] = doc["holds"]
             if item.id in holds:
                 # Holds are keyed by item: another router is giving this very item to this
                 # agent, or its release is still on the way. Sharing that hold would let the
                 # loser's compensating release take away the winner's capacity.
                 return False
-            if _held_units(holds) + item.capacity_units > maximum:
+            if held_units(holds) + item.capacity_units > maximum:
                 holds, in_flight = await self._settled_holds(agent_id, holds)
-                if _held_units(holds) + item.capacity_units > maximum:
+                if held_units(holds) + item.capacity_units > maximum:
                     if not in_flight or asyncio.get_running_loop().time() > deadline:
                         return False
                     await asyncio.sleep(SETTLE_POLL_SECONDS)
@@ -187,7 +187,7 @@ class CosmosBase:
             )
             if doc is None:
                 continue
-            item = _load(WorkItem, doc)
+            item = load_record(WorkItem, doc)
             if item.agent_id == agent_id and item.status in CAPACITY_HOLDING:
                 counting[item_id] = hold
             elif (
@@ -238,19 +238,19 @@ class CosmosBase:
             return None
 
         def apply(current: Doc) -> Doc | None:
-            if current["status"] == _MOVING:
+            if current["status"] == MOVING:
                 return None
-            changed = change(_load(WorkItem, current))
-            return None if changed is None else _item_document(changed)
+            changed = change(load_record(WorkItem, current))
+            return None if changed is None else item_document(changed)
 
         updated = await update(self._work, item_id, str(doc["pk"]), apply)
-        return None if updated is None else _load(WorkItem, updated)
+        return None if updated is None else load_record(WorkItem, updated)
 
     async def _finish_move(self, moving: Doc) -> Doc:
         """Idempotent steps: the item in its new partition, the locator, the conversation's
         pointer, then the old document goes."""
-        item = _load(WorkItem, moving).model_copy(update={"queue_id": moving["moving_to"]})
-        body = _item_document(item)
+        item = load_record(WorkItem, moving).model_copy(update={"queue_id": moving["moving_to"]})
+        body = item_document(item)
         if not await create_if_absent(self._work, body):
             body = await self._work.read(item.id, body["pk"])
         key = layout.work_item_key(item.id)
@@ -262,7 +262,7 @@ class CosmosBase:
                 return None
             return {
                 **doc,
-                "open_item": _open_item_pointer(item),
+                "open_item": open_item_pointer(item),
             }
 
         await update(self._conversations, item.conversation_id, item.conversation_id, repoint)
@@ -270,11 +270,11 @@ class CosmosBase:
         return body
 
 
-def _load(kind: type[M], doc: Doc) -> M:
+def load_record(kind: type[M], doc: Doc) -> M:
     return kind.model_validate(doc["data"])
 
 
-def _open_item_pointer(item: WorkItem) -> Doc:
+def open_item_pointer(item: WorkItem) -> Doc:
     """The conversation's pointer to its open item, with a copy to create the item from if
     its own write never happened. The copy leaves out default values: the conversation is
     rewritten on every message, and a document past 1 KB costs twice the RU to write."""
@@ -285,7 +285,7 @@ def _open_item_pointer(item: WorkItem) -> Doc:
     }
 
 
-def _item_document(item: WorkItem) -> Doc:
+def item_document(item: WorkItem) -> Doc:
     return document(
         item.id,
         layout.queue_partition(item.queue_id),
@@ -299,5 +299,5 @@ def _item_document(item: WorkItem) -> Doc:
     )
 
 
-def _held_units(holds: dict[str, Any]) -> int:
+def held_units(holds: dict[str, Any]) -> int:
     return sum(int(hold["units"]) for hold in holds.values())

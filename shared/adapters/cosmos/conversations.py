@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import CosmosBase, _load
+from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
     Doc,
     create_if_absent,
@@ -65,7 +65,7 @@ class CosmosConversations(CosmosBase):
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         doc = await read_or_none(self._conversations, conversation_id, conversation_id)
-        return None if doc is None else _load(Conversation, doc)
+        return None if doc is None else load_record(Conversation, doc)
 
     async def append_message(self, message: Message) -> Message | None:
         """A message whose id names its conversation (shared/domain/message_ids.py) is unique
@@ -140,7 +140,7 @@ class CosmosConversations(CosmosBase):
             # 409: the message is there already (another writer), or the number was taken.
             existing = await read_or_none(self._conversations, stored.id, partition)
             if existing is not None:
-                return _load(Message, existing), False
+                return load_record(Message, existing), False
 
     async def _message_doc(self, message_id: str) -> Doc | None:
         """An id naming its conversation is one point read there; any other, its claim first."""
@@ -157,7 +157,7 @@ class CosmosConversations(CosmosBase):
 
     async def get_message(self, message_id: str) -> Message | None:
         doc = await self._message_doc(message_id)
-        return None if doc is None else _load(Message, doc)
+        return None if doc is None else load_record(Message, doc)
 
     async def find_message_by_provider_id(self, provider_message_id: str) -> Message | None:
         key = layout.provider_message_key(provider_message_id)
@@ -167,7 +167,7 @@ class CosmosConversations(CosmosBase):
         doc = await read_or_none(
             self._conversations, str(claim["message_id"]), str(claim["conversation_id"])
         )
-        return None if doc is None else _load(Message, doc)
+        return None if doc is None else load_record(Message, doc)
 
     async def list_messages(
         self, conversation_id: str, *, after_sequence: int = 0, include_internal: bool
@@ -210,7 +210,7 @@ class CosmosConversations(CosmosBase):
             )
 
         def deliver(current: Doc) -> Doc:
-            message = _load(Message, current)
+            message = load_record(Message, current)
             changed = message.model_copy(
                 update={
                     "status": status,
@@ -222,7 +222,7 @@ class CosmosConversations(CosmosBase):
             return {**current, "data": model_json(changed)}
 
         updated = await update(self._conversations, message_id, conversation_id, deliver, read=doc)
-        return None if updated is None else _load(Message, updated)
+        return None if updated is None else load_record(Message, updated)
 
     async def list_ongoing_conversations(
         self, *, after: str | None, limit: int
@@ -250,7 +250,7 @@ class CosmosConversations(CosmosBase):
         outcome: list[Conversation] = []
 
         def apply(doc: Doc) -> Doc | None:
-            current = _load(Conversation, doc)
+            current = load_record(Conversation, doc)
             rolled = change(current.sentiment)
             outcome[:] = [
                 current if rolled is None else current.model_copy(update={"sentiment": rolled})

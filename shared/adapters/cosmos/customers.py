@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import CosmosBase, _load
+from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
     create_or_replace,
     delete_if_present,
@@ -32,7 +32,7 @@ class CosmosCustomers(CosmosBase):
 
     async def get_customer(self, customer_id: str) -> Customer | None:
         doc = await read_or_none(self._customers, customer_id, customer_id)
-        return None if doc is None else _load(Customer, doc)
+        return None if doc is None else load_record(Customer, doc)
 
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
         key = layout.customer_phone_key(e164)

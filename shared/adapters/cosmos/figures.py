@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import CosmosBase, _load
+from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.layout import document
 from shared.domain.figures import DayFigures, FigureScope
 
@@ -31,7 +31,7 @@ class CosmosFigures(CosmosBase):
         rows = await self._lookups.query(
             "SELECT * FROM c WHERE c.pk = @pk", {"@pk": key}, partition_key=key
         )
-        records = (_load(DayFigures, row) for row in rows if row["scope"] == str(scope))
+        records = (load_record(DayFigures, row) for row in rows if row["scope"] == str(scope))
         return sorted(records, key=lambda r: r.key)
 
     async def figures_watermark(self) -> date | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from shared.adapters.cosmos import layout
-from shared.adapters.cosmos.containers import CosmosBase, _load
+from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
     create_if_absent,
     delete_if_present,
@@ -80,7 +80,7 @@ class CosmosRoutingConfig(CosmosBase):
 
     async def get_agent(self, agent_id: str) -> Agent | None:
         doc = await read_or_none(self._work, agent_id, layout.AGENTS_PARTITION)
-        return None if doc is None else _load(Agent, doc)
+        return None if doc is None else load_record(Agent, doc)
 
     async def list_workstreams(self, *, after: str | None, limit: int) -> Sequence[Workstream]:
         return await self._list_config(Workstream, "workstream", after, limit)

@@ -10,11 +10,11 @@ from azure.cosmos import exceptions
 
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.containers import (
-    _MOVING,
+    MOVING,
     CosmosBase,
-    _item_document,
-    _load,
-    _open_item_pointer,
+    item_document,
+    load_record,
+    open_item_pointer,
 )
 from shared.adapters.cosmos.documents import Doc, query_records, read_or_none, update
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
@@ -27,7 +27,7 @@ class CosmosWorkItems(CosmosBase):
     async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
         """The conversation document holds the pointer to its unclosed item: set only if
         unset (a conditional patch), then the item is written where its queue is."""
-        pointer = _open_item_pointer(item)
+        pointer = open_item_pointer(item)
         try:
             await self._conversations.patch(
                 item.conversation_id,
@@ -79,7 +79,7 @@ class CosmosWorkItems(CosmosBase):
         item_doc = await self._item_doc(item_id)
         if item_doc is None or item_doc["status"] != WorkItemStatus.WAITING:
             return None
-        item = _load(WorkItem, item_doc)
+        item = load_record(WorkItem, item_doc)
         if not await self._hold_capacity(agent_id, item, now):
             return None
         try:
@@ -109,8 +109,8 @@ class CosmosWorkItems(CosmosBase):
         self, item_doc: Doc, agent_id: str, now: datetime, offer_until: datetime | None
     ) -> WorkItem:
         """Second write: the item becomes the agent's, if still the version read (ETag)."""
-        assigned = _load(WorkItem, item_doc).given_to(agent_id, now, offer_until)
-        await self._work.replace(_item_document(assigned), etag=item_doc["_etag"])
+        assigned = load_record(WorkItem, item_doc).given_to(agent_id, now, offer_until)
+        await self._work.replace(item_document(assigned), etag=item_doc["_etag"])
         return assigned
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
@@ -125,7 +125,7 @@ class CosmosWorkItems(CosmosBase):
             # A hold whose item write is in flight (or never happened) is not work yet.
             if doc is None:
                 continue
-            item = _load(WorkItem, doc)
+            item = load_record(WorkItem, doc)
             if item.agent_id == agent_id and item.status != WorkItemStatus.CLOSED:
                 items.append(item)
         return sorted(items, key=lambda i: (i.enqueued_at, i.id))
@@ -140,17 +140,17 @@ class CosmosWorkItems(CosmosBase):
             return None
 
         def wrap_up(current: Doc) -> Doc | None:
-            item = _load(WorkItem, current)
+            item = load_record(WorkItem, current)
             if item.status != WorkItemStatus.ACTIVE:
                 return None
             if agent_id is not None and item.agent_id != agent_id:
                 return None
-            return _item_document(
+            return item_document(
                 item.model_copy(update={"status": WorkItemStatus.WRAP_UP, "wrap_up_at": now})
             )
 
         updated = await update(self._work, item_id, str(doc["pk"]), wrap_up)
-        return None if updated is None else _load(WorkItem, updated)
+        return None if updated is None else load_record(WorkItem, updated)
 
     async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:
         def accept(item: WorkItem) -> WorkItem | None:
@@ -241,13 +241,13 @@ class CosmosWorkItems(CosmosBase):
             if doc is None or doc["status"] != WorkItemStatus.WAITING:
                 return None
             if doc["queue_id"] == queue_id:
-                return _load(WorkItem, doc)
-            marked = {**stored_fields(doc), "status": _MOVING, "moving_to": queue_id}
+                return load_record(WorkItem, doc)
+            marked = {**stored_fields(doc), "status": MOVING, "moving_to": queue_id}
             try:
                 await self._work.replace(marked, etag=doc["_etag"])
             except exceptions.CosmosAccessConditionFailedError:
                 continue
-            return _load(WorkItem, await self._finish_move(marked))
+            return load_record(WorkItem, await self._finish_move(marked))
 
     async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
         partition = layout.queue_partition(queue_id)
@@ -297,7 +297,7 @@ class CosmosWorkItems(CosmosBase):
             "AND (c.status != @closed OR c.closed_at >= @start) ORDER BY c.id",
             {
                 "@pk": partition,
-                "@moving": _MOVING,
+                "@moving": MOVING,
                 "@closed": str(WorkItemStatus.CLOSED),
                 "@start": epoch_micros(start),
                 "@end": epoch_micros(end),

@@ -6,7 +6,12 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from shared.adapters.sqlite.tables import _HOLDING, _HOLDING_SQL, SqliteBase, _doc
+from shared.adapters.sqlite.tables import (
+    HOLDING_PLACEHOLDERS,
+    HOLDING_STATUSES,
+    SqliteBase,
+    doc_json,
+)
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -26,7 +31,7 @@ class SqliteAgentStates(SqliteBase):
         "SELECT a.doc, p.presence, p.last_assigned_at, p.released_at, "  # noqa: S608
         "json_extract(p.state, '$.since') AS presence_since, "
         "(SELECT COALESCE(SUM(w.capacity_units), 0) FROM work_items w "
-        f"WHERE w.agent_id = a.id AND w.status IN ({_HOLDING_SQL})) AS used "
+        f"WHERE w.agent_id = a.id AND w.status IN ({HOLDING_PLACEHOLDERS})) AS used "
         "FROM agents a LEFT JOIN agent_presence p ON p.agent_id = a.id "
     )
 
@@ -52,7 +57,7 @@ class SqliteAgentStates(SqliteBase):
                 for row in db.execute(
                     self._AGENT_STATE_SQL + "JOIN agent_queues q ON q.agent_id = a.id "
                     "WHERE q.queue_id = ? ORDER BY a.id",
-                    (*_HOLDING, queue_id),
+                    (*HOLDING_STATUSES, queue_id),
                 ).fetchall()
             ]
         )
@@ -60,7 +65,7 @@ class SqliteAgentStates(SqliteBase):
     async def agent_state(self, agent_id: str) -> AgentState | None:
         def read(db: sqlite3.Connection) -> AgentState | None:
             row = db.execute(
-                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*_HOLDING, agent_id)
+                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*HOLDING_STATUSES, agent_id)
             ).fetchone()
             return None if row is None else self._agent_state(row)
 
@@ -83,7 +88,7 @@ class SqliteAgentStates(SqliteBase):
     async def change_presence(self, agent_id: str, change: PresenceUpdate) -> PresenceChange | None:
         def apply(db: sqlite3.Connection) -> PresenceChange | None:
             row = db.execute(
-                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*_HOLDING, agent_id)
+                self._AGENT_STATE_SQL + "WHERE a.id = ?", (*HOLDING_STATUSES, agent_id)
             ).fetchone()
             if row is None:
                 return None
@@ -99,7 +104,7 @@ class SqliteAgentStates(SqliteBase):
                 "INSERT INTO agent_presence (agent_id, presence, state) VALUES (?, ?, ?) "
                 "ON CONFLICT (agent_id) DO UPDATE SET presence = excluded.presence, "
                 "state = excluded.state",
-                (agent_id, new.presence, _doc(new)),
+                (agent_id, new.presence, doc_json(new)),
             )
             return PresenceChange(before=live.presence, after=new.presence, state=new)
 
@@ -111,7 +116,7 @@ class SqliteAgentStates(SqliteBase):
                 self._agent_state(row)
                 for row in db.execute(
                     self._AGENT_STATE_SQL + "WHERE a.id > ? ORDER BY a.id LIMIT ?",
-                    (*_HOLDING, after or "", limit),
+                    (*HOLDING_STATUSES, after or "", limit),
                 ).fetchall()
             ]
         )
@@ -121,7 +126,7 @@ class SqliteAgentStates(SqliteBase):
             lambda db: db.execute(
                 "INSERT INTO presence_spans (day, id, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT (day, id) DO UPDATE SET doc = excluded.doc",
-                (day.isoformat(), span.id, _doc(span)),
+                (day.isoformat(), span.id, doc_json(span)),
             )
         )
 

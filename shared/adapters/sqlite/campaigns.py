@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json, read_doc
 from shared.domain.campaigns import OutboundJob, Recipient, Template
 
 
@@ -24,10 +24,10 @@ class SqliteCampaigns(SqliteBase):
 
     async def create_outbound_job(self, job: OutboundJob) -> tuple[OutboundJob, bool]:
         def create(db: sqlite3.Connection) -> tuple[OutboundJob, bool]:
-            existing = _get_doc(db, OutboundJob, "outbound_jobs", job.id)
+            existing = read_doc(db, OutboundJob, "outbound_jobs", job.id)
             if existing is not None:
                 return existing, False
-            db.execute("INSERT INTO outbound_jobs (id, doc) VALUES (?, ?)", (job.id, _doc(job)))
+            db.execute("INSERT INTO outbound_jobs (id, doc) VALUES (?, ?)", (job.id, doc_json(job)))
             return job, True
 
         return await self._db.atomic(create)
@@ -37,7 +37,7 @@ class SqliteCampaigns(SqliteBase):
 
     async def set_recipient(self, job_id: str, recipient: Recipient) -> OutboundJob | None:
         def update(db: sqlite3.Connection) -> OutboundJob | None:
-            job = _get_doc(db, OutboundJob, "outbound_jobs", job_id)
+            job = read_doc(db, OutboundJob, "outbound_jobs", job_id)
             if job is None:
                 return None
             changed = job.model_copy(
@@ -48,7 +48,7 @@ class SqliteCampaigns(SqliteBase):
                     )
                 }
             )
-            db.execute("UPDATE outbound_jobs SET doc = ? WHERE id = ?", (_doc(changed), job_id))
+            db.execute("UPDATE outbound_jobs SET doc = ? WHERE id = ?", (doc_json(changed), job_id))
             return changed
 
         return await self._db.atomic(update)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _upsert_doc
+from shared.adapters.sqlite.tables import SqliteBase, upsert_doc
 from shared.domain.channels import Channel, ChannelKind
 from shared.errors import Conflict
 
@@ -20,7 +20,7 @@ class SqliteChannels(SqliteBase):
             ).fetchone()
             if taken is not None:
                 raise Conflict(f"{taken[0]} already belongs to another channel")
-            _upsert_doc(db, "channels", channel.id, channel)
+            upsert_doc(db, "channels", channel.id, channel)
             db.execute("DELETE FROM channel_addresses WHERE channel_id = ?", (channel.id,))
             db.executemany(
                 "INSERT INTO channel_addresses (kind, address, channel_id) VALUES (?, ?, ?)",

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _get_doc
+from shared.adapters.sqlite.tables import SqliteBase, read_doc
 from shared.domain.routing_config import Agent
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 
@@ -16,7 +16,7 @@ class SqliteCollaboration(SqliteBase):
         self, item_id: str, primary_agent_id: str, consultant_id: str
     ) -> WorkItem | None:
         def add(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if (
                 item is None
                 or item.status not in AGENT_WORKING
@@ -38,7 +38,7 @@ class SqliteCollaboration(SqliteBase):
 
     async def remove_consultant(self, item_id: str, consultant_id: str) -> WorkItem | None:
         def remove(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if item is None or consultant_id not in item.consultants:
                 return None
             changed = item.model_copy(
@@ -78,7 +78,7 @@ class SqliteCollaboration(SqliteBase):
 
     @staticmethod
     def _active_with(db: sqlite3.Connection, item_id: str, agent_id: str) -> WorkItem | None:
-        item = _get_doc(db, WorkItem, "work_items", item_id)
+        item = read_doc(db, WorkItem, "work_items", item_id)
         if item is None or item.status != WorkItemStatus.ACTIVE or item.agent_id != agent_id:
             return None
         return item
@@ -88,7 +88,7 @@ class SqliteCollaboration(SqliteBase):
     ) -> WorkItem | None:
         def transfer(db: sqlite3.Connection) -> WorkItem | None:
             item = self._active_with(db, item_id, from_agent_id)
-            receiver = _get_doc(db, Agent, "agents", to_agent_id)
+            receiver = read_doc(db, Agent, "agents", to_agent_id)
             if item is None or receiver is None or to_agent_id == from_agent_id:
                 return None
             if self._used_capacity(db, to_agent_id) + item.capacity_units > receiver.max_capacity:

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _get_doc, _load
+from shared.adapters.sqlite.tables import SqliteBase, doc_json, load_row, read_doc
 from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
 from shared.domain.figures import ConversationState
 from shared.domain.work import WorkItem
@@ -16,7 +16,7 @@ from shared.ports import SentimentUpdate
 class SqliteConversations(SqliteBase):
     async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
         def find_or_create(db: sqlite3.Connection) -> tuple[Conversation, bool]:
-            existing = _load(
+            existing = load_row(
                 Conversation,
                 db.execute(
                     "SELECT doc FROM conversations WHERE channel_id = ? "
@@ -34,7 +34,7 @@ class SqliteConversations(SqliteBase):
                     candidate.channel_id,
                     candidate.customer_address,
                     candidate.status,
-                    _doc(candidate),
+                    doc_json(candidate),
                 ),
             )
             return candidate, True
@@ -66,7 +66,7 @@ class SqliteConversations(SqliteBase):
                     stored.sequence,
                     stored.provider_message_id,
                     int(stored.internal),
-                    _doc(stored),
+                    doc_json(stored),
                 ),
             )
             return stored
@@ -105,7 +105,7 @@ class SqliteConversations(SqliteBase):
         unknown_status: str | None = None,
     ) -> Message | None:
         def update(db: sqlite3.Connection) -> Message | None:
-            current = _get_doc(db, Message, "messages", message_id)
+            current = read_doc(db, Message, "messages", message_id)
             if current is None:
                 return None
             changed = current.model_copy(
@@ -118,7 +118,7 @@ class SqliteConversations(SqliteBase):
             )
             db.execute(
                 "UPDATE messages SET provider_message_id = ?, doc = ? WHERE id = ?",
-                (changed.provider_message_id, _doc(changed), message_id),
+                (changed.provider_message_id, doc_json(changed), message_id),
             )
             return changed
 
@@ -147,7 +147,7 @@ class SqliteConversations(SqliteBase):
         self, conversation_id: str, change: SentimentUpdate
     ) -> Conversation | None:
         def apply(db: sqlite3.Connection) -> Conversation | None:
-            current = _get_doc(db, Conversation, "conversations", conversation_id)
+            current = read_doc(db, Conversation, "conversations", conversation_id)
             if current is None:
                 return None
             rolled = change(current.sentiment)
@@ -155,7 +155,8 @@ class SqliteConversations(SqliteBase):
                 return current
             changed = current.model_copy(update={"sentiment": rolled})
             db.execute(
-                "UPDATE conversations SET doc = ? WHERE id = ?", (_doc(changed), conversation_id)
+                "UPDATE conversations SET doc = ? WHERE id = ?",
+                (doc_json(changed), conversation_id),
             )
             return changed
 

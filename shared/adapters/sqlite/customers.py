@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json
 from shared.domain.customers import Customer
 
 
@@ -19,7 +19,13 @@ class SqliteCustomers(SqliteBase):
                 "mobile_phone = excluded.mobile_phone, "
                 "account_phone = excluded.account_phone, email = excluded.email, "
                 "doc = excluded.doc",
-                (customer.id, customer.mobile_phone, customer.account_phone, email, _doc(customer)),
+                (
+                    customer.id,
+                    customer.mobile_phone,
+                    customer.account_phone,
+                    email,
+                    doc_json(customer),
+                ),
             )
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json
 from shared.domain.figures import DayFigures, FigureScope
 
 
@@ -15,7 +15,7 @@ class SqliteFigures(SqliteBase):
             lambda db: db.executemany(
                 "INSERT INTO day_figures (day, scope, key, doc) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (day, scope, key) DO UPDATE SET doc = excluded.doc",
-                [(f.day.isoformat(), str(f.scope), f.key, _doc(f)) for f in figures],
+                [(f.day.isoformat(), str(f.scope), f.key, doc_json(f)) for f in figures],
             )
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json
 from shared.domain.conversations import SentSms
 
 
@@ -14,7 +14,7 @@ class SqliteOutbox(SqliteBase):
             lambda db: db.execute(
                 "INSERT INTO sent_sms (provider_message_id, sent_at, doc) VALUES (?, ?, ?) "
                 "ON CONFLICT (provider_message_id) DO NOTHING",
-                (sms.provider_message_id, sms.sent_at.isoformat(), _doc(sms)),
+                (sms.provider_message_id, sms.sent_at.isoformat(), doc_json(sms)),
             )
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc, _upsert_doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json, upsert_doc
 from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 
 
@@ -28,7 +28,7 @@ class SqliteRoutingConfig(SqliteBase):
                 "INSERT INTO rules (id, workstream_id, ord, doc) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET workstream_id = excluded.workstream_id, "
                 "ord = excluded.ord, doc = excluded.doc",
-                (rule.id, rule.workstream_id, rule.order, _doc(rule)),
+                (rule.id, rule.workstream_id, rule.order, doc_json(rule)),
             )
         )
 
@@ -41,7 +41,7 @@ class SqliteRoutingConfig(SqliteBase):
 
     async def put_agent(self, agent: Agent) -> None:
         def write(db: sqlite3.Connection) -> None:
-            _upsert_doc(db, "agents", agent.id, agent)
+            upsert_doc(db, "agents", agent.id, agent)
             db.execute("DELETE FROM agent_queues WHERE agent_id = ?", (agent.id,))
             db.executemany(
                 "INSERT INTO agent_queues (agent_id, queue_id) VALUES (?, ?)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, _doc
+from shared.adapters.sqlite.tables import SqliteBase, doc_json
 from shared.domain.work import RoutingDecision
 
 
@@ -26,7 +26,7 @@ class SqliteRoutingLog(SqliteBase):
                     decision.id,
                     decision.conversation_id,
                     decision.decided_at.isoformat(),
-                    _doc(decision),
+                    doc_json(decision),
                 ),
             )
         )

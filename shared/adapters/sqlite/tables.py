@@ -13,9 +13,9 @@ from shared.domain.work import CAPACITY_HOLDING, WorkItem
 
 M = TypeVar("M", bound=BaseModel)
 
-_HOLDING = tuple(str(s) for s in CAPACITY_HOLDING)
+HOLDING_STATUSES = tuple(str(s) for s in CAPACITY_HOLDING)
 
-_HOLDING_SQL = ",".join("?" for _ in _HOLDING)
+HOLDING_PLACEHOLDERS = ",".join("?" for _ in HOLDING_STATUSES)
 
 
 class SqliteBase:
@@ -26,10 +26,10 @@ class SqliteBase:
         await self._db.close()
 
     async def _put_doc(self, table: str, record_id: str, model: BaseModel) -> None:
-        await self._db.atomic(lambda db: _upsert_doc(db, table, record_id, model))
+        await self._db.atomic(lambda db: upsert_doc(db, table, record_id, model))
 
     async def _get(self, kind: type[M], table: str, record_id: str) -> M | None:
-        return await self._db.atomic(lambda db: _get_doc(db, kind, table, record_id))
+        return await self._db.atomic(lambda db: read_doc(db, kind, table, record_id))
 
     async def _list_docs(self, kind: type[M], table: str, after: str | None, limit: int) -> list[M]:
         return await self._query(
@@ -41,12 +41,14 @@ class SqliteBase:
     async def _query(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> list[M]:
         """The records in the `doc` column of the rows `sql` selects, in its order."""
         return await self._db.atomic(
-            lambda db: _load_all(kind, db.execute(sql, parameters).fetchall())
+            lambda db: load_rows(kind, db.execute(sql, parameters).fetchall())
         )
 
     async def _query_one(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> M | None:
         """The record in the `doc` column of the first row `sql` selects, if any."""
-        return await self._db.atomic(lambda db: _load(kind, db.execute(sql, parameters).fetchone()))
+        return await self._db.atomic(
+            lambda db: load_row(kind, db.execute(sql, parameters).fetchone())
+        )
 
     async def _delete(self, table: str, record_id: str) -> bool:
         return await self._db.atomic(
@@ -74,7 +76,7 @@ class SqliteBase:
                 item.priority,
                 item.capacity_units,
                 item.enqueued_at.isoformat(),
-                _doc(item),
+                doc_json(item),
             ),
         )
 
@@ -82,33 +84,33 @@ class SqliteBase:
     def _used_capacity(db: sqlite3.Connection, agent_id: str) -> int:
         row = db.execute(
             "SELECT COALESCE(SUM(capacity_units), 0) FROM work_items "  # noqa: S608
-            f"WHERE agent_id = ? AND status IN ({_HOLDING_SQL})",
-            (agent_id, *_HOLDING),
+            f"WHERE agent_id = ? AND status IN ({HOLDING_PLACEHOLDERS})",
+            (agent_id, *HOLDING_STATUSES),
         ).fetchone()
         return int(row[0])
 
 
-def _doc(model: BaseModel) -> str:
+def doc_json(model: BaseModel) -> str:
     return model.model_dump_json(by_alias=True)
 
 
-def _load(kind: type[M], row: sqlite3.Row | None) -> M | None:
+def load_row(kind: type[M], row: sqlite3.Row | None) -> M | None:
     return None if row is None else kind.model_validate_json(row["doc"])
 
 
-def _load_all(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
+def load_rows(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
     return [kind.model_validate_json(row["doc"]) for row in rows]
 
 
-def _upsert_doc(db: sqlite3.Connection, table: str, record_id: str, model: BaseModel) -> None:
+def upsert_doc(db: sqlite3.Connection, table: str, record_id: str, model: BaseModel) -> None:
     db.execute(
         f"INSERT INTO {table} (id, doc) VALUES (?, ?) "  # noqa: S608
         "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-        (record_id, _doc(model)),
+        (record_id, doc_json(model)),
     )
 
 
-def _get_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:
+def read_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:
     # Table names come from this module only, never from input.
     row = db.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()  # noqa: S608
-    return _load(kind, row)
+    return load_row(kind, row)

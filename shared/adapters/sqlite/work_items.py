@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, _get_doc, _load
+from shared.adapters.sqlite.tables import SqliteBase, load_row, read_doc
 from shared.domain.routing_config import Agent
 from shared.domain.work import WorkItem, WorkItemStatus
 
@@ -14,7 +14,7 @@ from shared.domain.work import WorkItem, WorkItemStatus
 class SqliteWorkItems(SqliteBase):
     @staticmethod
     def _open_item(db: sqlite3.Connection, conversation_id: str) -> WorkItem | None:
-        return _load(
+        return load_row(
             WorkItem,
             db.execute(
                 "SELECT doc FROM work_items WHERE conversation_id = ? AND status != 'closed'",
@@ -68,8 +68,8 @@ class SqliteWorkItems(SqliteBase):
     ) -> WorkItem | None:
         # The cursor is written whatever the queue's method: in the same transaction, free.
         def assign_in_transaction(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
-            agent = _get_doc(db, Agent, "agents", agent_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
+            agent = read_doc(db, Agent, "agents", agent_id)
             if item is None or agent is None or item.status != WorkItemStatus.WAITING:
                 return None
             if self._used_capacity(db, agent_id) + item.capacity_units > agent.max_capacity:
@@ -101,7 +101,7 @@ class SqliteWorkItems(SqliteBase):
         self, item_id: str, now: datetime | None = None, *, agent_id: str | None = None
     ) -> WorkItem | None:
         def wrap_up(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status != WorkItemStatus.ACTIVE:
                 return None
             if agent_id is not None and item.agent_id != agent_id:
@@ -114,7 +114,7 @@ class SqliteWorkItems(SqliteBase):
 
     @staticmethod
     def _offered_to(db: sqlite3.Connection, item_id: str, agent_id: str) -> WorkItem | None:
-        item = _get_doc(db, WorkItem, "work_items", item_id)
+        item = read_doc(db, WorkItem, "work_items", item_id)
         if item is None or item.status != WorkItemStatus.OFFERED or item.agent_id != agent_id:
             return None
         return item
@@ -164,7 +164,7 @@ class SqliteWorkItems(SqliteBase):
         self, item_id: str, now: datetime, *, agent_id: str | None = None
     ) -> WorkItem | None:
         def close(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status == WorkItemStatus.CLOSED:
                 return None
             if agent_id is not None and item.agent_id != agent_id:
@@ -184,7 +184,7 @@ class SqliteWorkItems(SqliteBase):
 
     async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
         def move(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status != WorkItemStatus.WAITING:
                 return None
             moved = item.model_copy(update={"queue_id": queue_id})
@@ -214,7 +214,7 @@ class SqliteWorkItems(SqliteBase):
 
     async def escalate_bot_item(self, item_id: str, now: datetime) -> WorkItem | None:
         def escalate(db: sqlite3.Connection) -> WorkItem | None:
-            item = _get_doc(db, WorkItem, "work_items", item_id)
+            item = read_doc(db, WorkItem, "work_items", item_id)
             if item is None or item.status != WorkItemStatus.BOT:
                 return None
             waiting = item.model_copy(update={"status": WorkItemStatus.WAITING, "enqueued_at": now})
