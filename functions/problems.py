@@ -63,6 +63,7 @@ _REASONS = {
     404: "No such resource, or none the caller may see",
     409: "The resource's state does not allow this now",
     413: "The request body is larger than the limit",
+    422: "Well-formed, but asks for what this system cannot do",
     500: "An unexpected error; it has been logged",
 }
 
@@ -100,7 +101,10 @@ def install_problem_handlers(api: FastAPI) -> None:
             FieldError(loc=[str(part) for part in e.get("loc", ())], msg=str(e.get("msg", "")))
             for e in exc.errors()
         ]
-        return problem(400, "the request does not match its schema", errors=errors)
+        # The first mismatches in the detail too: a client showing only the detail still
+        # says what to fix (an unknown placeholder, a field out of range).
+        said = "; ".join(f"{'.'.join(e.loc)}: {e.msg}" for e in errors[:3])
+        return problem(400, f"the request does not match its schema: {said}", errors=errors)
 
     @api.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
 from shared.domain.base import Model
 
+ParameterName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
 
-class Template(Model):
-    """A message with {placeholders}, filled from the customer's fields and given values."""
 
-    id: str
-    name: str
+class TemplateText(Model):
+    """A message with {placeholders}, filled from the customer's fields and, for the names in
+    `parameters`, from the values each send gives."""
+
+    name: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=1600)
+    parameters: tuple[ParameterName, ...] = Field(
+        default=(), max_length=50, description="placeholders each send gives values for"
+    )
+
+
+class Template(TemplateText):
+    id: str
 
 
 class RecipientState(StrEnum):

@@ -1,9 +1,6 @@
-"""Pure rules about messages: delivery status progression, consent keywords, templates."""
+"""Pure rules about messages: delivery status progression, consent keywords."""
 
 from __future__ import annotations
-
-import string
-from collections.abc import Mapping
 
 from shared.domain.conversations import DeliveryStatus
 from shared.domain.customers import ConsentAction
@@ -44,27 +41,3 @@ _KEYWORDS = {
 def keyword_consent(text: str) -> ConsentAction | None:
     """The consent action a message is, if it is nothing but a keyword."""
     return _KEYWORDS.get(text.strip().strip(".!").upper())
-
-
-class TemplateError(ValueError):
-    pass
-
-
-def template_placeholders(body: str) -> set[str]:
-    """The names a template needs, such as {customer_name}; raises on a malformed body."""
-    try:
-        return {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
-    except ValueError as exc:
-        raise TemplateError(f"malformed template: {exc}") from exc
-
-
-def render_template(body: str, values: Mapping[str, str]) -> str:
-    """Fill a template's placeholders; every one must have a value."""
-    needed = template_placeholders(body)
-    for name in needed:
-        if not name.isidentifier():
-            raise TemplateError(f"placeholder {{{name}}} is not a plain name")
-    missing = needed - set(values)
-    if missing:
-        raise TemplateError(f"no value for {', '.join(sorted(missing))}")
-    return body.format_map({name: values[name] for name in needed})

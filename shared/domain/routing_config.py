@@ -4,7 +4,6 @@ queues (operating hours, overflow), route-to-queue rules and agents. Pure data."
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Mapping
 from datetime import date, time
 from enum import StrEnum
@@ -15,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind
+from shared.domain.placeholders import fill, placeholders, require_known
 from shared.domain.presence import Presence
 
 
@@ -52,7 +52,8 @@ class BotConfig(Model):
 
 class AutomatedEvent(StrEnum):
     RECEIVED = "received"
-    """The conversation waits in a queue: {position} is its place in the queue."""
+    """The conversation waits in a queue: {position} is its place in the queue, and
+    {wait_minutes} the wait estimated from the queue's figures today (see wait_estimate)."""
     AGENT_ASSIGNED = "agent_assigned"
     """An agent took it: {agent_name} is the agent's display name."""
     ENDED = "ended"
@@ -60,7 +61,7 @@ class AutomatedEvent(StrEnum):
 
 
 _PLACEHOLDERS: dict[AutomatedEvent, frozenset[str]] = {
-    AutomatedEvent.RECEIVED: frozenset({"position"}),
+    AutomatedEvent.RECEIVED: frozenset({"position", "wait_minutes"}),
     AutomatedEvent.AGENT_ASSIGNED: frozenset({"agent_name"}),
     AutomatedEvent.ENDED: frozenset(),
 }
@@ -75,7 +76,8 @@ class AutomatedMessages(Model):
         default=None,
         min_length=1,
         max_length=1600,
-        description='e.g. "Thanks! You are number {position} in the queue."',
+        description='e.g. "Thanks! You are number {position} in the queue; the wait is about '
+        '{wait_minutes} minutes."',
     )
     agent_assigned: str | None = Field(
         default=None,
@@ -97,21 +99,21 @@ class AutomatedMessages(Model):
             if text is None:
                 continue
             try:
-                named = {name for _, name, _, _ in string.Formatter().parse(text) if name}
+                require_known(text, allowed)
             except ValueError as exc:
                 raise ValueError(f"{event}: {exc}") from exc
-            unknown = named - allowed
-            if unknown:
-                known = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(f"{event}: unknown placeholders {sorted(unknown)}; known: {known}")
         return self
+
+    def uses(self, event: AutomatedEvent, placeholder: str) -> bool:
+        text: str | None = getattr(self, event.value)
+        return text is not None and placeholder in placeholders(text)
 
     def render(self, event: AutomatedEvent, **values: str | int) -> str | None:
         """The event's text with its placeholders filled; None if the admin set none."""
         text: str | None = getattr(self, event.value)
         if text is None:
             return None
-        return text.format(**{k: v for k, v in values.items() if k in _PLACEHOLDERS[event]})
+        return fill(text, {k: v for k, v in values.items() if k in _PLACEHOLDERS[event]})
 
 
 Locale = Annotated[

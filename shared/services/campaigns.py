@@ -13,11 +13,17 @@ from pydantic import Field
 
 from shared.bus_messages import BULK, OUTBOUND, BulkRequest, OutboundRequest
 from shared.domain.base import Model
-from shared.domain.campaigns import OutboundJob, Recipient, RecipientState, Template
+from shared.domain.campaigns import (
+    OutboundJob,
+    Recipient,
+    RecipientState,
+    Template,
+    TemplateText,
+)
 from shared.domain.channels import Channel, ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.customers import Customer
-from shared.domain.messaging import TemplateError, render_template, template_placeholders
+from shared.domain.placeholders import PlaceholderError, fill, require_known
 from shared.errors import BadRequest, NotFound
 from shared.ports import (
     CampaignStore,
@@ -48,9 +54,10 @@ def customer_values(customer: Customer) -> dict[str, str]:
 CUSTOMER_PLACEHOLDERS = frozenset(customer_values(Customer(id="", display_name="a b")))
 
 
-class TemplateInput(Model):
-    name: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=1600)
+class TemplateInput(TemplateText):
+    """A template as an admin writes it: what GET shows can be written back as it is."""
+
+    id: str | None = Field(default=None, description="the path's, if given")
 
 
 class BulkOutboundRequest(Model):
@@ -78,11 +85,16 @@ class CampaignService:
         self._clock = clock
 
     async def put_template(self, template_id: str, given: TemplateInput) -> Template:
+        """Refused (400) when the body names a placeholder that is neither the customer's
+        nor a parameter, or a parameter is the customer's."""
+        shadowing = CUSTOMER_PLACEHOLDERS.intersection(given.parameters)
+        if shadowing:
+            raise BadRequest(f"parameters {', '.join(sorted(shadowing))} are the customer's")
         try:
-            template_placeholders(given.body)
-        except TemplateError as exc:
+            require_known(given.body, CUSTOMER_PLACEHOLDERS | set(given.parameters))
+        except PlaceholderError as exc:
             raise BadRequest(str(exc)) from exc
-        template = Template(id=template_id, name=given.name, body=given.body)
+        template = Template.model_validate(given.model_dump() | {"id": template_id})
         await self._store.put_template(template)
         return template
 
@@ -104,9 +116,12 @@ class CampaignService:
         channel = await self._store.get_channel(request.channel_id)
         if channel is None or channel.kind != ChannelKind.SMS:
             raise NotFound(f"no SMS channel {request.channel_id}")
-        missing = template_placeholders(template.body) - CUSTOMER_PLACEHOLDERS - set(request.values)
+        missing = set(template.parameters) - set(request.values)
         if missing:
             raise BadRequest(f"the template needs values for {', '.join(sorted(missing))}")
+        unknown = set(request.values) - set(template.parameters)
+        if unknown:
+            raise BadRequest(f"the template has no parameter {', '.join(sorted(unknown))}")
         job_id = (
             "job-" + hashlib.sha256(request.request_id.encode()).hexdigest()[:24]
             if request.request_id
@@ -165,8 +180,8 @@ class CampaignService:
         if await self._store.is_opted_out(phone):
             return recipient.model_copy(update={"state": RecipientState.SKIPPED_OPTED_OUT})
         try:
-            text = render_template(template.body, {**job.values, **customer_values(customer)})
-        except TemplateError as exc:
+            text = fill(template.body, {**job.values, **customer_values(customer)})
+        except PlaceholderError as exc:
             return recipient.model_copy(update={"state": RecipientState.FAILED, "detail": str(exc)})
         conversation, _ = await self._store.open_conversation(
             Conversation(

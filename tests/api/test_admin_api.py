@@ -162,7 +162,11 @@ async def test_bulk_sms_skips_opted_out_and_phoneless_and_is_idempotent(
     )
     await client.put(
         "/api/admin/templates/notice",
-        json={"name": "Notice", "body": "Hi {first_name}, your order {order} shipped."},
+        json={
+            "name": "Notice",
+            "body": "Hi {first_name}, your order {order} shipped.",
+            "parameters": ["order"],
+        },
         headers=admin(services),
     )
     request = {
@@ -199,6 +203,7 @@ async def test_bulk_sms_skips_opted_out_and_phoneless_and_is_idempotent(
         ({"template_id": "missing"}, 404),
         ({"channel_id": "chat-web"}, 404),
         ({"values": {}}, 400),
+        ({"values": {"order": "1", "coupon": "X"}}, 400),
         ({"customer_ids": []}, 400),
     ],
 )
@@ -207,7 +212,7 @@ async def test_bad_bulk_requests_are_refused(
 ) -> None:
     await client.put(
         "/api/admin/templates/notice",
-        json={"name": "N", "body": "Order {order}"},
+        json={"name": "N", "body": "Order {order}", "parameters": ["order"]},
         headers=admin(services),
     )
     request = {

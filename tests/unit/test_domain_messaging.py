@@ -4,12 +4,7 @@ import pytest
 
 from shared.domain.conversations import DeliveryStatus as S
 from shared.domain.customers import ConsentAction
-from shared.domain.messaging import (
-    TemplateError,
-    advance_delivery,
-    keyword_consent,
-    render_template,
-)
+from shared.domain.messaging import advance_delivery, keyword_consent
 
 
 @pytest.mark.parametrize(
@@ -46,23 +41,3 @@ def test_delivery_status_only_moves_forward(
 )
 def test_only_a_bare_keyword_is_a_consent_action(text: str, action: ConsentAction | None) -> None:
     assert keyword_consent(text) == action
-
-
-def test_templates_fill_every_placeholder() -> None:
-    assert render_template(
-        "Hi {first_name}, order {order} shipped", {"first_name": "Ada", "order": "42", "x": "y"}
-    ) == ("Hi Ada, order 42 shipped")
-
-
-@pytest.mark.parametrize(
-    ("body", "values", "problem"),
-    [
-        ("Hi {first_name}", {}, "no value for first_name"),
-        ("Hi {first_name", {}, "malformed"),
-        ("Hi {customer.__class__}", {}, "not a plain name"),
-        ("Hi {0}", {"0": "x"}, "not a plain name"),
-    ],
-)
-def test_template_errors_are_explained(body: str, values: dict[str, str], problem: str) -> None:
-    with pytest.raises(TemplateError, match=problem):
-        render_template(body, values)
