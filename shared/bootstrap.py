@@ -123,7 +123,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
             settings.dev_auth_key_file, settings.dev_auth_issuer, settings.auth_audience
         )
     presence = PresenceService(store, clock, time_zone=settings.org_time_zone)
-    notices = CustomerNotices(store, bus, clock)
+    notices = CustomerNotices(store, bus, clock, time_zone=settings.org_time_zone)
     routing = RoutingService(store, bus, clock, notices, presence=presence)
     bot_client = HttpBotClient()
     closers.append(bot_client.close)

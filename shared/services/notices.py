@@ -6,34 +6,42 @@ from __future__ import annotations
 
 import uuid
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.conversations import DeliveryStatus, Direction, Message, SenderKind
+from shared.domain.figures import FigureScope, local_day
 from shared.domain.routing_config import (
     AutomatedEvent,
     Workstream,
 )
+from shared.domain.waiting import UNKNOWN_WAIT, estimate_wait
 from shared.domain.work import (
     WorkItem,
 )
 from shared.ports import (
     Clock,
     ConversationStore,
+    FiguresStore,
     MessageBus,
     RoutingConfigStore,
     WorkItemStore,
 )
 
 
-class NoticePorts(RoutingConfigStore, ConversationStore, WorkItemStore, Protocol):
+class NoticePorts(RoutingConfigStore, ConversationStore, WorkItemStore, FiguresStore, Protocol):
     """The store ports this service needs."""
 
 
 class CustomerNotices:
-    def __init__(self, store: NoticePorts, bus: MessageBus, clock: Clock) -> None:
+    def __init__(
+        self, store: NoticePorts, bus: MessageBus, clock: Clock, *, time_zone: str = "UTC"
+    ) -> None:
         self._store = store
         self._bus = bus
         self._clock = clock
+        self._zone = ZoneInfo(time_zone)
+        """Whose day the figures behind a wait estimate count (the organization's)."""
 
     async def send(
         self,
@@ -95,7 +103,9 @@ class CustomerNotices:
         values: dict[str, str | int] = {}
         if event is AutomatedEvent.RECEIVED:
             waiting, _ = await self._store.queue_backlog(item.queue_id)
-            values["position"] = max(waiting, 1)
+            values["position"] = position = max(waiting, 1)
+            if texts.uses(event, "wait_minutes"):  # the figures are read only when needed
+                values["wait_minutes"] = await self._wait_minutes(item.queue_id, position)
         if event is AutomatedEvent.AGENT_ASSIGNED and agent_id is not None:
             agent = await self._store.get_agent(agent_id)
             if agent is None:
@@ -105,3 +115,20 @@ class CustomerNotices:
         if text:
             key = f"{item.id}:{event}" + (f":{agent_id}" if agent_id else "")
             await self.send(item.conversation_id, text, key=key)
+
+    async def _wait_minutes(self, queue_id: str, position: int) -> str:
+        """The wait estimated from the queue's figures today, as folded by the aggregates
+        timer (at most a minute old)."""
+        today = local_day(self._clock.now(), self._zone)
+        by_queue = {f.key: f for f in await self._store.day_figures(today, FigureScope.QUEUE)}
+        figures = by_queue.get(queue_id)
+        estimate = (
+            None
+            if figures is None
+            else estimate_wait(
+                position=position,
+                average_answer_seconds=figures.average_wait_seconds,
+                answered=figures.assigned,
+            )
+        )
+        return UNKNOWN_WAIT if estimate is None else str(estimate)
