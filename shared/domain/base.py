@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _nothing(_: object) -> None:
+    return None
+
+
+Withheld = Annotated[SkipJsonSchema[None], BeforeValidator(_nothing), Field(exclude=True)]
+"""A record's field that a view of it leaves out (`field: Withheld = None` in the view's
+class, which subclasses the record): whatever the record holds there, the view holds nothing,
+answers nothing and has no such field in its schema: a write-only secret, for one."""
+
+
+V = TypeVar("V", bound=BaseModel)
+
+
+def view_of(view: type[V], record: BaseModel) -> V:
+    """The record as `view`, a subclass withholding some of its fields, shows it."""
+    return view.model_validate(record.model_dump())
