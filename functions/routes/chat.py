@@ -85,17 +85,26 @@ SESSION_PROBLEMS = (401, 404)
 ENDED = (409, "The conversation has ended")
 
 
-@router.get("/api/chat/widgets/{widget_id}", responses=problem_responses(404))
-async def widget(widget_id: str, services: Services) -> WidgetView:
+# The page embedding the widget, as the browser names it: a widget may admit only some sites.
+PageOrigin = Annotated[str | None, Header(alias="origin")]
+NOT_ON_THIS_SITE = (403, "The widget does not allow the calling page's origin")
+
+
+@router.get("/api/chat/widgets/{widget_id}", responses=problem_responses(404, NOT_ON_THIS_SITE))
+async def widget(widget_id: str, services: Services, origin: PageOrigin = None) -> WidgetView:
     """The widget's pre-chat form."""
-    return await services.chat.widget(widget_id)
+    return await services.chat.widget(widget_id, origin=origin)
 
 
 @router.post(
-    "/api/chat/sessions", status_code=status.HTTP_201_CREATED, responses=problem_responses(404)
+    "/api/chat/sessions",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(404, NOT_ON_THIS_SITE),
 )
-async def start_session(request: StartChat, services: Services) -> ChatSession:
-    return await services.chat.start(request)
+async def start_session(
+    request: StartChat, services: Services, origin: PageOrigin = None
+) -> ChatSession:
+    return await services.chat.start(request, origin=origin)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from shared.domain.base import Model
+from shared.domain.placeholders import FixedText
 
 
 class ChannelKind(StrEnum):
@@ -80,13 +81,34 @@ class PreChatQuestion(Model):
     )
 
 
+# A web origin as browsers send it in the Origin header: scheme, host and an optional port.
+_ORIGIN = r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?$"
+
+
 class ChatWidget(Model):
-    """What a chat channel's widget asks and says."""
+    """What a chat channel's widget asks and says, and the sites that may embed it."""
 
     pre_chat: tuple[PreChatQuestion, ...] = ()
-    greeting: str | None = Field(
+    greeting: FixedText | None = Field(
         default=None, max_length=1000, description="sent when a conversation starts"
     )
+    allowed_origins: tuple[Annotated[str, Field(pattern=_ORIGIN)], ...] = Field(
+        default=(),
+        max_length=100,
+        description="the web origins (https://shop.example.com) whose pages may start chats "
+        "with this widget; none: any",
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _lower_case(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        # Browsers send the scheme and host in lower case.
+        return tuple(dict.fromkeys(origin.lower() for origin in origins))
+
+    def admits(self, origin: str | None) -> bool:
+        """Whether a page of this origin may use the widget. A request without an Origin
+        header does not come from a browser page, which the allow-list cannot govern."""
+        return not self.allowed_origins or origin is None or origin.lower() in self.allowed_origins
 
 
 class Channel(Model):

@@ -6,12 +6,14 @@ import uuid
 from typing import Any, Protocol
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from shared.domain.base import Model
 from shared.domain.channels import (
     AcsAccount,
     Channel,
     ChannelKind,
+    ChatWidget,
     ProviderAccount,
     SmsProvider,
     TeleSignAccount,
@@ -31,28 +33,38 @@ SECRET_FIELDS = ("auth_token", "api_key", "access_key", "webhook_secret")
 VALIDATION_TEXT = "Channel validation: this number is connected to customer service."
 
 
-class ChannelInput(Model):
-    """A channel as an admin writes it. Secret fields left out keep their stored values, so a
-    client that never saw them (they are write-only) can still edit the rest."""
+# Shown by GET, ignored by PUT: what the channel's account and stored secrets make them.
+_READ_ONLY: JsonDict = {"readOnly": True}
 
+
+class ChannelInput(Model):
+    """A channel as an admin writes it: what GET shows can be written back as it is. Secret
+    fields left out keep their stored values, so a client that never saw them (they are
+    write-only) can still edit the rest."""
+
+    id: str | None = Field(default=None, description="the path's, if given")
     kind: ChannelKind
     addresses: tuple[str, ...] = Field(min_length=1, max_length=100)
     account: dict[str, Any] | None = None
     workstream_id: str
     create_unknown_contacts: bool = False
+    chat: ChatWidget | None = Field(
+        default=None, description="chat channels: the widget's pre-chat form, greeting, origins"
+    )
+    provider: SmsProvider | None = Field(
+        default=None, description="the account's provider", json_schema_extra=_READ_ONLY
+    )
+    secrets_set: tuple[str, ...] = Field(
+        default=(),
+        description="the account's secrets that are stored",
+        json_schema_extra=_READ_ONLY,
+    )
 
 
-class ChannelView(Model):
+class ChannelView(ChannelInput):
     """A channel as the admin API shows it: the account without its secrets."""
 
     id: str
-    kind: ChannelKind
-    addresses: tuple[str, ...]
-    provider: SmsProvider | None
-    account: dict[str, Any] | None
-    secrets_set: tuple[str, ...]
-    workstream_id: str
-    create_unknown_contacts: bool
 
     @classmethod
     def of(cls, channel: Channel) -> ChannelView:
@@ -69,6 +81,7 @@ class ChannelView(Model):
             secrets_set=secrets,
             workstream_id=channel.workstream_id,
             create_unknown_contacts=channel.create_unknown_contacts,
+            chat=channel.chat,
         )
 
 
@@ -94,11 +107,15 @@ class ChannelService:
         if given.kind == ChannelKind.SMS:
             if account is None:
                 raise BadRequest("an SMS channel needs a provider account")
+            if given.chat is not None:
+                raise BadRequest("an SMS channel has no chat widget")
             addresses = tuple(_e164(a) for a in given.addresses)
         else:
             if account is not None:
                 raise BadRequest("a chat channel has no provider account")
             addresses = given.addresses
+        if given.provider not in (None, account and account.provider):
+            raise BadRequest(f"provider is the account's: {account and account.provider}")
         try:
             channel = Channel(
                 id=channel_id,
@@ -107,6 +124,7 @@ class ChannelService:
                 account=account,
                 workstream_id=given.workstream_id,
                 create_unknown_contacts=given.create_unknown_contacts,
+                chat=given.chat,
             )
         except ValueError as exc:
             raise BadRequest(f"invalid channel: {_without_input(exc)}") from exc

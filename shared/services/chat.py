@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 from pydantic import Field
 
 from shared.domain.base import Model
-from shared.domain.channels import ChannelKind, ChatWidget, PreChatQuestion
+from shared.domain.channels import Channel, ChannelKind, ChatWidget, PreChatQuestion
 from shared.domain.chat import CustomerMessage, StartChat, plain_text
 from shared.domain.conversations import (
     Conversation,
@@ -35,9 +35,10 @@ from shared.domain.conversations import (
 from shared.domain.customers import Customer
 from shared.domain.message_ids import new_message_id
 from shared.domain.phone import InvalidPhoneNumber, to_e164
+from shared.domain.placeholders import fill
 from shared.domain.routing import RoutingFacts
 from shared.domain.work import WorkItem, WorkItemStatus
-from shared.errors import BadRequest, Conflict, NotFound
+from shared.errors import BadRequest, Conflict, Forbidden, NotFound
 from shared.ports import (
     ChannelStore,
     ChatTokens,
@@ -170,20 +171,25 @@ class ChatService:
 
     # --- widget and session ----------------------------------------------------------------
 
-    async def widget(self, widget_id: str) -> WidgetView:
+    async def _widget(self, widget_id: str, origin: str | None) -> tuple[Channel, ChatWidget]:
+        """The widget's channel and settings, if a page of `origin` may use it (403 if not)."""
         channel = await self._store.find_channel(ChannelKind.CHAT, widget_id)
         if channel is None:
             raise NotFound(f"no chat widget {widget_id!r}")
-        return WidgetView(widget_id=widget_id, pre_chat=(channel.chat or ChatWidget()).pre_chat)
+        widget = channel.chat or ChatWidget()
+        if not widget.admits(origin):
+            raise Forbidden(f"chat widget {widget_id!r} is not allowed on {origin}")
+        return channel, widget
 
-    async def start(self, request: StartChat) -> ChatSession:
-        channel = await self._store.find_channel(ChannelKind.CHAT, request.widget_id)
-        if channel is None:
-            raise NotFound(f"no chat widget {request.widget_id!r}")
+    async def widget(self, widget_id: str, *, origin: str | None = None) -> WidgetView:
+        _, widget = await self._widget(widget_id, origin)
+        return WidgetView(widget_id=widget_id, pre_chat=widget.pre_chat)
+
+    async def start(self, request: StartChat, *, origin: str | None = None) -> ChatSession:
+        channel, widget = await self._widget(request.widget_id, origin)
         workstream = await self._store.get_workstream(channel.workstream_id)
         if workstream is None:
             raise NotFound(f"channel {channel.id} names unknown workstream")
-        widget = channel.chat or ChatWidget()
         answers = _answers(widget, request.pre_chat)
         customer, candidates = await self._identify(widget, answers)
         # An opaque visitor handle: a retried start (same client id) finds its conversation;
@@ -211,7 +217,7 @@ class ChatService:
             )
         )
         if created and widget.greeting:
-            await self._system_message(conversation.id, widget.greeting, key="greeting")
+            await self._system_message(conversation.id, fill(widget.greeting, {}), key="greeting")
         item = await self._ingest.route_conversation(
             conversation,
             workstream,

@@ -1,16 +1,20 @@
 """Admin management of routing configuration: workstreams, queues, route-to-queue rules and
 agents. Every write is checked against what it refers to, and takes effect at once: the queues
-it touches are routed straight away (Dynamics documents up to 15 minutes)."""
+it touches are routed straight away (Dynamics documents up to 15 minutes). Each write is given
+the path's id, which the route has checked the record's id against."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Protocol
 
-from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
+from pydantic import Field
+
+from shared.domain.base import Withheld, view_of
+from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
 from shared.errors import BadRequest, Conflict, NotFound
 from shared.ports import AgentStateStore, ChannelStore, RoutingConfigStore, WorkItemStore
-from shared.services.listing import Identified, Page, every, page_of
+from shared.services.listing import Page, every, page_of
 from shared.services.routing import RoutingService
 
 
@@ -18,11 +22,6 @@ class RoutingConfigPorts(
     ChannelStore, RoutingConfigStore, WorkItemStore, AgentStateStore, Protocol
 ):
     """The store ports this service needs."""
-
-
-def _same_id(path_id: str, record: Identified) -> None:
-    if record.id != path_id:
-        raise BadRequest(f"the body's id {record.id!r} is not the path's {path_id!r}")
 
 
 def _redirect_queues(queue: Queue) -> set[str]:
@@ -42,22 +41,23 @@ class RoutingConfigService:
 
     # --- workstreams ----------------------------------------------------------------------------
 
-    async def list_workstreams(self, *, after: str | None, limit: int) -> Page[Workstream]:
+    async def list_workstreams(self, *, after: str | None, limit: int) -> Page[WorkstreamView]:
         """Bot secrets stay write-only."""
         page = await page_of(self._store.list_workstreams, after=after, limit=limit)
-        return page.model_copy(update={"items": [without_secrets(w) for w in page.items]})
+        return Page[WorkstreamView](
+            items=[view_of(WorkstreamView, w) for w in page.items], next_cursor=page.next_cursor
+        )
 
-    async def get_workstream(self, workstream_id: str) -> Workstream:
+    async def get_workstream(self, workstream_id: str) -> WorkstreamView:
         """Without its bot's secret, which is write-only."""
         workstream = await self._store.get_workstream(workstream_id)
         if workstream is None:
             raise NotFound(f"workstream {workstream_id} does not exist")
-        return without_secrets(workstream)
+        return view_of(WorkstreamView, workstream)
 
-    async def put_workstream(self, workstream_id: str, workstream: Workstream) -> Workstream:
+    async def put_workstream(self, workstream_id: str, workstream: Workstream) -> WorkstreamView:
         """Its queues are routed at once: presences, capacity units or the mode may have
         changed who is eligible. Answers without the bot's secret."""
-        _same_id(workstream_id, workstream)
         await self._require_queues([workstream.fallback_queue_id], "the fallback")
         workstream = await self._with_bot_secret(workstream)
         await self._store.put_workstream(workstream)
@@ -65,7 +65,7 @@ class RoutingConfigService:
         await self._routing.request_routing(
             sorted({workstream.fallback_queue_id, *(r.queue_id for r in rules)})
         )
-        return without_secrets(workstream)
+        return view_of(WorkstreamView, workstream)
 
     async def _with_bot_secret(self, workstream: Workstream) -> Workstream:
         """A bot's secret is write-only: a write without it keeps the stored one."""
@@ -102,7 +102,6 @@ class RoutingConfigService:
         return queue
 
     async def put_queue(self, queue_id: str, queue: Queue) -> Queue:
-        _same_id(queue_id, queue)
         await self._require_queues(_redirect_queues(queue) - {queue.id}, "a redirect")
         await self._store.put_queue(queue)
         await self._routing.request_routing([queue.id])
@@ -139,7 +138,6 @@ class RoutingConfigService:
         return rule
 
     async def put_rule(self, rule_id: str, rule: RoutingRule) -> RoutingRule:
-        _same_id(rule_id, rule)
         if await self._store.get_workstream(rule.workstream_id) is None:
             raise BadRequest(
                 f"the rule names workstream {rule.workstream_id!r}, which does not exist"
@@ -165,7 +163,6 @@ class RoutingConfigService:
 
     async def put_agent(self, agent_id: str, agent: Agent) -> Agent:
         """Queues the agent joins (more capacity, new skills) are routed at once."""
-        _same_id(agent_id, agent)
         await self._require_queues(agent.queue_ids, "the agent")
         await self._store.put_agent(agent)
         await self._routing.request_routing(sorted(set(agent.queue_ids)))
@@ -178,8 +175,15 @@ class RoutingConfigService:
             raise NotFound(f"agent {agent_id} does not exist")
 
 
-def without_secrets(workstream: Workstream) -> Workstream:
-    """A workstream as the admin API shows it: its bot's secret left out (write-only)."""
-    if workstream.bot is None or workstream.bot.secret is None:
-        return workstream
-    return workstream.model_copy(update={"bot": workstream.bot.model_copy(update={"secret": None})})
+class BotView(BotConfig):
+    """A bot as the admin API shows it: its secret is write-only."""
+
+    secret: Withheld = None
+
+
+class WorkstreamView(Workstream):
+    """A workstream as the admin API shows it: its bot without the secret."""
+
+    bot: BotView | None = Field(
+        default=None, description="a first responder before humans; its secret is write-only"
+    )

@@ -16,6 +16,7 @@ from functions.dependencies import PageSize, Services, require
 from functions.problems import problem_responses
 from shared.bootstrap import Container
 from shared.domain.identity import Role
+from shared.errors import BadRequest
 from shared.services.listing import Page
 
 Body = TypeVar("Body", bound=BaseModel)
@@ -32,7 +33,7 @@ def admin_router(*tags: str) -> APIRouter:
 class Resource(Generic[Body, View]):
     """An admin resource at /api/admin/{plural}/{{name}_id}: what a PUT takes (`body`), what
     every route answers (`view`), and the service calls behind them, each given the request's
-    container. A PUT whose body names another id than the path is the service's 400."""
+    container. What GET answers, PUT takes back unchanged (tests/api/test_admin_round_trip.py)."""
 
     name: str
     plural: str
@@ -75,7 +76,10 @@ def resource_routes(router: APIRouter, resource: Resource[Any, Any]) -> None:
     @router.put(
         item,
         response_model=resource.view,
-        responses=problem_responses(*resource.put_problems),
+        responses=problem_responses(
+            (400, "Not as the schema says, a value refused, or the body's id not the path's"),
+            *resource.put_problems,
+        ),
         name=f"put_{resource.name}",
     )
     async def put_record(
@@ -83,6 +87,9 @@ def resource_routes(router: APIRouter, resource: Resource[Any, Any]) -> None:
         given: body_type,  # type: ignore[valid-type]
         services: Services,
     ) -> Any:
+        body_id = getattr(given, "id", None)
+        if body_id is not None and body_id != record_id:
+            raise BadRequest(f"the body's id {body_id!r} is not the path's {record_id!r}")
         return await resource.put(services)(record_id, given)
 
     @router.delete(

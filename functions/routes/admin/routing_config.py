@@ -8,6 +8,7 @@ from typing import Any
 
 from functions.routes.admin import Resource, admin_router, resource_routes
 from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
+from shared.services.routing_config import WorkstreamView
 
 IN_USE = (409, "Other records still use it")
 router = admin_router("routing")
@@ -19,21 +20,21 @@ def _call(verb: str, noun: str) -> Any:
     return lambda services: getattr(services.routing_config, f"{verb}_{noun}")
 
 
-# (name, plural, record, whether other records may still name it)
-_RESOURCES: tuple[tuple[str, str, type[Any], bool], ...] = (
-    ("workstream", "workstreams", Workstream, True),
-    ("queue", "queues", Queue, True),
-    ("rule", "rules", RoutingRule, False),
-    ("agent", "agents", Agent, True),
+# (name, plural, record, as shown, whether other records may still name it)
+_RESOURCES: tuple[tuple[str, str, type[Any], type[Any], bool], ...] = (
+    ("workstream", "workstreams", Workstream, WorkstreamView, True),
+    ("queue", "queues", Queue, Queue, True),
+    ("rule", "rules", RoutingRule, RoutingRule, False),
+    ("agent", "agents", Agent, Agent, True),
 )
-for name, plural, record, may_be_in_use in _RESOURCES:
+for name, plural, record, view, may_be_in_use in _RESOURCES:
     resource_routes(
         router,
         Resource[Any, Any](
             name=name,
             plural=plural,
             body=record,
-            view=record,
+            view=view,
             list=_call("list", plural),
             get=_call("get", name),
             put=_call("put", name),
