@@ -74,6 +74,27 @@ async def serve(args: argparse.Namespace) -> None:
         await close_container()
 
 
+def check_settings() -> None:
+    """Exit naming each setting that is missing or wrong, rather than with a traceback."""
+    from pydantic import ValidationError
+
+    from shared.settings import Settings, get_settings, setting_name
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            known = Settings.model_fields.get(field)
+            name = setting_name(field, known) if known else field.upper()
+            problems.append(f"  {name}: {error['msg']}")
+        raise SystemExit(
+            "The settings (environment, or local.settings.json's Values) are not usable:\n"
+            + "\n".join(problems)
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
@@ -82,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     data_dir = args.data_dir.resolve()
     point_settings_at(data_dir, args.port)
+    check_settings()
     sys.path.insert(0, os.getcwd())
     with exclusive_data_dir(data_dir), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
