@@ -12,6 +12,11 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+SAFE_INT = 2**53 - 1
+"""The largest integer every JSON reader keeps exactly (JavaScript's, so Cosmos DB's): a larger
+one comes back as a float, which an int field then refuses. Unbounded int fields take this."""
+
+
 def _nothing(_: object) -> None:
     return None
 

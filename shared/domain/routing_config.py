@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
-from shared.domain.base import Model
+from shared.domain.base import SAFE_INT, Model
 from shared.domain.channels import ChannelKind
 from shared.domain.placeholders import fill, placeholders, require_known
 from shared.domain.presence import Presence
@@ -140,7 +140,7 @@ class Workstream(Model):
     id: str
     name: str
     channel: ChannelKind
-    capacity_units: int = Field(default=1, ge=1)
+    capacity_units: int = Field(default=1, ge=1, le=SAFE_INT)
     allowed_presences: tuple[Presence, ...] = (Presence.AVAILABLE, Presence.BUSY)
     fallback_queue_id: str
     distribution: WorkDistribution = WorkDistribution.PUSH
@@ -151,7 +151,10 @@ class Workstream(Model):
         description="push mode: how long an agent has to accept an offer; none assigns at once",
     )
     auto_close_after_seconds: int | None = Field(
-        default=None, ge=60, description="close work whose customer has been silent this long"
+        default=None,
+        ge=60,
+        le=SAFE_INT,
+        description="close work whose customer has been silent this long",
     )
     # --- bots and auto-close ---
     auto_close_message: str | None = Field(
@@ -245,15 +248,15 @@ class Redirect(Model):
 class OverflowRule(Model):
     """When the backlog passes either threshold, new and waiting work is redirected."""
 
-    max_waiting: int | None = Field(default=None, ge=0)
-    max_wait_seconds: int | None = Field(default=None, ge=0)
+    max_waiting: int | None = Field(default=None, ge=0, le=SAFE_INT)
+    max_wait_seconds: int | None = Field(default=None, ge=0, le=SAFE_INT)
     then: Redirect
 
 
 class Queue(Model):
     id: str
     name: str
-    priority: int = 0
+    priority: int = Field(default=0, ge=-SAFE_INT, le=SAFE_INT)
     assignment_method: AssignmentMethod = AssignmentMethod.HIGHEST_CAPACITY
     skill_matching: SkillMatching = SkillMatching.EXACT
     member_order: tuple[str, ...] = Field(
@@ -339,12 +342,12 @@ class RoutingRule(Model):
 
     id: str
     workstream_id: str
-    order: int
+    order: int = Field(ge=-SAFE_INT, le=SAFE_INT)
     name: str
     match: Literal["all", "any"] = "all"
     conditions: tuple[Condition | ConditionGroup, ...] = ()
     queue_id: str
-    priority: int = 0
+    priority: int = Field(default=0, ge=-SAFE_INT, le=SAFE_INT)
     required_skills: tuple[Skill, ...] = Field(
         default=(), description="each skill with the minimum proficiency the work needs"
     )
@@ -355,5 +358,5 @@ class Agent(Model):
     display_name: str
     queue_ids: tuple[str, ...] = ()
     skills: tuple[Skill, ...] = ()
-    max_capacity: int = Field(default=3, ge=0)
+    max_capacity: int = Field(default=3, ge=0, le=SAFE_INT)
     default_presence: Presence = Presence.OFFLINE
