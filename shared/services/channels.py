@@ -114,6 +114,9 @@ class ChannelService:
             if account is not None:
                 raise BadRequest("a chat channel has no provider account")
             addresses = given.addresses
+        repeated = sorted({a for a in addresses if addresses.count(a) > 1})
+        if repeated:
+            raise BadRequest(f"addresses listed more than once: {', '.join(repeated)}")
         if given.provider not in (None, account and account.provider):
             raise BadRequest(f"provider is the account's: {account and account.provider}")
         try:
