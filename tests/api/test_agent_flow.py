@@ -8,6 +8,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.bus_messages import INBOUND, OutboundRequest
 from shared.domain.conversations import (
@@ -19,7 +20,7 @@ from shared.domain.conversations import (
 )
 from shared.domain.identity import Role
 from shared.domain.presence import Presence
-from tests.support import bearer, drain, twilio_inbound
+from tests.support import assert_problem, bearer, drain, twilio_inbound
 
 
 def inbound(sid: str, text: str = "hello", sender: str = "+14155550101") -> InboundMessage:
@@ -115,6 +116,28 @@ async def test_a_reply_with_files_is_refused_not_sent_without_them(
     assert await services.store.list_sent_sms(limit=10) == []
     stored = await services.store.list_messages(conversation_id, include_internal=True)
     assert [m.text for m in stored] == ["hello"]
+
+
+async def test_a_chat_reply_with_files_is_refused_too(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    """The chat path as the SMS one above: the widget could show a file by its URL, but
+    agents' files wait for issue 16's storage, so the reply is refused, never sent bare."""
+    started = await client.post(
+        "/api/chat/sessions", json={"widget_id": CHAT_WIDGET_ID, "pre_chat": {"name": "Vi"}}
+    )
+    assert started.status_code == 201, started.text
+    await drain(services)
+    conversation_id = started.json()["conversation_id"]
+    before = await services.store.list_messages(conversation_id, include_internal=True)
+    response = await client.post(
+        f"/api/conversations/{conversation_id}/messages",
+        json={"text": "Here it is", "media": [{"url": "https://files.example.test/a.png"}]},
+        headers=bearer(services, "alice", Role.AGENT),
+    )
+    assert_problem(response, 422, "chat conversations cannot carry an agent's files")
+    assert await drain(services) == 0
+    assert await services.store.list_messages(conversation_id, include_internal=True) == before
 
 
 class ProcessDied(Exception):

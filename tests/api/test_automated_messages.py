@@ -12,10 +12,11 @@ import pytest
 from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.domain.conversations import SenderKind
+from shared.domain.figures import DayFigures, FigureScope
 from shared.domain.identity import Role
 from shared.domain.routing_config import AutomatedMessages
 from tests.api.test_agent_flow import arrive, inbound
-from tests.support import bearer, drain
+from tests.support import bearer, drain, post_twilio_sms
 
 TEXTS = AutomatedMessages(
     received="Thanks! You are number {position} in the queue.",
@@ -161,3 +162,55 @@ async def test_only_known_placeholders_are_accepted(
     saved = await client.put("/api/admin/workstreams/ws-sms", json=good, headers=admin)
     assert saved.status_code == 200, saved.text
     assert saved.json()["automated_messages"]["received"] == "You are number {position}"
+
+
+WAITING = "You are number {position}; the wait is about {wait_minutes} minutes."
+
+
+@pytest.mark.parametrize(
+    ("answered", "average_wait_seconds", "told"),
+    [
+        (0, None, ["You are number 1; the wait is about ? minutes."]),  # no basis yet
+        (3, 120.0, ["You are number 1; the wait is about 1-4 minutes."]),  # thin: a range
+        (
+            20,
+            90.0,
+            [
+                "You are number 1; the wait is about 2 minutes.",
+                "You are number 2; the wait is about 3 minutes.",
+            ],
+        ),
+    ],
+)
+async def test_a_waiting_customer_is_told_the_estimated_wait(
+    client: httpx.AsyncClient,
+    services: Container,
+    answered: int,
+    average_wait_seconds: float | None,
+    told: list[str],
+) -> None:
+    """Failure 6 of issue 15: the waiting message could say the position but no wait."""
+    admin = bearer(services, "root", Role.ADMIN)
+    url = "/api/admin/workstreams/ws-sms"
+    current = (await client.get(url, headers=admin)).json()
+    # Nobody may take work, so each customer waits behind the one before.
+    waiting = current | {"automated_messages": {"received": WAITING}, "allowed_presences": []}
+    assert (await client.put(url, json=waiting, headers=admin)).status_code == 200
+    if answered:
+        await services.store.put_day_figures(
+            [
+                DayFigures(
+                    day=services.figures.today(),
+                    scope=FigureScope.QUEUE,
+                    key="q-general",
+                    assigned=answered,
+                    wait_seconds=answered * (average_wait_seconds or 0),
+                )
+            ]
+        )
+    for n, sender in enumerate(("+14155550101", "+14155550102")[: len(told)]):
+        sent = await post_twilio_sms(client, sender=sender, text="hello", sid=f"SM{n}")
+        assert sent.status_code == 200, sent.text
+        await drain(services)
+    sandbox = (await client.get("/api/sandbox/sms", headers=admin)).json()
+    assert sorted(s["text"] for s in sandbox) == told

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import signal
 import subprocess
@@ -176,3 +177,22 @@ def test_a_second_runtime_on_the_same_folder_is_refused(runtime: Runtime, tmp_pa
     assert second.returncode != 0
     assert "another local runtime" in second.stderr
     assert runtime.stop() == 0
+
+
+def test_a_setting_that_does_not_validate_is_named_without_a_traceback(tmp_path: Path) -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "devserver", "--data-dir", str(tmp_path / "data"), "--seed-demo"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "LOCAL_SETTINGS_FILE": str(tmp_path / "absent.json"),
+            "QUEUE_BACKEND": "carrier-pigeon",
+        },
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "QUEUE_BACKEND: Input should be 'local' or 'servicebus'" in ran.stderr
+    assert "Traceback" not in ran.stdout + ran.stderr
