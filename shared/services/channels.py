@@ -117,8 +117,9 @@ class ChannelService:
         repeated = sorted({a for a in addresses if addresses.count(a) > 1})
         if repeated:
             raise BadRequest(f"addresses listed more than once: {', '.join(repeated)}")
-        if given.provider not in (None, account and account.provider):
-            raise BadRequest(f"provider is the account's: {account and account.provider}")
+        provider = None if account is None else account.provider
+        if given.provider not in (None, provider):
+            raise BadRequest(f"provider is read-only: the account's, here {provider or 'none'}")
         try:
             channel = Channel(
                 id=channel_id,

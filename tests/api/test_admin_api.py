@@ -226,3 +226,12 @@ async def test_bad_bulk_requests_are_refused(
     )
     assert response.status_code == status
     assert await drain(services) == 0
+
+
+async def test_a_provider_other_than_the_accounts_is_refused(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    refused = await put_channel(client, services, "sms-two", provider="acs")
+    assert refused.status_code == 400
+    assert "provider is read-only" in refused.json()["detail"]
+    assert await services.store.get_channel("sms-two") is None

@@ -115,7 +115,7 @@ def extra_settings(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
         return
     database = "round-trip-" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:20]
     with cosmos_app_settings(database) as cosmos:
-        yield {**cosmos, "SENTIMENT_ENABLED": "false"}
+        yield cosmos
 
 
 def admin(services: Container) -> dict[str, str]:
