@@ -17,6 +17,7 @@ from shared.domain.bots import BotAnswer, BotRequest
 from shared.domain.campaigns import OutboundJob, Recipient, Template
 from shared.domain.channels import Channel, ChannelKind, SmsProvider
 from shared.domain.conversations import (
+    ClosingReason,
     Conversation,
     DeliveryReport,
     DeliveryStatus,
@@ -144,10 +145,26 @@ class ConversationStore(Protocol):
     """Conversations and their messages: one open conversation per customer and business address,
     messages stored once each, delivery, rolling sentiment and typing."""
 
-    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
-        """The open conversation of the candidate's channel and customer address, else the
-        candidate itself, stored; the flag says whether it was created. At most one is open per
-        (channel id, customer address) however many callers race (invariant 9)."""
+    async def open_conversation(
+        self, candidate: Conversation, *, reopen_closed_since: datetime | None = None
+    ) -> tuple[Conversation, bool]:
+        """The open conversation of the candidate's channel and customer address; else, with
+        `reopen_closed_since`, the last one closed at or after it, reopened (`reopened_at` the
+        candidate's `opened_at`); else the candidate itself, stored. The flag says whether it
+        was created. At most one is open per (channel id, customer address) however many
+        callers race (invariant 9)."""
+        ...
+
+    async def close_conversation(
+        self, conversation_id: str, now: datetime, reason: ClosingReason
+    ) -> Conversation | None:
+        """An open conversation closes (`Conversation.closed`); its address may then open a new
+        one. None if unknown or closed already; nothing changes then."""
+        ...
+
+    async def reopen_conversation(self, conversation_id: str, now: datetime) -> Conversation | None:
+        """A closed conversation opens again (`Conversation.reopened`). None if unknown, not
+        closed, or its address has another open conversation (invariant 9)."""
         ...
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...

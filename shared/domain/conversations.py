@@ -21,6 +21,15 @@ class ConversationStatus(StrEnum):
     CLOSED = "closed"
 
 
+class ClosingReason(StrEnum):
+    HANDLED = "handled"
+    """An agent had the work, and closed it."""
+    ABANDONED = "abandoned"
+    """The work closed before any agent had it (the customer left a queue, say)."""
+    AUTO_CLOSED = "auto_closed"
+    """The customer was silent for the workstream's auto-close time."""
+
+
 class Direction(StrEnum):
     INBOUND = "inbound"
     OUTBOUND = "outbound"
@@ -115,12 +124,34 @@ class ConversationForAgents(Model):
     )
     opened_at: datetime
     closed_at: datetime | None = None
+    closing_reason: ClosingReason | None = None
+    reopened_at: datetime | None = Field(
+        default=None, description="when it last reopened after a close"
+    )
 
 
 class Conversation(ConversationForAgents):
     sentiment: ConversationSentiment | None = Field(
         default=None, description="rolling, over the customer's messages; supervisors only"
     )
+
+    # The changes below are the stores' to make atomically; written here once so every store
+    # makes the same one (shared/domain/lifecycle.py has the rules).
+
+    def closed(self, now: datetime, reason: ClosingReason) -> Conversation:
+        return self.model_copy(
+            update={"status": ConversationStatus.CLOSED, "closed_at": now, "closing_reason": reason}
+        )
+
+    def reopened(self, now: datetime) -> Conversation:
+        return self.model_copy(
+            update={
+                "status": ConversationStatus.OPEN,
+                "closed_at": None,
+                "closing_reason": None,
+                "reopened_at": now,
+            }
+        )
 
 
 class MessageForAgents(Model):

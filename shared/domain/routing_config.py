@@ -164,6 +164,13 @@ class Workstream(Model):
         description="told the customer when their silence closes the work",
     )
     bot: BotConfig | None = Field(default=None, description="a first responder before humans")
+    reopen_window_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=86400,
+        description="a customer message this soon after a close reopens the same conversation "
+        "(to its last agent when it can take it); later, or 0, opens a new one",
+    )
     # --- automated messages ---
     automated_messages: AutomatedMessages = Field(
         default_factory=AutomatedMessages, description="told the customer on events"

@@ -25,6 +25,7 @@ from shared.ports import (
     WorkItemStore,
 )
 from shared.services.agent_work import WorkView
+from shared.services.lifecycle import close_with_item
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
@@ -136,6 +137,7 @@ class AssignmentService:
         closed = await self._store.close_work_item(item.id, self._clock.now(), agent_id=agent_id)
         if closed is None:
             raise Conflict("the work was closed or transferred already")
+        await close_with_item(self._store, closed)
         if item.status == WorkItemStatus.ACTIVE:  # closed without ending first
             await self._notices.announce(closed, AutomatedEvent.ENDED)
         await self._routing.follow_capacity(agent_id)

@@ -49,6 +49,7 @@ from shared.ports import (
     WorkItemStore,
 )
 from shared.services.ingest import IngestService
+from shared.services.lifecycle import close_with_item
 from shared.services.routing import RoutingService
 from shared.services.typing import TypingService
 
@@ -401,7 +402,10 @@ class ChatService:
             if item.status == WorkItemStatus.ACTIVE:
                 if await self._store.wrap_up_work_item(item.id, self._clock.now()) is not None:
                     break
-            elif await self._store.close_work_item(item.id, self._clock.now()) is not None:
+                continue
+            closed = await self._store.close_work_item(item.id, self._clock.now())
+            if closed is not None:
+                await close_with_item(self._store, closed)
                 # An offer held an agent's capacity: its queue may serve someone else now.
                 await self._routing.request_routing([item.queue_id])
                 break

@@ -5,12 +5,12 @@ moves with a transfer atomically (invariants 1 and 2: the store's transfer opera
 
 from __future__ import annotations
 
-import uuid
 from typing import Protocol
 
 from pydantic import Field
 
 from shared.domain.base import Model
+from shared.domain.lifecycle import LifecycleState
 from shared.domain.presence import Presence
 from shared.domain.routing_config import AutomatedEvent, Workstream
 from shared.domain.work import CandidateVerdict, WorkItem, WorkItemStatus
@@ -30,6 +30,7 @@ from shared.services.agent_work import (
     involvement,
     timer_start,
 )
+from shared.services.lifecycle import reopened_work, require
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
@@ -208,8 +209,7 @@ class CollaborationService:
     async def end(self, agent_id: str, conversation_id: str) -> WorkView:
         """The conversation is over for the customer: wrap-up, capacity still held."""
         part = await self._as_primary(agent_id, conversation_id, "end the conversation")
-        if part.item.status != WorkItemStatus.ACTIVE:
-            raise Conflict(f"only active work is ended; this is {part.item.status}")
+        require(part.conversation, part.item, LifecycleState.WRAP_UP)
         ended = await self._store.wrap_up_work_item(
             part.item.id, self._clock.now(), agent_id=agent_id
         )
@@ -223,45 +223,20 @@ class CollaborationService:
         """A closed conversation comes back to the agent who closed it if that agent may take
         it now (presence and capacity), else it waits in its queue, keeping its priority."""
         part = await involvement(self._store, agent_id, conversation_id)
-        if part.role is not WorkRole.PAST:
-            raise Conflict("the conversation is not closed")
-        last, now = part.item, self._clock.now()
-        item, created = await self._store.create_work_item(
-            WorkItem(
-                id=uuid.uuid4().hex,
-                conversation_id=conversation_id,
-                workstream_id=last.workstream_id,
-                queue_id=last.queue_id,
-                priority=last.priority,
-                capacity_units=last.capacity_units,
-                required_skills=last.required_skills,
-                enqueued_at=now,
-            )
+        require(part.conversation, part.item, LifecycleState.OPEN)
+        now = self._clock.now()
+        conversation = await self._store.reopen_conversation(conversation_id, now)
+        if conversation is None:
+            raise Conflict("the conversation was reopened meanwhile, or the customer has a new one")
+        item, created = await reopened_work(
+            self._store, self._routing, part.item, now, why=f"reopened by agent {agent_id}"
         )
         if not created:
             raise Conflict("the conversation was reopened meanwhile")
-        workstream = await self._store.get_workstream(item.workstream_id)
-        state = await self._store.agent_state(agent_id)
-        eligible = (
-            workstream is not None
-            and state is not None
-            and state.presence in workstream.allowed_presences
-        )
-        assigned = await self._store.assign(item.id, agent_id, now) if eligible else None
-        if assigned is None:
-            await self._routing.record_decision(
-                item, reason=f"reopened by agent {agent_id}, who cannot take it now: it waits"
-            )
-            await self._routing.request_routing([item.queue_id], item_id=item.id)
-            return self._view(part, item, WorkRole.PAST)
-        await self._routing.follow_capacity(agent_id)
-        await self._routing.record_decision(
-            assigned,
-            reason=f"reopened by agent {agent_id}",
-            candidates=(CandidateVerdict(agent_id=agent_id),),
-            chosen_agent_id=agent_id,
-        )
-        return self._view(part, assigned, WorkRole.PRIMARY)
+        reopened = Involvement(conversation=conversation, item=item, role=WorkRole.PAST)
+        if item.agent_id != agent_id or item.status != WorkItemStatus.ACTIVE:
+            return self._view(reopened, item, WorkRole.PAST)
+        return self._view(reopened, item, WorkRole.PRIMARY)
 
     # --- a supervisor takes over ----------------------------------------------------
 

@@ -18,6 +18,7 @@ from shared.domain.conversations import Conversation, SenderKind
 from shared.domain.routing_config import Workstream
 from shared.domain.work import WorkItemStatus
 from shared.ports import Clock, ConversationStore, MessageBus, RoutingConfigStore, WorkItemStore
+from shared.services.lifecycle import close_with_item
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 
@@ -107,6 +108,7 @@ class InactivityService:
         if closed is None:
             return
         log.info("item %s closed after %s of customer silence", closed.id, silence)
+        await close_with_item(self._store, closed, auto_closed=True)
         await self._routing.record_decision(
             closed, reason=f"closed: the customer was silent for {silence}"
         )

@@ -18,6 +18,7 @@ from shared.domain.conversations import (
     SenderKind,
 )
 from shared.domain.customers import ConsentAction, Customer
+from shared.domain.lifecycle import reopen_since
 from shared.domain.message_ids import new_message_id
 from shared.domain.routing import Placement, RoutingFacts, classify
 from shared.domain.routing_config import AutomatedEvent, Workstream
@@ -25,6 +26,7 @@ from shared.domain.sentiment import Sentiment, roll, score_text
 from shared.domain.work import WorkItem, WorkItemStatus
 from shared.errors import NotFound
 from shared.ports import (
+    AgentStateStore,
     ChannelStore,
     Clock,
     ConversationStore,
@@ -32,6 +34,7 @@ from shared.ports import (
     RoutingConfigStore,
     WorkItemStore,
 )
+from shared.services.lifecycle import reopened_work
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from shared.services.sentiment import SentimentSwitch
@@ -42,7 +45,13 @@ if TYPE_CHECKING:
 
 
 class IngestPorts(
-    ChannelStore, RoutingConfigStore, CustomerStore, ConversationStore, WorkItemStore, Protocol
+    ChannelStore,
+    RoutingConfigStore,
+    CustomerStore,
+    ConversationStore,
+    WorkItemStore,
+    AgentStateStore,
+    Protocol,
 ):
     """The store ports this service needs."""
 
@@ -107,7 +116,8 @@ class IngestService:
                 customer_id=customer_id,
                 customer_candidates=candidates,
                 opened_at=now,
-            )
+            ),
+            reopen_closed_since=reopen_since(now, workstream.reopen_window_seconds),
         )
         provider_id = f"{inbound.provider}:{inbound.provider_message_id}"
         stored = await self._store.append_message(
@@ -197,6 +207,8 @@ class IngestService:
         just opened the conversation, so it has no item to look for (should a racing caller
         have created one meanwhile, create_work_item answers with that one)."""
         item = None if opened else await self._store.open_work_item(conversation.id)
+        if item is None and not opened:
+            item = await self._reopened_work(conversation)
         if item is None:
             decision = classify(workstream, await self._store.list_rules(workstream.id), facts)
             # A bot answers first where it fronts the queue; hours and overflow apply when it
@@ -233,6 +245,26 @@ class IngestService:
                 await self._notices.announce(item, AutomatedEvent.RECEIVED, workstream=workstream)
         if item.status == WorkItemStatus.WAITING:
             await self._routing.request_routing([item.queue_id], item_id=item.id)
+        return item
+
+    async def _reopened_work(self, conversation: Conversation) -> WorkItem | None:
+        """A conversation the customer reopened (within the workstream's window) after its last
+        item closed gets work like that item's, to its last agent if it can take it now."""
+        last = await self._store.last_work_item(conversation.id)
+        if (
+            last is None
+            or last.closed_at is None
+            or conversation.reopened_at is None
+            or last.closed_at > conversation.reopened_at
+        ):
+            return None
+        item, _ = await reopened_work(
+            self._store,
+            self._routing,
+            last,
+            self._clock.now(),
+            why="reopened by the customer's message within the reopen window",
+        )
         return item
 
     async def _channel(self, inbound: InboundMessage) -> Channel | None:

@@ -7,7 +7,14 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
-from shared.domain.conversations import DeliveryStatus, Direction, SenderKind, TypingParty
+from shared.domain.conversations import (
+    ClosingReason,
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    SenderKind,
+    TypingParty,
+)
 from shared.domain.message_ids import new_message_id
 from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.ports import SentimentUpdate, Store
@@ -220,3 +227,113 @@ async def test_typing_shows_until_it_expires_or_stops(store: Store) -> None:
     assert await store.typing(conv.id, T0 + timedelta(seconds=2)) == {TypingParty.CUSTOMER}
     other, _ = await store.open_conversation(conversation("+14155550177"))
     assert await store.typing(other.id, T0) == frozenset()  # a conversation's own
+
+
+# --- the lifecycle (issue 15): close, reopen within the window, else a new conversation -------
+
+
+async def test_a_closed_conversation_stores_when_and_why_and_leaves_the_ongoing_list(
+    store: Store,
+) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    closed = await store.close_conversation(
+        conv.id, T0 + timedelta(minutes=5), ClosingReason.HANDLED
+    )
+    assert closed is not None
+    assert closed.status == ConversationStatus.CLOSED
+    assert closed.closed_at == T0 + timedelta(minutes=5)
+    assert closed.closing_reason == ClosingReason.HANDLED
+    assert await store.get_conversation(conv.id) == closed
+    assert await store.list_ongoing_conversations(after=None, limit=10) == []
+
+
+async def test_closing_twice_or_an_unknown_conversation_changes_nothing(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    first = await store.close_conversation(conv.id, T0, ClosingReason.ABANDONED)
+    again = await store.close_conversation(conv.id, T0 + timedelta(hours=1), ClosingReason.HANDLED)
+    assert first is not None and again is None
+    assert await store.get_conversation(conv.id) == first
+    assert await store.close_conversation("nope", T0, ClosingReason.HANDLED) is None
+
+
+async def test_after_a_close_the_customer_opens_a_new_conversation(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    await store.close_conversation(conv.id, T0, ClosingReason.HANDLED)
+    without_window, created = await store.open_conversation(conversation())
+    assert created and without_window.id != conv.id
+    old = await store.get_conversation(conv.id)
+    assert old is not None and old.status == ConversationStatus.CLOSED
+
+
+async def test_within_the_reopen_window_the_same_conversation_reopens(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    closed_at = T0 + timedelta(minutes=10)
+    await store.close_conversation(conv.id, closed_at, ClosingReason.HANDLED)
+    back = conversation().model_copy(update={"opened_at": closed_at + timedelta(minutes=2)})
+    reopened, created = await store.open_conversation(
+        back, reopen_closed_since=back.opened_at - timedelta(minutes=5)
+    )
+    assert not created and reopened.id == conv.id
+    assert reopened.status == ConversationStatus.OPEN
+    assert reopened.closed_at is None and reopened.closing_reason is None
+    assert reopened.reopened_at == back.opened_at
+    assert await store.get_conversation(conv.id) == reopened
+    listed = await store.list_ongoing_conversations(after=None, limit=10)
+    assert [state.conversation.id for state in listed] == [conv.id]
+
+
+async def test_past_the_reopen_window_a_new_conversation_opens(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    await store.close_conversation(conv.id, T0, ClosingReason.HANDLED)
+    late = conversation().model_copy(update={"opened_at": T0 + timedelta(minutes=6)})
+    fresh, created = await store.open_conversation(
+        late, reopen_closed_since=late.opened_at - timedelta(minutes=5)
+    )
+    assert created and fresh.id == late.id
+
+
+async def test_racing_openers_after_a_close_reopen_one_conversation(
+    store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    """Invariant 9 through a reopen: every racer gets the one reopened conversation."""
+    async with store_factory(tmp_path) as one, store_factory(tmp_path) as two:
+        conv, _ = await one.open_conversation(conversation())
+        await one.close_conversation(conv.id, T0, ClosingReason.HANDLED)
+        results = await asyncio.gather(
+            *(
+                s.open_conversation(conversation(), reopen_closed_since=T0 - timedelta(minutes=5))
+                for s in (one, two) * 5
+            )
+        )
+    assert {c.id for c, _ in results} == {conv.id}
+    assert not any(created for _, created in results)
+
+
+async def test_an_agent_reopens_a_closed_conversation_unless_the_customer_has_another(
+    store: Store,
+) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    assert await store.reopen_conversation(conv.id, T0) is None  # open: nothing to reopen
+    await store.close_conversation(conv.id, T0, ClosingReason.HANDLED)
+    reopened = await store.reopen_conversation(conv.id, T0 + timedelta(minutes=1))
+    assert reopened is not None and reopened.status == ConversationStatus.OPEN
+    assert reopened.reopened_at == T0 + timedelta(minutes=1)
+    again, created = await store.open_conversation(conversation())
+    assert not created and again.id == conv.id
+
+    await store.close_conversation(conv.id, T0 + timedelta(minutes=2), ClosingReason.HANDLED)
+    newer, created = await store.open_conversation(conversation())
+    assert created and newer.id != conv.id
+    assert await store.reopen_conversation(conv.id, T0 + timedelta(minutes=3)) is None
+    assert (await store.get_conversation(conv.id)).status == ConversationStatus.CLOSED  # type: ignore[union-attr]
+    assert await store.reopen_conversation("nope", T0) is None
+
+
+async def test_closing_keeps_the_rolling_sentiment(store: Store) -> None:
+    conv, _ = await store.open_conversation(conversation())
+    scored = Sentiment(label=SentimentLabel.NEGATIVE, score=-0.6)
+    await store.change_conversation_sentiment(conv.id, lambda previous: roll(previous, 1, scored))
+    await store.close_conversation(conv.id, T0, ClosingReason.AUTO_CLOSED)
+    stored = await store.get_conversation(conv.id)
+    assert stored is not None and stored.sentiment is not None
+    assert stored.closing_reason == ClosingReason.AUTO_CLOSED

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from azure.cosmos import exceptions
+
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
@@ -17,31 +19,130 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, model_json
-from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
+from shared.domain.conversations import (
+    ClosingReason,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+    TypingParty,
+)
 from shared.domain.figures import ConversationState
 from shared.domain.message_ids import conversation_named_by
 from shared.ports import SentimentUpdate
 
 
 class CosmosConversations(CosmosBase):
-    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
+    # The claim `open-conversation:<channel>:<address>` names the address's conversation and
+    # says whether it is closed (`closed_at`): claiming it under its ETag is what keeps one
+    # conversation open per address (invariant 9). The conversation document is written after
+    # the claim; should a crash fall between, the next caller finishes the change.
+
+    async def open_conversation(
+        self, candidate: Conversation, *, reopen_closed_since: datetime | None = None
+    ) -> tuple[Conversation, bool]:
         key = layout.open_conversation_key(candidate.channel_id, candidate.customer_address)
-        claim = document(
-            key,
-            key,
-            "open-conversation",
-            conversation=model_json(candidate),
-            materialized=False,
-        )
-        if await create_if_absent(self._lookups, claim):
-            await self._materialize_conversation(claim)
-            return candidate, True
-        current = await self._lookups.read(key, key)
-        if current["materialized"]:
-            conversation = await self.get_conversation(str(current["conversation"]["id"]))
-            if conversation is not None:
-                return conversation, False
-        return await self._materialize_conversation(current), False
+        fresh = _claim(key, candidate)
+        while True:
+            if await create_if_absent(self._lookups, fresh):
+                await self._materialize_conversation(fresh)
+                return candidate, True
+            current = await read_or_none(self._lookups, key, key)
+            if current is None:
+                continue  # never deleted today; a claim written by an older version may be
+            named = await self._settled(current)
+            if named is not None and named.status == ConversationStatus.OPEN:
+                return named, False
+            if (
+                named is not None
+                and reopen_closed_since is not None
+                and named.closed_at is not None
+                and named.closed_at >= reopen_closed_since
+            ):
+                reopened = named.reopened(candidate.opened_at)
+                if await self._replace_claim(current, _claim(key, reopened, materialized=True)):
+                    await self._write_conversation(reopened)
+                    return reopened, False
+                continue
+            if await self._replace_claim(current, fresh):
+                await self._materialize_conversation(fresh)
+                return candidate, True
+
+    async def close_conversation(
+        self, conversation_id: str, now: datetime, reason: ClosingReason
+    ) -> Conversation | None:
+        current = await self.get_conversation(conversation_id)
+        if current is None or current.status != ConversationStatus.OPEN:
+            return None
+        closed = current.closed(now, reason)
+        key = layout.open_conversation_key(current.channel_id, current.customer_address)
+
+        def close(claim: Doc) -> Doc | None:
+            if claim["conversation"]["id"] != conversation_id or claim.get("closed_at"):
+                return None
+            return _claim(key, closed, materialized=True)
+
+        # The claim first: the address may open a new conversation as soon as it is written.
+        await update(self._lookups, key, key, close)
+        written = await self._write_conversation(closed, expect=ConversationStatus.OPEN)
+        return closed if written else None
+
+    async def reopen_conversation(self, conversation_id: str, now: datetime) -> Conversation | None:
+        current = await self.get_conversation(conversation_id)
+        if current is None or current.status != ConversationStatus.CLOSED:
+            return None
+        reopened = current.reopened(now)
+        key = layout.open_conversation_key(current.channel_id, current.customer_address)
+        while True:
+            claim = await read_or_none(self._lookups, key, key)
+            if claim is None:
+                return None
+            named = await self._settled(claim)
+            if named is not None and named.status == ConversationStatus.OPEN:
+                return None  # the address has an open conversation (this one, reopened, or not)
+            if await self._replace_claim(claim, _claim(key, reopened, materialized=True)):
+                written = await self._write_conversation(reopened, expect=ConversationStatus.CLOSED)
+                return reopened if written else None
+
+    async def _settled(self, claim: Doc) -> Conversation | None:
+        """The conversation the claim names, its document brought in line with the claim
+        (written, closed or reopened) if a crash left it behind."""
+        if not claim["materialized"]:
+            return await self._materialize_conversation(claim)
+        named = Conversation.model_validate(claim["conversation"])
+        stored = await self.get_conversation(named.id)
+        if stored is None:
+            return None
+        if stored.status != named.status or stored.closed_at != named.closed_at:
+            await self._write_conversation(named)
+            return await self.get_conversation(named.id)
+        return stored
+
+    async def _replace_claim(self, current: Doc, claim: Doc) -> bool:
+        """Replace the claim as read (its ETag): False if another caller changed it first."""
+        try:
+            await self._lookups.replace(claim, etag=current["_etag"])
+        except exceptions.CosmosAccessConditionFailedError:
+            return False
+        return True
+
+    async def _write_conversation(
+        self, conversation: Conversation, *, expect: ConversationStatus | None = None
+    ) -> bool:
+        """Store the conversation's lifecycle fields (status, close, reopen) on its document,
+        its sentiment and item pointer kept; with `expect`, only from that status."""
+
+        def apply(doc: Doc) -> Doc | None:
+            stored = load_record(Conversation, doc)
+            if expect is not None and stored.status != expect:
+                return None
+            lifecycle = conversation.model_dump(
+                include={"status", "closed_at", "closing_reason", "reopened_at"}
+            )
+            return {**doc, "data": model_json(stored.model_copy(update=lifecycle))}
+
+        written = await update(self._conversations, conversation.id, conversation.id, apply)
+        return written is not None
 
     async def _materialize_conversation(self, claim: Doc) -> Conversation:
         """Write the claimed conversation (idempotent), then mark the claim as written."""
@@ -295,4 +396,15 @@ def _message_locator(message: Message) -> Doc:
         "message-locator",
         conversation_id=message.conversation_id,
         message=model_json(message),
+    )
+
+
+def _claim(key: str, conversation: Conversation, *, materialized: bool = False) -> Doc:
+    return document(
+        key,
+        key,
+        "open-conversation",
+        conversation=model_json(conversation),
+        materialized=materialized,
+        closed_at=None if conversation.closed_at is None else conversation.closed_at.isoformat(),
     )

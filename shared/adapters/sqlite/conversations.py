@@ -7,25 +7,47 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, doc_json, load_row, read_doc
-from shared.domain.conversations import Conversation, DeliveryStatus, Message, TypingParty
+from shared.domain.conversations import (
+    ClosingReason,
+    Conversation,
+    ConversationStatus,
+    DeliveryStatus,
+    Message,
+    TypingParty,
+)
 from shared.domain.figures import ConversationState
 from shared.domain.work import WorkItem
 from shared.ports import SentimentUpdate
 
 
 class SqliteConversations(SqliteBase):
-    async def open_conversation(self, candidate: Conversation) -> tuple[Conversation, bool]:
-        def find_or_create(db: sqlite3.Connection) -> tuple[Conversation, bool]:
+    async def open_conversation(
+        self, candidate: Conversation, *, reopen_closed_since: datetime | None = None
+    ) -> tuple[Conversation, bool]:
+        def find_reopen_or_create(db: sqlite3.Connection) -> tuple[Conversation, bool]:
+            address = (candidate.channel_id, candidate.customer_address)
             existing = load_row(
                 Conversation,
                 db.execute(
                     "SELECT doc FROM conversations WHERE channel_id = ? "
                     "AND customer_address = ? AND status = 'open'",
-                    (candidate.channel_id, candidate.customer_address),
+                    address,
                 ).fetchone(),
             )
             if existing is not None:
                 return existing, False
+            if reopen_closed_since is not None:
+                last = load_row(
+                    Conversation,
+                    db.execute(
+                        "SELECT doc FROM conversations WHERE channel_id = ? "
+                        "AND customer_address = ? AND status = 'closed' "
+                        "ORDER BY json_extract(doc, '$.closed_at') DESC LIMIT 1",
+                        address,
+                    ).fetchone(),
+                )
+                if last is not None and last.closed_at and last.closed_at >= reopen_closed_since:
+                    return _write_conversation(db, last.reopened(candidate.opened_at)), False
             db.execute(
                 "INSERT INTO conversations (id, channel_id, customer_address, status, doc) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -39,7 +61,34 @@ class SqliteConversations(SqliteBase):
             )
             return candidate, True
 
-        return await self._db.atomic(find_or_create)
+        return await self._db.atomic(find_reopen_or_create)
+
+    async def close_conversation(
+        self, conversation_id: str, now: datetime, reason: ClosingReason
+    ) -> Conversation | None:
+        def close(db: sqlite3.Connection) -> Conversation | None:
+            current = read_doc(db, Conversation, "conversations", conversation_id)
+            if current is None or current.status != ConversationStatus.OPEN:
+                return None
+            return _write_conversation(db, current.closed(now, reason))
+
+        return await self._db.atomic(close)
+
+    async def reopen_conversation(self, conversation_id: str, now: datetime) -> Conversation | None:
+        def reopen(db: sqlite3.Connection) -> Conversation | None:
+            current = read_doc(db, Conversation, "conversations", conversation_id)
+            if current is None or current.status != ConversationStatus.CLOSED:
+                return None
+            another_open = db.execute(
+                "SELECT 1 FROM conversations WHERE channel_id = ? AND customer_address = ? "
+                "AND status = 'open'",
+                (current.channel_id, current.customer_address),
+            ).fetchone()
+            if another_open is not None:
+                return None
+            return _write_conversation(db, current.reopened(now))
+
+        return await self._db.atomic(reopen)
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self._get(Conversation, "conversations", conversation_id)
@@ -180,3 +229,11 @@ class SqliteConversations(SqliteBase):
             ).fetchall()
         )
         return frozenset(TypingParty(row[0]) for row in rows)
+
+
+def _write_conversation(db: sqlite3.Connection, conversation: Conversation) -> Conversation:
+    db.execute(
+        "UPDATE conversations SET status = ?, doc = ? WHERE id = ?",
+        (conversation.status, doc_json(conversation), conversation.id),
+    )
+    return conversation

@@ -1,0 +1,91 @@
+"""A conversation's whole life over real HTTP, on each store (issue 15): it closes with its
+last work item, a customer's message within the reopen window brings it back to its agent,
+a later one opens a new conversation, and a transition the lifecycle forbids changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.runtime import Runtime, eventually, send_sms, work_of
+
+pytestmark = pytest.mark.e2e
+
+
+def supervised(runtime: Runtime, conversation_id: str) -> dict[str, Any]:
+    response = httpx.get(
+        f"{runtime.base}/api/supervisor/conversations/{conversation_id}",
+        headers=runtime.auth("admin"),
+    )
+    response.raise_for_status()
+    return dict(response.json()["conversation"])
+
+
+def ongoing_ids(runtime: Runtime) -> list[str]:
+    response = httpx.get(
+        f"{runtime.base}/api/supervisor/conversations", headers=runtime.auth("admin")
+    )
+    response.raise_for_status()
+    return [state["conversation"]["id"] for state in response.json()["items"]]
+
+
+def act(runtime: Runtime, conversation_id: str, action: str) -> httpx.Response:
+    return httpx.post(
+        f"{runtime.base}/api/conversations/{conversation_id}/{action}",
+        headers=runtime.auth("alice"),
+    )
+
+
+def refused(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_conversation_closes_reopens_within_the_window_and_else_starts_anew(
+    runtime: Runtime, store_settings: dict[str, str]
+) -> None:
+    runtime.start(settings=store_settings)
+    assert send_sms(runtime, "Where is my order?", sid="SMlife0001").status_code == 200
+    (work,) = eventually(lambda: work_of(runtime, "alice"), "alice's conversation")
+    conversation_id = work["conversation"]["id"]
+    assert ongoing_ids(runtime) == [conversation_id]
+
+    # A transition the lifecycle does not allow: reopening what is open.
+    refused(act(runtime, conversation_id, "reopen"), 409)
+    assert supervised(runtime, conversation_id)["status"] == "open"
+
+    assert act(runtime, conversation_id, "end").status_code == 200
+    refused(act(runtime, conversation_id, "end"), 409)  # wrap-up cannot end again
+    assert act(runtime, conversation_id, "close").status_code == 204
+    closed = supervised(runtime, conversation_id)
+    assert (closed["status"], closed["closing_reason"]) == ("closed", "handled")
+    assert closed["closed_at"] is not None
+    assert ongoing_ids(runtime) == []
+
+    # Within the default window the customer's message reopens it, to alice.
+    assert send_sms(runtime, "One more thing", sid="SMlife0002").status_code == 200
+    (back,) = eventually(lambda: work_of(runtime, "alice"), "the reopened conversation")
+    assert back["conversation"]["id"] == conversation_id
+    assert back["item"]["status"] == "active"
+    reopened = supervised(runtime, conversation_id)
+    assert (reopened["status"], reopened["closed_at"]) == ("open", None)
+    assert reopened["reopened_at"] is not None
+    assert ongoing_ids(runtime) == [conversation_id]
+
+    # With the window off, a message after the close opens a new conversation.
+    admin = runtime.auth("admin")
+    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
+    httpx.put(
+        f"{runtime.base}/api/admin/workstreams/ws-sms",
+        json={**workstream, "reopen_window_seconds": 0},
+        headers=admin,
+    ).raise_for_status()
+    assert act(runtime, conversation_id, "close").status_code == 204
+    assert send_sms(runtime, "New question", sid="SMlife0003").status_code == 200
+    (fresh,) = eventually(lambda: work_of(runtime, "alice"), "a new conversation")
+    assert fresh["conversation"]["id"] != conversation_id
+    assert ongoing_ids(runtime) == [fresh["conversation"]["id"]]
+    assert supervised(runtime, conversation_id)["status"] == "closed"
+    assert runtime.stop() == 0
