@@ -51,6 +51,8 @@ async def ingest_inbound(msg: func.ServiceBusMessage) -> None:
 async def route_queue(msg: func.ServiceBusMessage) -> None:
     services = await get_container()
     request = RouteRequest.model_validate_json(msg.get_body())
+    if request.lapsing_item_id is not None:
+        await services.routing.lapse_offer(request.lapsing_item_id)
     await services.routing.route_queue(request.queue_id, explain_item_id=request.item_id)
 
 

@@ -29,6 +29,9 @@ class RouteRequest(Model):
     item_id: str | None = None
     """The item whose arrival (or return) asked for this pass: if it still waits afterwards,
     the pass records why (other waiting items are not re-explained on every pass)."""
+    lapsing_item_id: str | None = None
+    """An item offered in this queue whose offer lapses at this message's scheduled instant:
+    if it is still on offer then, it goes back to the head of the queue before the pass."""
 
 
 class OutboundRequest(Model):

@@ -114,6 +114,8 @@ class LocalMessageBus:
         await self._db.atomic(insert)
         if enqueue_at <= now:
             self._arrival(queue_name).set()
+        else:  # wake this process's idle consumers at the instant, not at their next poll
+            asyncio.get_running_loop().call_later(enqueue_at - now, self._arrival(queue_name).set)
 
     async def receive(self, queue_name: str) -> LeasedMessage | None:
         now = self._clock()

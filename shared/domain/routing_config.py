@@ -146,7 +146,7 @@ class Workstream(Model):
     distribution: WorkDistribution = WorkDistribution.PUSH
     offer_timeout_seconds: int | None = Field(
         default=None,
-        ge=5,
+        ge=1,
         le=3600,
         description="push mode: how long an agent has to accept an offer; none assigns at once",
     )

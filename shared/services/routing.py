@@ -97,11 +97,8 @@ class RoutingService:
         """The safety net: lapsed offers go back to their queues, backlogs out of hours or
         over their overflow threshold are redirected, and every queue with a backlog gets a
         routing pass."""
-        now = self._clock.now()
         for item in await self._store.offered_items():
-            lapsed = item.offer_expires_at is not None and item.offer_expires_at <= now
-            if lapsed and item.agent_id is not None:
-                await self.return_offer(item, item.agent_id, why="let the offer lapse")
+            await self._take_back_if_lapsed(item)
         backlogs = set(await self._store.queues_with_waiting_items())
         for queue_id in sorted(backlogs):
             backlogs.add(await self._redirect_backlog(queue_id))
@@ -175,6 +172,31 @@ class RoutingService:
             )
 
     # --- offers ---------------------------------------------------------------------------------
+
+    async def lapse_offer(self, item_id: str) -> None:
+        """The instant an offer was scheduled to lapse: taken back if still on offer past its
+        expiry (accepted, declined or re-offered since, it is left alone)."""
+        item = await self._store.get_work_item(item_id)
+        if item is not None:
+            await self._take_back_if_lapsed(item)
+
+    async def _take_back_if_lapsed(self, item: WorkItem) -> None:
+        expires = item.offer_expires_at
+        lapsed = expires is not None and expires <= self._clock.now()
+        if item.status == WorkItemStatus.OFFERED and lapsed and item.agent_id is not None:
+            await self.return_offer(item, item.agent_id, why="let the offer lapse")
+
+    async def _schedule_lapse(self, item: WorkItem, until: datetime) -> None:
+        """One scheduled message per offer, at its expiry, in its queue's session (Service
+        Bus scheduled enqueue; the local bus's delay): the offer lapses on time, the sweep
+        being only the safety net for a message a crash lost."""
+        await self._bus.send(
+            ROUTE,
+            RouteRequest(queue_id=item.queue_id, lapsing_item_id=item.id).model_dump_json(),
+            session_id=item.queue_id,
+            message_id=f"offer-lapse:{item.id}:{until.isoformat()}",
+            not_before=until,
+        )
 
     async def return_offer(self, item: WorkItem, agent_id: str, *, why: str) -> WorkItem | None:
         """An offer declined or lapsed: the item waits again at its place, the agent is
@@ -308,6 +330,8 @@ class RoutingService:
                     await self._notices.announce(
                         won, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
                     )
+                else:
+                    await self._schedule_lapse(won, offer_until)
                 return _Won(
                     item=won,
                     agent=candidate.model_copy(

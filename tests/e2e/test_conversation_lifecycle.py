@@ -4,6 +4,7 @@ a later one opens a new conversation, and a transition the lifecycle forbids cha
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -88,4 +89,41 @@ def test_a_conversation_closes_reopens_within_the_window_and_else_starts_anew(
     assert fresh["conversation"]["id"] != conversation_id
     assert ongoing_ids(runtime) == [fresh["conversation"]["id"]]
     assert supervised(runtime, conversation_id)["status"] == "closed"
+    assert runtime.stop() == 0
+
+
+def test_an_offer_lapses_on_time_not_at_the_next_sweep(runtime: Runtime) -> None:
+    """Issue 15: with a 2 s offer timeout, the offer lapses between 2 and 3 s after it was
+    made (the sweep runs every 30 s: only the offer's own scheduled message is this quick).
+    Measured by the runtime itself: the routing decisions' instants."""
+    runtime.start()
+    admin = runtime.auth("admin")
+    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
+    httpx.put(
+        f"{runtime.base}/api/admin/workstreams/ws-sms",
+        json={**workstream, "offer_timeout_seconds": 2},
+        headers=admin,
+    ).raise_for_status()
+    assert send_sms(runtime, "Anyone there?", sid="SMlapse001").status_code == 200
+    (conversation_id,) = eventually(lambda: ongoing_ids(runtime), "the conversation")
+
+    def decisions() -> list[dict[str, Any]]:
+        response = httpx.get(
+            f"{runtime.base}/api/supervisor/conversations/{conversation_id}/routing",
+            headers=admin,
+        )
+        response.raise_for_status()
+        return list(response.json())
+
+    def lapsed() -> list[dict[str, Any]]:
+        return [d for d in decisions() if "let the offer lapse" in d["reason"]]
+
+    first_lapse = eventually(lapsed, "the lapse")[0]
+    offered = next(d for d in decisions() if d["reason"].startswith("offered"))
+    assert first_lapse["candidates"][0]["agent_id"] == offered["chosen_agent_id"]
+    seconds = (
+        datetime.fromisoformat(first_lapse["decided_at"])
+        - datetime.fromisoformat(offered["decided_at"])
+    ).total_seconds()
+    assert 2.0 <= seconds < 3.0, seconds
     assert runtime.stop() == 0

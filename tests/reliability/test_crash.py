@@ -344,8 +344,11 @@ def query(runtime: Runtime, sql: str, *parameters: object) -> list[sqlite3.Row]:
 
 
 def drained(runtime: Runtime, customers: list[Customer]) -> bool:
-    """Nothing left to handle now, and every customer's texts stored."""
-    (pending,) = query(runtime, "SELECT COUNT(*) FROM queue_messages")[0]
+    """Nothing left to handle now (an offer's lapse, scheduled for later, is not yet), and
+    every customer's texts stored."""
+    (pending,) = query(
+        runtime, "SELECT COUNT(*) FROM queue_messages WHERE enqueued_at <= ?", time.time()
+    )[0]
     stored = Counter(
         row[0]
         for row in query(
