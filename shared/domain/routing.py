@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from shared.domain.base import Model as _Model
@@ -161,6 +161,35 @@ def is_open(hours: OperatingHours, at: datetime) -> bool:
         ):
             return True
     return False
+
+
+OPENING_HORIZON_DAYS = 400
+"""How far ahead the next opening is looked for: past a year of holidays."""
+
+
+def next_opening(hours: OperatingHours, after: datetime) -> datetime | None:
+    """The first instant at or after `after` when the queue is open (`after` itself if open
+    then); None if no window opens within the horizon (every day a holiday)."""
+    if is_open(hours, after):
+        return after
+    zone = ZoneInfo(hours.time_zone)
+    first_day = after.astimezone(zone).date()
+    for offset in range(OPENING_HORIZON_DAYS):
+        day = first_day + timedelta(days=offset)
+        # A window opens at its start; one running past midnight is open again from midnight
+        # on the next day, even when the day it started was a holiday (as is_open has it).
+        starts = sorted(
+            {datetime.combine(day, time(0), tzinfo=zone)}
+            | {
+                datetime.combine(day, window.start, tzinfo=zone)
+                for window in hours.windows
+                if day.weekday() in window.days and day not in hours.closed_dates
+            }
+        )
+        for start in starts:
+            if start > after and is_open(hours, start):
+                return start.astimezone(after.tzinfo)
+    return None
 
 
 def overflow_due(rule: OverflowRule, *, waiting: int, longest_wait: timedelta) -> bool:

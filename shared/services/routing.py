@@ -13,7 +13,7 @@ from typing import Protocol
 
 from shared.bus_messages import ROUTE, RouteRequest
 from shared.domain.agent_index import AgentIndex
-from shared.domain.routing import Placement, place
+from shared.domain.routing import Placement, next_opening, place
 from shared.domain.routing_config import (
     AssignmentMethod,
     AutomatedEvent,
@@ -171,6 +171,27 @@ class RoutingService:
                 item.conversation_id, placement.message, key=f"{item.id}:{from_queue_id}"
             )
 
+    async def _route_at_opening(
+        self, queue_id: str, opens: datetime | None, *, explain_item_id: str | None
+    ) -> None:
+        """A closed queue assigns nothing: its backlog is routed, oldest first, by a route
+        request scheduled for the instant it opens (one per opening, however many ask)."""
+        if explain_item_id is not None:
+            item = await self._store.get_work_item(explain_item_id)
+            if item is not None and item.status == WorkItemStatus.WAITING:
+                until = "no opening ahead" if opens is None else f"until {opens.isoformat()}"
+                await self.record_decision(item, reason=f"queue closed {until}: it waits")
+        if opens is None:
+            log.warning("queue %s has no opening ahead: its work waits", queue_id)
+            return
+        await self._bus.send(
+            ROUTE,
+            RouteRequest(queue_id=queue_id).model_dump_json(),
+            session_id=queue_id,
+            message_id=f"opening:{queue_id}:{opens.isoformat()}",
+            not_before=opens,
+        )
+
     # --- offers ---------------------------------------------------------------------------------
 
     async def lapse_offer(self, item_id: str) -> None:
@@ -231,6 +252,12 @@ class RoutingService:
         if queue is None:
             log.warning("route request for unknown queue %s dropped", queue_id)
             return []
+        if queue.operating_hours is not None:
+            now = self._clock.now()
+            opens = next_opening(queue.operating_hours, now)
+            if opens != now:
+                await self._route_at_opening(queue_id, opens, explain_item_id=explain_item_id)
+                return []
         cursor = None
         if queue.assignment_method == AssignmentMethod.ROUND_ROBIN:
             cursor = await self._store.round_robin_cursor(queue_id)

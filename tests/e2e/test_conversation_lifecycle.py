@@ -4,7 +4,7 @@ a later one opens a new conversation, and a transition the lifecycle forbids cha
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -126,4 +126,47 @@ def test_an_offer_lapses_on_time_not_at_the_next_sweep(runtime: Runtime) -> None
         - datetime.fromisoformat(offered["decided_at"])
     ).total_seconds()
     assert 2.0 <= seconds < 3.0, seconds
+    assert runtime.stop() == 0
+
+
+def test_a_closed_queue_assigns_nothing_and_routes_its_backlog_when_it_opens(
+    runtime: Runtime,
+) -> None:
+    """Issue 15: out of hours with only a message configured, the customer hears it and the
+    work waits; at the opening instant (a route request scheduled for it) it is assigned."""
+    runtime.start()
+    admin = runtime.auth("admin")
+    opening = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
+    queue = httpx.get(f"{runtime.base}/api/admin/queues/q-general", headers=admin).json()
+    hours = {
+        "time_zone": "UTC",
+        "windows": [
+            {
+                "days": list(range(7)),
+                "start": opening.time().isoformat(),
+                "end": (opening + timedelta(hours=1)).time().isoformat(),
+            }
+        ],
+    }
+    httpx.put(
+        f"{runtime.base}/api/admin/queues/q-general",
+        json={**queue, "operating_hours": hours, "out_of_hours": {"message": "We are closed."}},
+        headers=admin,
+    ).raise_for_status()
+    assert send_sms(runtime, "Where is my order?", sid="SMhours001").status_code == 200
+
+    def outbox() -> list[str]:
+        response = httpx.get(f"{runtime.base}/api/sandbox/sms", headers=admin)
+        return [sms["text"] for sms in response.json()]
+
+    assert eventually(outbox, "the out-of-hours message") == ["We are closed."]
+    assert datetime.now(UTC) < opening, "the test machine was too slow to see the queue closed"
+    assert not any(work_of(runtime, agent) for agent in ("alice", "bob", "carol"))
+
+    (conversation_id,) = ongoing_ids(runtime)
+    (work,) = eventually(lambda: work_of(runtime, "alice"), "the work at opening")
+    assert work["conversation"]["id"] == conversation_id
+    assigned_at = datetime.fromisoformat(work["item"]["assigned_at"])
+    assert opening <= assigned_at < opening + timedelta(seconds=1), (opening, assigned_at)
+    assert outbox()[0] == "We are closed."
     assert runtime.stop() == 0

@@ -12,6 +12,7 @@ from shared.domain.routing import (
     RoutingFacts,
     classify,
     is_open,
+    next_opening,
     place,
     rank_agents,
     waiting_order_key,
@@ -370,6 +371,36 @@ PARIS_OFFICE = OperatingHours(
 )
 def test_operating_hours_in_the_queues_time_zone(utc: datetime, open_: bool) -> None:
     assert is_open(PARIS_OFFICE, utc) is open_
+
+
+@pytest.mark.parametrize(
+    ("after", "opens"),
+    [
+        # Wednesday 07:59 UTC (08:59 in Paris): at 09:00 Paris time.
+        (datetime(2026, 11, 25, 7, 59, tzinfo=UTC), datetime(2026, 11, 25, 8, 0, tzinfo=UTC)),
+        # Open now: now.
+        (datetime(2026, 11, 25, 9, 0, tzinfo=UTC), datetime(2026, 11, 25, 9, 0, tzinfo=UTC)),
+        # Friday 18:30 in Paris: the late shift at 22:00.
+        (datetime(2026, 11, 27, 17, 30, tzinfo=UTC), datetime(2026, 11, 27, 21, 0, tzinfo=UTC)),
+        # Saturday after the shift: Monday 09:00.
+        (datetime(2026, 11, 28, 3, 0, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),
+        # Christmas Eve evening, Christmas (a Friday) a holiday: no day shift and no 22:00
+        # start, but the shift's hours past midnight open Saturday, as is_open has it.
+        (datetime(2026, 12, 24, 18, 0, tzinfo=UTC), datetime(2026, 12, 25, 23, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_next_opening_in_the_queues_time_zone(after: datetime, opens: datetime) -> None:
+    assert next_opening(PARIS_OFFICE, after) == opens
+
+
+def test_no_opening_ahead_when_every_day_is_a_holiday() -> None:
+    start = date(2026, 11, 25)
+    hours = OperatingHours(
+        time_zone="UTC",
+        windows=(OperatingWindow(days=(2,), start=time(9), end=time(10)),),
+        closed_dates=tuple(start + timedelta(days=n) for n in range(500)),
+    )
+    assert next_opening(hours, datetime(2026, 11, 25, tzinfo=UTC)) is None
 
 
 def test_an_unknown_time_zone_is_refused() -> None:
