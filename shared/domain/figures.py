@@ -31,6 +31,11 @@ class ConversationState(Model):
 
     conversation: Conversation
     item: WorkItem | None = None
+    attention: str | None = Field(
+        default=None,
+        description="why a supervisor should look: its work is held by an offline agent "
+        "(signed out or disconnected), or went back to its queue when its agent signed out",
+    )
 
 
 class ConversationFilter(Model):

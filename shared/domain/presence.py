@@ -117,8 +117,9 @@ def refresh(
     - signed out, or never seen: Offline;
     - silent longer than the inactivity timeout: the manual choice is cleared;
     - silent longer than the disconnection grace (150 s): the admin's default presence if
-      set, else from capacity; within the grace nothing changes because of the silence, so an
-      agent who comes back in time keeps the presence it had;
+      set, else Offline (never Available by itself: a disconnected agent gets no new work);
+      within the grace nothing changes because of the silence, so an agent who comes back in
+      time keeps the presence it had;
     - otherwise the manual choice if any, else from capacity.
     `since` moves to `now` whenever the presence (or the custom presence) changes.
     """
@@ -145,7 +146,7 @@ def _computed(
     if state.manual is not None and silent > policy.inactivity_timeout:
         state = state.model_copy(update={"manual": None, "manual_custom_id": None})
     if silent > policy.disconnect_grace:
-        presence = policy.default_presence or automatic(used_capacity, max_capacity)
+        presence = policy.default_presence or Presence.OFFLINE
         return state.model_copy(update={"presence": presence, "custom_presence_id": None})
     if state.manual is not None:
         return state.model_copy(

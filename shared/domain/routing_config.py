@@ -136,6 +136,15 @@ def for_locale(
     return default
 
 
+class SignOutPolicy(StrEnum):
+    """What happens to an agent's active conversations when it signs out."""
+
+    KEEP_WITH_AGENT = "keep_with_agent"
+    """They stay the agent's (as Dynamics does), flagged for supervisors."""
+    RETURN_TO_QUEUE = "return_to_queue"
+    """They wait again in their queue, keeping their place, for another agent."""
+
+
 class Workstream(Model):
     id: str
     name: str
@@ -164,6 +173,10 @@ class Workstream(Model):
         description="told the customer when their silence closes the work",
     )
     bot: BotConfig | None = Field(default=None, description="a first responder before humans")
+    sign_out_policy: SignOutPolicy = Field(
+        default=SignOutPolicy.KEEP_WITH_AGENT,
+        description="an agent's active conversations when it signs out: kept, or returned",
+    )
     reopen_window_seconds: int = Field(
         default=300,
         ge=0,

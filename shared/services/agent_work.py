@@ -24,6 +24,7 @@ from shared.domain.conversations import (
 )
 from shared.domain.message_ids import new_message_id
 from shared.domain.presence import CustomPresence, Presence, PresenceChange, PresenceState
+from shared.domain.routing_config import SignOutPolicy
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 from shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from shared.ports import (
@@ -148,8 +149,11 @@ class AgentWorkService:
     # --- presence -------------------------------------------------------------------
 
     async def _after(self, agent_id: str, change: PresenceChange) -> PresenceChange:
-        """A presence change may make the agent eligible: its queues are routed at once."""
+        """A presence change may make the agent eligible: its queues are routed at once. One
+        that makes it ineligible (gone offline, say) takes back its unanswered offers at once:
+        each waits again at the head of its queue for another agent."""
         if change.changed:
+            await self._take_back_offers(agent_id, change.after)
             agent = await self._store.get_agent(agent_id)
             if agent is not None:
                 await self._routing.request_routing(agent.queue_ids)
@@ -173,7 +177,40 @@ class AgentWorkService:
         return await self._after(agent_id, await self._presence.sign_in(agent_id))
 
     async def sign_out(self, agent_id: str) -> PresenceChange:
-        return await self._after(agent_id, await self._presence.sign_out(agent_id))
+        change = await self._after(agent_id, await self._presence.sign_out(agent_id))
+        await self._follow_sign_out_policy(agent_id)
+        return change
+
+    async def _take_back_offers(self, agent_id: str, presence: Presence) -> None:
+        for item in await self._store.agent_items(agent_id):
+            if item.status != WorkItemStatus.OFFERED:
+                continue
+            workstream = await self._store.get_workstream(item.workstream_id)
+            if workstream is None or presence not in workstream.allowed_presences:
+                await self._routing.return_offer(item, agent_id, why=f"went {presence}")
+
+    async def _follow_sign_out_policy(self, agent_id: str) -> None:
+        """The agent's active conversations follow their workstream's sign-out policy: kept
+        with the agent, or returned to their queue; either way the decision is recorded and
+        supervisors see them flagged (SupervisorService)."""
+        for item in await self._store.agent_items(agent_id):
+            if item.status != WorkItemStatus.ACTIVE:
+                continue
+            workstream = await self._store.get_workstream(item.workstream_id)
+            if workstream is None or workstream.sign_out_policy == SignOutPolicy.KEEP_WITH_AGENT:
+                await self._routing.record_decision(
+                    item, reason=f"kept with agent {agent_id}, who signed out"
+                )
+                continue
+            now = self._clock.now()
+            moved = await self._store.transfer_to_queue(item.id, agent_id, item.queue_id, now)
+            if moved is None:
+                continue  # closed or handed on meanwhile
+            await self._routing.follow_capacity(agent_id)
+            await self._routing.record_decision(
+                moved, reason=f"agent {agent_id} signed out: back to its place in the queue"
+            )
+            await self._routing.request_routing([moved.queue_id], item_id=moved.id)
 
     async def heartbeat(self, agent_id: str) -> PresenceChange:
         return await self._after(agent_id, await self._presence.heartbeat(agent_id))

@@ -8,6 +8,8 @@ from typing import Protocol, TypeVar
 
 from shared.domain.conversations import Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
+from shared.domain.presence import Presence
+from shared.domain.work import AGENT_WORKING, WorkItem
 from shared.errors import NotFound
 from shared.ports import AgentStateStore, Clock, ConversationStore, WorkItemStore
 from shared.services.listing import Page
@@ -52,6 +54,19 @@ async def filtered_page(
             return found, None
 
 
+def attention(item: WorkItem | None, offline: frozenset[str]) -> str | None:
+    """Work a supervisor should see: held by an agent who is offline (kept at sign-out, or
+    disconnected), or returned to its queue by an agent now offline (a sign-out's policy)."""
+    if item is None:
+        return None
+    if item.agent_id in offline and item.status in AGENT_WORKING:
+        return f"held by agent {item.agent_id}, who is offline"
+    last = item.transfers[-1] if item.transfers else None
+    if last is not None and last.to_queue_id is not None and last.from_agent_id in offline:
+        return f"returned to its queue: agent {last.from_agent_id} went offline"
+    return None
+
+
 class SupervisorService:
     def __init__(self, store: SupervisorPorts, clock: Clock) -> None:
         self._store = store
@@ -67,7 +82,28 @@ class SupervisorService:
             after=after,
             limit=limit,
         )
-        return Page[ConversationState](items=states, next_cursor=cursor)
+        offline = await self._offline_agents(states)
+        flagged = [
+            state.model_copy(update={"attention": attention(state.item, offline)})
+            for state in states
+        ]
+        return Page[ConversationState](items=flagged, next_cursor=cursor)
+
+    async def _offline_agents(self, states: Sequence[ConversationState]) -> frozenset[str]:
+        """The agents among those the items name (holding or last handing one on) who are
+        offline now."""
+        named = {state.item.agent_id for state in states if state.item is not None}
+        named |= {
+            state.item.transfers[-1].from_agent_id
+            for state in states
+            if state.item is not None and state.item.transfers
+        }
+        offline = set()
+        for agent_id in sorted(a for a in named if a is not None):
+            state = await self._store.agent_state(agent_id)
+            if state is not None and state.presence == Presence.OFFLINE:
+                offline.add(agent_id)
+        return frozenset(offline)
 
     async def agents(
         self, where: AgentFilter, *, after: str | None, limit: int

@@ -78,12 +78,12 @@ def test_inactivity_clears_the_manual_choice() -> None:
 @pytest.mark.parametrize(
     ("default", "expected"),
     [
-        (None, Presence.AVAILABLE),
+        (None, Presence.OFFLINE),  # never Available by itself (issue 15)
         (Presence.AWAY, Presence.AWAY),
         (Presence.OFFLINE, Presence.OFFLINE),
     ],
 )
-def test_disconnection_keeps_presence_for_150_seconds_then_recomputes(
+def test_disconnection_keeps_presence_for_150_seconds_then_goes_offline_or_the_default(
     default: Presence | None, expected: Presence
 ) -> None:
     policy = POLICY.model_copy(update={"default_presence": default})
