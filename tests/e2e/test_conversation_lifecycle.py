@@ -39,6 +39,13 @@ def act(runtime: Runtime, conversation_id: str, action: str) -> httpx.Response:
     )
 
 
+def admin_update(runtime: Runtime, resource: str, **fields: Any) -> None:
+    """An admin changes some fields of a resource: GET it, PUT it back changed."""
+    url, admin = f"{runtime.base}/api/admin/{resource}", runtime.auth("admin")
+    current = httpx.get(url, headers=admin).json()
+    httpx.put(url, json={**current, **fields}, headers=admin).raise_for_status()
+
+
 def refused(response: httpx.Response, status: int) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -76,13 +83,7 @@ def test_a_conversation_closes_reopens_within_the_window_and_else_starts_anew(
     assert ongoing_ids(runtime) == [conversation_id]
 
     # With the window off, a message after the close opens a new conversation.
-    admin = runtime.auth("admin")
-    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
-    httpx.put(
-        f"{runtime.base}/api/admin/workstreams/ws-sms",
-        json={**workstream, "reopen_window_seconds": 0},
-        headers=admin,
-    ).raise_for_status()
+    admin_update(runtime, "workstreams/ws-sms", reopen_window_seconds=0)
     assert act(runtime, conversation_id, "close").status_code == 204
     assert send_sms(runtime, "New question", sid="SMlife0003").status_code == 200
     (fresh,) = eventually(lambda: work_of(runtime, "alice"), "a new conversation")
@@ -98,12 +99,7 @@ def test_an_offer_lapses_on_time_not_at_the_next_sweep(runtime: Runtime) -> None
     Measured by the runtime itself: the routing decisions' instants."""
     runtime.start()
     admin = runtime.auth("admin")
-    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
-    httpx.put(
-        f"{runtime.base}/api/admin/workstreams/ws-sms",
-        json={**workstream, "offer_timeout_seconds": 2},
-        headers=admin,
-    ).raise_for_status()
+    admin_update(runtime, "workstreams/ws-sms", offer_timeout_seconds=2)
     assert send_sms(runtime, "Anyone there?", sid="SMlapse001").status_code == 200
     (conversation_id,) = eventually(lambda: ongoing_ids(runtime), "the conversation")
 
@@ -137,7 +133,6 @@ def test_a_closed_queue_assigns_nothing_and_routes_its_backlog_when_it_opens(
     runtime.start()
     admin = runtime.auth("admin")
     opening = (datetime.now(UTC) + timedelta(seconds=4)).replace(microsecond=0)
-    queue = httpx.get(f"{runtime.base}/api/admin/queues/q-general", headers=admin).json()
     hours = {
         "time_zone": "UTC",
         "windows": [
@@ -148,11 +143,12 @@ def test_a_closed_queue_assigns_nothing_and_routes_its_backlog_when_it_opens(
             }
         ],
     }
-    httpx.put(
-        f"{runtime.base}/api/admin/queues/q-general",
-        json={**queue, "operating_hours": hours, "out_of_hours": {"message": "We are closed."}},
-        headers=admin,
-    ).raise_for_status()
+    admin_update(
+        runtime,
+        "queues/q-general",
+        operating_hours=hours,
+        out_of_hours={"message": "We are closed."},
+    )
     assert send_sms(runtime, "Where is my order?", sid="SMhours001").status_code == 200
 
     def outbox() -> list[str]:
