@@ -16,8 +16,8 @@ from shared.domain.presence import DISCONNECT_GRACE
 from shared.domain.routing_config import SignOutPolicy
 from shared.domain.work import WorkItemStatus
 from tests.support import ManualClock, bearer, drain
-from tests.unit.test_agent_flow import arrive, inbound
-from tests.unit.test_routing_flow import configure_workstream, work_of
+from tests.api.test_agent_flow import arrive, inbound
+from tests.api.test_routing_flow import configure_workstream, work_of
 
 AGENTS = ("alice", "bob", "carol")
 
