@@ -15,9 +15,9 @@ from shared.domain.identity import Role
 from shared.domain.presence import DISCONNECT_GRACE
 from shared.domain.routing_config import SignOutPolicy
 from shared.domain.work import WorkItemStatus
-from tests.support import ManualClock, bearer, drain
 from tests.api.test_agent_flow import arrive, inbound
 from tests.api.test_routing_flow import configure_workstream, work_of
+from tests.support import ManualClock, bearer, drain
 
 AGENTS = ("alice", "bob", "carol")
 
