@@ -53,6 +53,8 @@ async def route_queue(msg: func.ServiceBusMessage) -> None:
     request = RouteRequest.model_validate_json(msg.get_body())
     if request.lapsing_item_id is not None:
         await services.routing.lapse_offer(request.lapsing_item_id)
+    if request.overflow_due:
+        await services.routing.overflow_due(request.queue_id)
     await services.routing.route_queue(request.queue_id, explain_item_id=request.item_id)
 
 

@@ -32,6 +32,9 @@ class RouteRequest(Model):
     lapsing_item_id: str | None = None
     """An item offered in this queue whose offer lapses at this message's scheduled instant:
     if it is still on offer then, it goes back to the head of the queue before the pass."""
+    overflow_due: bool = False
+    """Scheduled for when the queue's oldest waiting item passes its overflow wait: the backlog
+    is redirected (if the rule still says so) before the pass."""
 
 
 class OutboundRequest(Model):

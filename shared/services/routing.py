@@ -127,6 +127,32 @@ class RoutingService:
         longest = timedelta(0) if oldest is None else now - oldest
         return place(queue, at=now, waiting=waiting, longest_wait=longest)
 
+    async def overflow_due(self, queue_id: str) -> None:
+        """The instant a queue's oldest waiting item passes the overflow wait: the backlog goes
+        where the queue's placement now says, and is routed there."""
+        target = await self._redirect_backlog(queue_id)
+        if target != queue_id:
+            await self.request_routing([target])
+
+    async def _schedule_overflow_check(self, queue: Queue) -> None:
+        """Overflow by longest wait takes effect at its instant, not at the next sweep: while
+        work waits in a queue with such a rule, a check is scheduled for when its oldest item
+        passes the threshold (one per instant, however many passes ask)."""
+        rule = queue.overflow
+        if rule is None or rule.max_wait_seconds is None:
+            return
+        waiting, oldest = await self._store.queue_backlog(queue.id)
+        if not waiting or oldest is None:
+            return
+        due = max(oldest + timedelta(seconds=rule.max_wait_seconds), self._clock.now())
+        await self._bus.send(
+            ROUTE,
+            RouteRequest(queue_id=queue.id, overflow_due=True).model_dump_json(),
+            session_id=queue.id,
+            message_id=f"overflow:{queue.id}:{due.isoformat()}",
+            not_before=due,
+        )
+
     async def _redirect_backlog(self, queue_id: str) -> str:
         """Move the queue's waiting work where its placement says; returns where that is."""
         placement = await self.placement(queue_id)
@@ -297,6 +323,7 @@ class RoutingService:
                 assigned.append(won.item)
                 progressed = True
             if not progressed or len(waiting) < BATCH:
+                await self._schedule_overflow_check(queue)
                 return assigned
 
     async def _assign_best(

@@ -22,7 +22,7 @@ from shared.domain.routing_config import (
 from shared.services.notices import CustomerNotices
 from shared.services.routing import RoutingService
 from tests.api.test_agent_flow import arrive, inbound
-from tests.support import bearer, drain
+from tests.support import ManualClock, bearer, drain
 
 BILLING = "My bill is wrong"
 
@@ -241,6 +241,34 @@ async def test_the_sweep_moves_an_overflowing_backlog(
     # Carol, Billing's agent, takes the older one; the other waits in Billing.
     assert [w["item"]["id"] for w in await work_of(client, services, "carol")] == [older.id]
     assert [i.id for i in await services.store.waiting_items("q-billing", limit=5)] == [newer.id]
+
+
+async def test_overflow_by_wait_takes_effect_at_its_instant_not_at_the_sweep(
+    client: httpx.AsyncClient, services: Container, clocked: Container, clock: ManualClock
+) -> None:
+    general = await clocked.store.get_queue("q-general")
+    assert general is not None
+    await clocked.store.put_queue(
+        general.model_copy(
+            update={
+                "overflow": OverflowRule(max_wait_seconds=60, then=Redirect(queue_id="q-billing"))
+            }
+        )
+    )
+    for agent_id in ("alice", "bob", "carol"):
+        await clocked.agent_work.set_presence(agent_id, Presence.AWAY)
+    await arrive(clocked, inbound("SM1"))
+    (item,) = await clocked.store.waiting_items("q-general", limit=5)
+
+    clock.advance(timedelta(seconds=59))
+    await drain(clocked)
+    assert await clocked.store.waiting_items("q-general", limit=5) == [item]
+
+    clock.advance(timedelta(seconds=1))  # no sweep runs: the scheduled check alone moves it
+    await drain(clocked)
+    assert await clocked.store.waiting_items("q-general", limit=5) == []
+    (moved,) = await clocked.store.waiting_items("q-billing", limit=5)
+    assert moved.id == item.id
 
 
 async def test_routing_diagnostics_need_a_supervisor(
