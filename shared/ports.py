@@ -176,6 +176,13 @@ class ConversationStore(Protocol):
         its unclosed work item."""
         ...
 
+    async def customer_conversations(
+        self, customer_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Conversation]:
+        """Every conversation identified as this customer's, open or closed, on every channel,
+        in id order after the cursor `after`."""
+        ...
+
     async def append_message(self, message: Message) -> Message | None:
         """Store the message with the next sequence number of its conversation and return it.
         A message whose id or provider_message_id is already stored is not stored again: None."""

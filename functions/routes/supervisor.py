@@ -13,7 +13,7 @@ from functions.csv_export import CSV_RESPONSE, csv_response, wants_csv
 from functions.dependencies import PageSize, Services, SupervisorCaller, require
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
 from shared.domain.channels import ChannelKind
-from shared.domain.conversations import Message
+from shared.domain.conversations import Conversation, Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.history import GroupBy
 from shared.domain.identity import Principal, Role
@@ -53,6 +53,19 @@ async def ongoing_conversations(
         status=status, queue_id=queue, agent_id=agent, channel=channel, sentiment=sentiment
     )
     return await services.supervisor.conversations(where, after=cursor, limit=limit)
+
+
+@router.get("/supervisor/customers/{customer_id}/conversations", responses=problem_responses(404))
+async def customer_history(
+    customer_id: str,
+    _: SupervisorCaller,
+    services: Services,
+    cursor: str | None = None,
+    limit: PageSize = 100,
+) -> Page[Conversation]:
+    """History by customer: every conversation identified as the customer's, open or closed
+    (with when and why it closed), on every channel, in id order."""
+    return await services.supervisor.customer_history(customer_id, after=cursor, limit=limit)
 
 
 @router.get(

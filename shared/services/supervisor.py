@@ -6,16 +6,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
-from shared.domain.conversations import Message
+from shared.domain.conversations import Conversation, Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.presence import Presence
 from shared.domain.work import AGENT_WORKING, WorkItem
 from shared.errors import NotFound
-from shared.ports import AgentStateStore, Clock, ConversationStore, WorkItemStore
-from shared.services.listing import Page
+from shared.ports import AgentStateStore, Clock, ConversationStore, CustomerStore, WorkItemStore
+from shared.services.listing import Page, page_of
 
 
-class SupervisorPorts(ConversationStore, WorkItemStore, AgentStateStore, Protocol):
+class SupervisorPorts(CustomerStore, ConversationStore, WorkItemStore, AgentStateStore, Protocol):
     """The store ports this service needs."""
 
 
@@ -104,6 +104,21 @@ class SupervisorService:
             if state is not None and state.presence == Presence.OFFLINE:
                 offline.add(agent_id)
         return frozenset(offline)
+
+    async def customer_history(
+        self, customer_id: str, *, after: str | None, limit: int
+    ) -> Page[Conversation]:
+        """The customer's conversations, open and closed, on every channel, in id order;
+        NotFound for an unknown customer."""
+        if await self._store.get_customer(customer_id) is None:
+            raise NotFound(f"customer {customer_id} does not exist")
+        return await page_of(
+            lambda *, after, limit: self._store.customer_conversations(
+                customer_id, after=after, limit=limit
+            ),
+            after=after,
+            limit=limit,
+        )
 
     async def agents(
         self, where: AgentFilter, *, after: str | None, limit: int

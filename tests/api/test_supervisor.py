@@ -18,7 +18,7 @@ from shared.domain.figures import FigureScope
 from shared.domain.identity import Role
 from shared.domain.work import WorkItem
 from shared.services.figures import FiguresService
-from tests.api.test_agent_flow import arrive, inbound
+from tests.api.test_agent_flow import alices_conversation, arrive, inbound
 from tests.support import bearer, drain
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -256,3 +256,33 @@ async def test_intraday_adds_the_live_backlog_to_todays_figures(
     assert all(q["waiting_now"] == 0 for q in queues.values())
     assert queues["q-general"]["agents_available"] >= 1
     assert sum(a["assigned"] for a in intraday["agents"]) == 2
+
+
+async def test_closed_conversations_are_in_the_customers_history_not_the_ongoing_list(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    conversation_id = await alices_conversation(client, services)
+    alice = bearer(services, "alice", Role.AGENT)
+    closed = await client.post(f"/api/conversations/{conversation_id}/close", headers=alice)
+    assert closed.status_code == 204
+    supervisor = bearer(services, "sue", Role.SUPERVISOR)
+
+    ongoing = (await client.get("/api/supervisor/conversations", headers=supervisor)).json()
+    assert conversation_id not in [s["conversation"]["id"] for s in ongoing["items"]]
+    history = await client.get(
+        "/api/supervisor/customers/cust-ada/conversations", headers=supervisor
+    )
+    assert history.status_code == 200
+    (entry,) = history.json()["items"]
+    assert (entry["id"], entry["status"], entry["closing_reason"]) == (
+        conversation_id,
+        "closed",
+        "handled",
+    )
+    assert entry["closed_at"] is not None
+
+    unknown = await client.get(
+        "/api/supervisor/customers/cust-nobody/conversations", headers=supervisor
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")

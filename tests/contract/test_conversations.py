@@ -178,6 +178,28 @@ async def test_ongoing_conversations_list_by_cursor_with_their_open_work(store: 
     ]
 
 
+async def test_a_customers_conversations_open_and_closed_list_by_cursor(store: Store) -> None:
+    """History by customer: every conversation identified as theirs, whatever its status."""
+    ada = [
+        (
+            await store.open_conversation(
+                conversation(f"+1415555030{n}").model_copy(update={"customer_id": "cust-ada"})
+            )
+        )[0]
+        for n in range(3)
+    ]
+    await store.open_conversation(
+        conversation("+14155550309").model_copy(update={"customer_id": "cust-bob"})
+    )
+    closed = await store.close_conversation(ada[1].id, T0, ClosingReason.HANDLED)
+    assert closed is not None
+    first = await store.customer_conversations("cust-ada", after=None, limit=2)
+    rest = await store.customer_conversations("cust-ada", after=first[-1].id, limit=2)
+    expected = sorted([ada[0], closed, ada[2]], key=lambda c: c.id)
+    assert [*first, *rest] == expected
+    assert await store.customer_conversations("cust-nobody", after=None, limit=5) == []
+
+
 async def test_a_conversations_rolling_sentiment_changes_atomically(
     store_factory: StoreFactory, tmp_path: Path
 ) -> None:

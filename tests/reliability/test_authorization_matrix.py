@@ -71,6 +71,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/typing"): AGENT,
     # Supervision: supervisors and admins read; only a supervisor takes over.
+    ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}/messages"): SUPERVISION,

@@ -343,6 +343,20 @@ class CosmosConversations(CosmosBase):
             states.append(ConversationState(conversation=conversation, item=item))
         return states
 
+    async def customer_conversations(
+        self, customer_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Conversation]:
+        """A supervisor read, off the hot path: one query across conversations' partitions,
+        on the indexed /data/customer_id."""
+        return await query_records(
+            self._conversations,
+            Conversation,
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.type = 'conversation' "
+            "AND c.data.customer_id = @customer AND c.id > @after ORDER BY c.id",
+            {"@customer": customer_id, "@after": after or "", "@limit": limit},
+            partition_key=None,
+        )
+
     async def change_conversation_sentiment(
         self, conversation_id: str, change: SentimentUpdate
     ) -> Conversation | None:

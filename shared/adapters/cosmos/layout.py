@@ -95,8 +95,9 @@ CUSTOMERS = ContainerSpec(name="customers", indexed_paths=())
 # so listing a conversation is one single-partition query and the next number is unique.
 CONVERSATIONS = ContainerSpec(
     name="conversations",
-    # /data/status: the supervisor's list of open conversations.
-    indexed_paths=("/pk", "/type", "/seq", "/internal", "/data/status"),
+    # /data/status: the supervisor's list of open conversations; /data/customer_id: a
+    # customer's conversations in history.
+    indexed_paths=("/pk", "/type", "/seq", "/internal", "/data/status", "/data/customer_id"),
     unique_keys=("/seq",),
 )
 

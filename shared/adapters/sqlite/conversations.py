@@ -192,6 +192,16 @@ class SqliteConversations(SqliteBase):
             for row in rows
         ]
 
+    async def customer_conversations(
+        self, customer_id: str, *, after: str | None, limit: int
+    ) -> Sequence[Conversation]:
+        return await self._query(
+            Conversation,
+            "SELECT doc FROM conversations WHERE json_extract(doc, '$.customer_id') = ? "
+            "AND id > ? ORDER BY id LIMIT ?",
+            (customer_id, after or "", limit),
+        )
+
     async def change_conversation_sentiment(
         self, conversation_id: str, change: SentimentUpdate
     ) -> Conversation | None:

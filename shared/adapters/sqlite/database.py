@@ -126,6 +126,11 @@ MIGRATIONS: tuple[str, ...] = (
         day TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (day, id));
     CREATE TABLE org_settings (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
     """,
+    # A customer's conversations, open or closed, for supervisors' history.
+    """
+    CREATE INDEX conversations_by_customer
+        ON conversations (json_extract(doc, '$.customer_id'), id);
+    """,
 )
 
 
