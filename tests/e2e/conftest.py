@@ -3,6 +3,7 @@ headless Chromium from Debian's packages driven by Playwright (never a downloade
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.cosmos_server import cosmos_app_settings
 from tests.e2e.runtime import ROOT, Runtime, free_port
 
 DOCS = ROOT / "docs"
@@ -48,6 +50,18 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     yield started
     if started.process is not None and started.process.poll() is None:
         started.stop(signal.SIGKILL)
+
+
+@pytest.fixture(params=["sqlite", "cosmos"])
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A runtime's settings for each store; the local queue stays in the SQLite file either
+    way."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    database = "e2e-" + hashlib.sha256(bytes(tmp_path)).hexdigest()[:20]
+    with cosmos_app_settings(database) as settings:
+        yield settings
 
 
 @pytest.fixture

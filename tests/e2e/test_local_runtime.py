@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.cosmos_server import cosmos_app_settings
 from tests.e2e.runtime import (
     DEADLINE,
     ROOT,
@@ -66,17 +63,6 @@ def test_without_settings_it_starts_with_the_chat_channel_and_says_what_sms_need
     channels = httpx.get(f"{runtime.base}/api/admin/channels", headers=admin).json()["items"]
     assert [channel["id"] for channel in channels] == ["chat-web"]
     assert runtime.stop() == 0
-
-
-@pytest.fixture(params=["sqlite", "cosmos"])
-def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """The slice runs on each store; the local queue stays in the SQLite file either way."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    database = "e2e-" + hashlib.sha256(bytes(tmp_path)).hexdigest()[:20]
-    with cosmos_app_settings(database) as settings:
-        yield settings
 
 
 def test_sms_to_agent_and_back_over_http(runtime: Runtime, store_settings: dict[str, str]) -> None:
