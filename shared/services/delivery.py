@@ -8,7 +8,7 @@ from datetime import timedelta
 from opentelemetry import metrics
 
 from shared.bus_messages import DELIVERY
-from shared.domain.conversations import DeliveryReport, Message
+from shared.domain.conversations import DeliveryReport, DeliveryStatus, Message
 from shared.domain.messaging import advance_delivery
 from shared.ports import Clock, ConversationStore, MessageBus
 
@@ -44,26 +44,31 @@ class DeliveryService:
         if message.status is None:
             return message  # not a customer-visible message: nothing is delivered
         if report.status is None:
-            log.warning(
-                "%s reported %r for message %s: a status this system does not know; kept on "
-                "the message, its delivery status unchanged",
-                report.provider,
-                report.unknown_status,
-                message.id,
-            )
-            updated = await self._store.set_message_delivery(
-                message.id,
-                message.status,
-                None,
-                message.error,
-                unknown_status=f"unknown status {report.unknown_status}",
-            )
-            return updated or message
+            return await self._keep_unknown(report, message, message.status)
         status = advance_delivery(message.status, report.status)
         if status is None:
             return message
         updated = await self._store.set_message_delivery(message.id, status, None, report.error)
         log.info("message %s is %s (report %s)", message.id, status, report.report_id)
+        return updated or message
+
+    async def _keep_unknown(
+        self, report: DeliveryReport, message: Message, status: DeliveryStatus
+    ) -> Message:
+        """Keep a status the provider has not documented (yet) on the message, with one
+        warning: the same report redelivered finds it kept and says nothing again."""
+        unknown = f"unknown status {report.unknown_status}"
+        if message.unknown_status == unknown:
+            return message
+        log.warning(
+            "%s reported %s for message %s: kept on the message, its delivery status unchanged",
+            report.provider,
+            unknown,
+            message.id,
+        )
+        updated = await self._store.set_message_delivery(
+            message.id, status, None, message.error, unknown_status=unknown
+        )
         return updated or message
 
     async def _wait_or_drop(self, report: DeliveryReport, key: str) -> None:

@@ -1,8 +1,8 @@
 """Accepting SMS provider webhooks: verify the provider's own way, enqueue durably, then answer.
 
 Each provider parses and verifies its own calls, as an `SmsProviderWebhook` in
-shared/channels/<provider>/;
-this service finds the channels they ask for and puts what they verified on the queues.
+shared/channels/<provider>/; this service finds the channels they ask for and puts what they
+verified on the queues.
 """
 
 from __future__ import annotations

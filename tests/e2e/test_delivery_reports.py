@@ -1,7 +1,7 @@
-"""Delivery reports the local runtime cannot match at once, over real HTTP: one that arrives
-before the send result stores the provider's id (a real race) is applied when it is, and one
-for a message this system never sent is dropped with one warning. Neither leaves a traceback
-in the runtime's log or a dead letter."""
+"""Delivery reports the local runtime cannot match at once, over real HTTP and on each store:
+one that arrives before the send result stores the provider's id (a real race) is applied
+when it is, and one for a message this system never sent is dropped with one warning.
+Neither leaves a traceback in the runtime's log or a dead letter."""
 
 from __future__ import annotations
 
@@ -47,11 +47,15 @@ def dead_letters(runtime: Runtime) -> int:
 
 
 def test_an_early_report_applies_and_a_stray_one_is_dropped_without_a_traceback(
-    runtime: Runtime,
+    runtime: Runtime, store_settings: dict[str, str]
 ) -> None:
     with LoopbackApi(Answer(201, CREATED)).running() as twilio_api:
         runtime.start(
-            settings={"SMS_SENDER": "providers", "TWILIO_API_BASE_URL": twilio_api.base_url}
+            settings={
+                **store_settings,
+                "SMS_SENDER": "providers",
+                "TWILIO_API_BASE_URL": twilio_api.base_url,
+            }
         )
         assert send_sms(runtime, "Is my parcel lost?").status_code == 200
         (work,) = eventually(lambda: work_of(runtime, "alice"), "the offer to alice")

@@ -18,6 +18,7 @@ from shared.domain.messaging import advance_delivery, keyword_consent
         (S.FAILED, S.DELIVERED, None),
         (S.SENT, S.SENT, None),  # a retried report changes nothing
         (S.SENT, S.QUEUED, None),
+        (S.QUEUED, S.RECEIVED, None),  # an inbound message's status never applies to ours
         (None, S.SENT, None),  # internal notes have no delivery
     ],
 )

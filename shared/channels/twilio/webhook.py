@@ -118,9 +118,10 @@ def parse_inbound(params: FormParams, received_at: datetime) -> InboundMessage:
     )
 
 
-# Twilio's documented MessageStatus values of an outbound message, by what they mean to us.
-# `receiving` and `received` are an inbound message's: never ours to apply, like an unknown one.
+# Twilio's documented MessageStatus values, by what they mean to us. `receiving` and
+# `received` are an inbound message's: known, and never moving an outbound message forward.
 _STATUS = {
+    **dict.fromkeys(("receiving", "received"), DeliveryStatus.RECEIVED),
     **dict.fromkeys(("queued", "accepted", "scheduled"), DeliveryStatus.QUEUED),
     **dict.fromkeys(("sending", "sent", "partially_delivered"), DeliveryStatus.SENT),
     **dict.fromkeys(("delivered", "read"), DeliveryStatus.DELIVERED),
