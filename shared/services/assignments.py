@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from shared.domain.routing import is_open
 from shared.domain.routing_config import AssignmentMethod, AutomatedEvent, WorkDistribution
 from shared.domain.work import (
     AGENT_WORKING,
@@ -103,10 +104,14 @@ class AssignmentService:
         if state is None or state.presence not in workstream.allowed_presences:
             raise Conflict("your presence does not allow taking work of this workstream")
         queue = await self._store.get_queue(item.queue_id)
+        now = self._clock.now()
+        hours = None if queue is None else queue.operating_hours
+        if hours is not None and not is_open(hours, now):
+            raise Conflict(f"queue {item.queue_id} is closed now: its work waits for opening")
         picked = await self._store.assign(
             item.id,
             agent_id,
-            self._clock.now(),
+            now,
             round_robin=queue is not None
             and queue.assignment_method == AssignmentMethod.ROUND_ROBIN,
         )

@@ -154,6 +154,34 @@ async def test_pick_mode_lists_waiting_work_to_members_and_one_pick_wins(
     assert (decision["mode"], decision["chosen_agent_id"]) == ("pick", "bob")
 
 
+async def test_a_closed_queue_lets_no_one_pick(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    """Out of hours a queue assigns nothing, picked work included: 409, and it still waits."""
+    await configure_workstream(services, distribution=WorkDistribution.PICK)
+    await arrive(services, inbound("SM1"))
+    today = services.clock.now().date()
+    general = await services.store.get_queue("q-general")
+    assert general is not None
+    await services.store.put_queue(
+        general.model_copy(
+            update={
+                "operating_hours": OperatingHours(
+                    time_zone="UTC",
+                    windows=(OperatingWindow(days=tuple(range(7)), start="09:00", end="17:00"),),
+                    closed_dates=(today,),
+                )
+            }
+        )
+    )
+    bob = bearer(services, "bob", Role.AGENT)
+    (waiting,) = (await client.get("/api/queues/q-general/items", headers=bob)).json()
+    conversation_id = waiting["conversation"]["id"]
+    refused = await client.post(f"/api/conversations/{conversation_id}/pick", headers=bob)
+    assert refused.status_code == 409 and "closed" in refused.json()["detail"]
+    assert len(await services.store.waiting_items("q-general", limit=5)) == 1
+
+
 async def test_an_agent_away_cannot_pick(client: httpx.AsyncClient, services: Container) -> None:
     """Invariant 8 holds in pick mode too."""
     await configure_workstream(services, distribution=WorkDistribution.PICK)
