@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from shared.domain.conversations import ConversationStatus
 from shared.domain.routing import is_open
 from shared.domain.routing_config import AssignmentMethod, AutomatedEvent, WorkDistribution
 from shared.domain.work import (
@@ -132,8 +133,12 @@ class AssignmentService:
         return await self._view(picked)
 
     async def close(self, agent_id: str, conversation_id: str) -> None:
-        """The agent is done with the work: its capacity serves its queues' backlog now."""
+        """The agent is done with the work: its capacity serves its queues' backlog now. A
+        retry after a close that died between closing the work and its conversation finishes
+        it (the conversation closes) instead of answering 404."""
         item = await self._store.open_work_item(conversation_id)
+        if item is None and await self._finish_interrupted_close(agent_id, conversation_id):
+            return
         if item is not None and agent_id in item.consultants:
             raise Forbidden("only the primary agent may close the conversation")
         if item is None or item.agent_id != agent_id or item.status not in AGENT_WORKING:
@@ -149,6 +154,18 @@ class AssignmentService:
         agent = await self._store.get_agent(agent_id)
         queue_ids = {item.queue_id, *(agent.queue_ids if agent else ())}
         await self._routing.request_routing(sorted(queue_ids))
+
+    async def _finish_interrupted_close(self, agent_id: str, conversation_id: str) -> bool:
+        """True when the agent's last work on the conversation is closed but the conversation
+        is still open (the close died in between): the conversation closes now."""
+        last = await self._store.last_work_item(conversation_id)
+        if last is None or last.agent_id != agent_id or last.status != WorkItemStatus.CLOSED:
+            return False
+        conversation = await self._store.get_conversation(conversation_id)
+        if conversation is None or conversation.status != ConversationStatus.OPEN:
+            return False
+        await close_with_item(self._store, last)
+        return True
 
     async def routing_history(self, conversation_id: str) -> Sequence[RoutingDecision]:
         if await self._store.get_conversation(conversation_id) is None:

@@ -154,6 +154,29 @@ async def test_pick_mode_lists_waiting_work_to_members_and_one_pick_wins(
     assert (decision["mode"], decision["chosen_agent_id"]) == ("pick", "bob")
 
 
+async def test_a_close_retried_after_it_died_midway_closes_the_conversation(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    """The process died after closing the work item and before closing its conversation: the
+    agent's retry finishes the close instead of answering 404."""
+    await arrive(services, inbound("SM1"))
+    (work,) = await work_of(client, services, "alice")
+    conversation_id = work["conversation"]["id"]
+    now = services.clock.now()
+    assert await services.store.close_work_item(work["item"]["id"], now, agent_id="alice")
+    half = await services.store.get_conversation(conversation_id)
+    assert half is not None and half.status == "open"
+
+    bob = bearer(services, "bob", Role.AGENT)
+    url = f"/api/conversations/{conversation_id}/close"
+    assert (await client.post(url, headers=bob)).status_code == 404  # not bob's to finish
+    alice = bearer(services, "alice", Role.AGENT)
+    assert (await client.post(url, headers=alice)).status_code == 204
+    closed = await services.store.get_conversation(conversation_id)
+    assert closed is not None and closed.status == "closed"
+    assert (await client.post(url, headers=alice)).status_code == 404  # nothing left to close
+
+
 async def test_a_closed_queue_lets_no_one_pick(
     client: httpx.AsyncClient, services: Container
 ) -> None:
