@@ -4,6 +4,7 @@ that runs the app's own queue-trigger functions as the Functions host would."""
 from __future__ import annotations
 
 import importlib
+import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,3 +266,14 @@ def counter_total(name: str, **attributes: str) -> int:
                         ):
                             total += int(point.value)
     return total
+
+
+_numbers = itertools.count(8000)  # above every number the tests spell out
+
+
+def unique_number(prefix: str = "+1415555") -> str:
+    """A customer number no other call in this test process has given: random ones collided
+    now and then, and two arrivals then shared a conversation."""
+    number = next(_numbers)
+    assert number < 10_000, "unique_number ran out of four-digit numbers"
+    return f"{prefix}{number}"

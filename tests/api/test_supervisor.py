@@ -19,7 +19,7 @@ from shared.domain.identity import Role
 from shared.domain.work import WorkItem
 from shared.services.figures import FiguresService
 from tests.api.test_agent_flow import alices_conversation, arrive, inbound
-from tests.support import bearer, drain
+from tests.support import bearer, drain, unique_number
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 11, 2)
@@ -136,7 +136,7 @@ async def arrival(services: Container, queue: str, at: datetime) -> WorkItem:
             channel=ChannelKind.SMS,
             channel_id="sms-main",
             workstream_id="ws-sms",
-            customer_address=f"+1415555{uuid.uuid4().int % 10**4:04d}",
+            customer_address=unique_number(),
             business_address="+12025550100",
             opened_at=at,
         )

@@ -11,6 +11,7 @@ from shared.domain.presence import Presence, PresenceState
 from shared.domain.routing_config import Agent
 from shared.domain.work import WorkItem
 from shared.ports import Store
+from tests.support import unique_number
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
@@ -73,7 +74,7 @@ async def agent(
 
 
 async def waiting_item(store: Store, **kw: object) -> WorkItem:
-    conv, _ = await store.open_conversation(conversation(f"+1415555{uuid.uuid4().int % 10**4:04d}"))
+    conv, _ = await store.open_conversation(conversation(unique_number()))
     created, _ = await store.create_work_item(item(conv.id, **kw))  # type: ignore[arg-type]
     return created
 

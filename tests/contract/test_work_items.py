@@ -4,7 +4,6 @@ capacity, wrap-up, close, bots."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from shared.domain.work import WorkItem, WorkItemStatus
 from shared.ports import Store
 from tests.contract.builders import T0, active_item, agent, conversation, item, used, waiting_item
 from tests.contract.conftest import StoreFactory
+from tests.support import unique_number
 
 
 async def test_a_conversation_has_one_unclosed_item(store: Store) -> None:
@@ -252,7 +252,7 @@ async def test_wrap_up_keeps_the_item_and_its_capacity_with_the_agent(store: Sto
 
 
 async def bot_item(store: Store) -> WorkItem:
-    conv, _ = await store.open_conversation(conversation(f"+1415556{uuid.uuid4().int % 10**4:04d}"))
+    conv, _ = await store.open_conversation(conversation(unique_number("+1415556")))
     with_bot = item(conv.id).model_copy(update={"status": WorkItemStatus.BOT})
     created, fresh = await store.create_work_item(with_bot)
     assert fresh and created == with_bot
