@@ -169,6 +169,11 @@ class ConversationStore(Protocol):
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None: ...
 
+    async def get_conversations(self, conversation_ids: Sequence[str]) -> Sequence[Conversation]:
+        """The conversations of these ids that exist, in the order asked: one read for a
+        list's worth (an agent's work), not one per id."""
+        ...
+
     async def list_ongoing_conversations(
         self, *, after: str | None, limit: int
     ) -> Sequence[ConversationState]:

@@ -130,9 +130,16 @@ class AgentWorkService:
         now = self._clock.now()
         held = [(item, WorkRole.PRIMARY) for item in await self._store.agent_items(agent_id)]
         consulted = await self._store.consulted_items(agent_id)
+        work = held + [(item, WorkRole.CONSULTANT) for item in consulted]
+        conversations = {
+            conversation.id: conversation
+            for conversation in await self._store.get_conversations(
+                [item.conversation_id for item, _ in work]
+            )
+        }
         views = []
-        for item, role in held + [(item, WorkRole.CONSULTANT) for item in consulted]:
-            conversation = await self._store.get_conversation(item.conversation_id)
+        for item, role in work:
+            conversation = conversations.get(item.conversation_id)
             if conversation is not None:
                 started = timer_start(item)
                 views.append(

@@ -200,6 +200,13 @@ async def test_a_customers_conversations_open_and_closed_list_by_cursor(store: S
     assert await store.customer_conversations("cust-nobody", after=None, limit=5) == []
 
 
+async def test_conversations_are_read_by_the_list_in_the_order_asked(store: Store) -> None:
+    convs = [(await store.open_conversation(conversation(f"+1415555040{n}")))[0] for n in range(3)]
+    asked = [convs[2].id, "missing", convs[0].id, convs[2].id]
+    assert await store.get_conversations(asked) == [convs[2], convs[0]]
+    assert await store.get_conversations([]) == []
+
+
 async def test_a_conversations_rolling_sentiment_changes_atomically(
     store_factory: StoreFactory, tmp_path: Path
 ) -> None:

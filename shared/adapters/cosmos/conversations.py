@@ -3,6 +3,7 @@ each, sentiment and typing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -167,6 +168,12 @@ class CosmosConversations(CosmosBase):
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         doc = await read_or_none(self._conversations, conversation_id, conversation_id)
         return None if doc is None else load_record(Conversation, doc)
+
+    async def get_conversations(self, conversation_ids: Sequence[str]) -> Sequence[Conversation]:
+        """Each conversation is its own partition: point reads, all in flight at once."""
+        ids = list(dict.fromkeys(conversation_ids))
+        found = await asyncio.gather(*(self.get_conversation(i) for i in ids))
+        return [conversation for conversation in found if conversation is not None]
 
     async def append_message(self, message: Message) -> Message | None:
         """A message whose id names its conversation (shared/domain/message_ids.py) is unique

@@ -93,6 +93,19 @@ class SqliteConversations(SqliteBase):
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
         return await self._get(Conversation, "conversations", conversation_id)
 
+    async def get_conversations(self, conversation_ids: Sequence[str]) -> Sequence[Conversation]:
+        ids = list(dict.fromkeys(conversation_ids))
+        if not ids:
+            return []
+        found = await self._query(
+            Conversation,
+            "SELECT doc FROM conversations WHERE id IN "  # noqa: S608 (placeholders only)
+            f"({','.join('?' for _ in ids)})",
+            tuple(ids),
+        )
+        by_id = {conversation.id: conversation for conversation in found}
+        return [by_id[i] for i in ids if i in by_id]
+
     async def append_message(self, message: Message) -> Message | None:
         def append(db: sqlite3.Connection) -> Message | None:
             seen = db.execute(
