@@ -1,8 +1,17 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-PYTHON ?= python3
+# Azure Functions runs Python 3.13 apps through azure-functions-runtime (requirements.txt), which
+# needs 3.13, so the venv is made with it: PYTHON=/path/to/python3.13 when given, else python3.13
+# on PATH, else pyenv's 3.13 (whichever version pyenv's global is).
+PYTHON_VERSION := 3.13
+IS_PYTHON_VERSION := import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")
+PYTHON ?= $(shell for candidate in python$(PYTHON_VERSION) \
+	"$$(pyenv prefix $(PYTHON_VERSION) 2>/dev/null)/bin/python$(PYTHON_VERSION)" \
+	$(HOME)/.pyenv/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do \
+	"$$candidate" -c '$(IS_PYTHON_VERSION)' 2>/dev/null && { echo "$$candidate"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Named for the Python version: a venv made with another one has no such stamp, and is remade.
+STAMP := $(VENV)/.installed-$(PYTHON_VERSION)
 PORT ?= 7071
 # The Cosmos DB protocol server the Cosmos store is tested against (npm, project-local).
 COSMOS_SERVER := tools/cosmos-server
@@ -15,7 +24,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: run test lint typecheck unit soak clean bench bench-cost bench-routing screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c '$(IS_PYTHON_VERSION)' 2>/dev/null || { \
+		test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) is needed and was not found:" \
+			"install your distribution's python$(PYTHON_VERSION) and python$(PYTHON_VERSION)-venv" \
+			"(or 'pyenv install $(PYTHON_VERSION)'), or name it: make PYTHON=/path/to/python$(PYTHON_VERSION)" >&2; \
+			exit 1; }; \
+		echo "Making $(VENV) with $(PYTHON)"; rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)

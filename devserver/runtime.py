@@ -26,6 +26,7 @@ from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
+from shared.adapters.service_bus import CONTENT_TYPE, application_properties
 
 log = logging.getLogger("devserver")
 
@@ -96,15 +97,21 @@ async def _invoke(handler: Handler, arg_name: str, argument: object) -> None:
 
 
 def as_service_bus_message(leased: LeasedMessage) -> ServiceBusMessage:
-    """The binding object the Functions host would hand the trigger for this delivery."""
+    """The binding object the Functions host would hand the trigger for this delivery, with
+    what the Service Bus adapter sends besides the body (tests/functions_runtime checks it
+    against what Azure's runtime decodes)."""
+    properties = application_properties(leased.queue)
     return ServiceBusMessage(
         body=leased.body.encode("utf-8"),
         message_id=leased.message_id,
         session_id=leased.session_id,
         delivery_count=leased.delivery_count,
         enqueued_time_utc=datetime.fromtimestamp(leased.enqueued_at, UTC),
-        application_properties={},
-        user_properties={},
+        content_type=CONTENT_TYPE,
+        lock_token=leased.lease_token,
+        sequence_number=leased.seq,
+        application_properties=dict(properties),
+        user_properties=dict(properties),
     )
 
 

@@ -117,7 +117,7 @@ var tags = {
 var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'acs-events-dead-letters'
-var pythonVersion = '3.11'
+var pythonVersion = '3.13'
 var grantPrincipalDataAccess = !empty(principalId) && (principalDataAccess == 'on' || (principalDataAccess == 'auto' && environmentType == 'dev'))
 var dataPrincipalId = grantPrincipalDataAccess ? principalId : ''
 var cosmosDatabaseName = 'omnichannel'

@@ -24,6 +24,12 @@ BODY_TYPE_PROPERTY = "body_type"
 """Names the body's model, so a dead letter or a peeked message says what it is."""
 
 
+def application_properties(queue_name: str) -> dict[str, str]:
+    """What a message on `queue_name` carries besides its body (the local runtime hands its
+    triggers the same)."""
+    return {BODY_TYPE_PROPERTY: BUS_QUEUES[queue_name].body.__name__}
+
+
 def build_message(
     queue_name: str,
     body: str,
@@ -45,7 +51,8 @@ def build_message(
     return ServiceBusMessage(
         body,
         content_type=CONTENT_TYPE,
-        application_properties={BODY_TYPE_PROPERTY: spec.body.__name__},
+        # A copy typed as the SDK types its property map.
+        application_properties=dict(application_properties(queue_name).items()),
         session_id=session_id,
         # Duplicate detection keys on the message id: a random one when the sender has none.
         message_id=message_id or uuid.uuid4().hex,

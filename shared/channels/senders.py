@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypeVar
 
 from shared.domain.channels import AcsAccount, Channel, SmsProvider, TeleSignAccount, TwilioAccount
 from shared.ports import SendFailed, SmsSender
 
-Account = TypeVar("Account", TwilioAccount, TeleSignAccount, AcsAccount)
 
-
-def account_of(channel: Channel, kind: type[Account]) -> Account:
+def account_of[Account: (TwilioAccount, TeleSignAccount, AcsAccount)](
+    channel: Channel, kind: type[Account]
+) -> Account:
     """The channel's account of the provider a sender serves; a channel of another provider
     reaching it fails permanently: resending would not help."""
     if not isinstance(channel.account, kind):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -27,9 +27,6 @@ class, which subclasses the record): whatever the record holds there, the view h
 answers nothing and has no such field in its schema: a write-only secret, for one."""
 
 
-V = TypeVar("V", bound=BaseModel)
-
-
-def view_of(view: type[V], record: BaseModel) -> V:
+def view_of[V: BaseModel](view: type[V], record: BaseModel) -> V:
     """The record as `view`, a subclass withholding some of its fields, shows it."""
     return view.model_validate(record.model_dump())

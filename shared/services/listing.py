@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -13,12 +13,7 @@ class Identified(Protocol):
     def id(self) -> str: ...
 
 
-R = TypeVar("R")
-I = TypeVar("I", bound=Identified)  # noqa: E741
-V = TypeVar("V")
-
-
-class Page(BaseModel, Generic[V]):
+class Page[V](BaseModel):
     """One page of a listing in id order: every listing of the API answers with one."""
 
     items: list[V]
@@ -26,7 +21,7 @@ class Page(BaseModel, Generic[V]):
     """Pass as `cursor` for the next page; None when this page is the last."""
 
 
-async def page_of(
+async def page_of[I: Identified](
     listing: Callable[..., Awaitable[Sequence[I]]], *, after: str | None, limit: int
 ) -> Page[I]:
     """A page of a store listing whose cursor is the record's id."""
@@ -37,13 +32,13 @@ async def page_of(
 PAGE = 200
 
 
-async def every(listing: Callable[..., Awaitable[Sequence[I]]]) -> AsyncIterator[I]:
+async def every[I: Identified](listing: Callable[..., Awaitable[Sequence[I]]]) -> AsyncIterator[I]:
     """Every record of a listing whose cursor is the record's id."""
     async for record in every_by(listing, lambda record: record.id):
         yield record
 
 
-async def every_by(
+async def every_by[R](
     listing: Callable[..., Awaitable[Sequence[R]]], cursor_of: Callable[[R], str]
 ) -> AsyncIterator[R]:
     """Every record of a listing, `cursor_of` giving the cursor that follows a record."""

@@ -4,7 +4,7 @@ without a cap, and any conversation's messages, internal notes included."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from shared.domain.conversations import Conversation, Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
@@ -19,10 +19,6 @@ class SupervisorPorts(CustomerStore, ConversationStore, WorkItemStore, AgentStat
     """The store ports this service needs."""
 
 
-S = TypeVar("S")
-V = TypeVar("V")
-
-
 class Monitored(ConversationState):
     """A conversation as a supervisor monitoring it sees it: its last work item (open, else
     the one closed last) and every message, internal notes included. Read-only."""
@@ -30,7 +26,7 @@ class Monitored(ConversationState):
     messages: list[Message]
 
 
-async def filtered_page(
+async def filtered_page[S](
     fetch: Callable[[str | None, int], Awaitable[Sequence[S]]],
     key: Callable[[S], str],
     admits: Callable[[S], bool],

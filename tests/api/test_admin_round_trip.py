@@ -15,7 +15,7 @@ import importlib
 import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -37,7 +37,6 @@ from tests.cosmos_server import cosmos_app_settings
 from tests.reliability.soak import examples
 from tests.support import assert_problem, bearer
 
-T = TypeVar("T")
 Json = Any
 EXAMPLES = examples(8)
 
@@ -353,7 +352,7 @@ def _channel_like_a_channel(data: st.DataObject, body: Json) -> Json:
     return {**body, "addresses": data.draw(st.lists(st.sampled_from(WIDGET_IDS), min_size=1))}
 
 
-async def _awaited(call: Awaitable[T]) -> T:
+async def _awaited[T](call: Awaitable[T]) -> T:
     return await call
 
 
@@ -393,7 +392,7 @@ async def test_generated_bodies_are_stored_as_sent_or_refused_changing_nothing(
     loop = asyncio.get_running_loop()
     headers = admin(services)
 
-    def run(call: Awaitable[T]) -> T:
+    def run[T](call: Awaitable[T]) -> T:
         return asyncio.run_coroutine_threadsafe(_awaited(call), loop).result(timeout=30)
 
     ids = {

@@ -7,7 +7,7 @@ FastAPI reads the routes' annotations, built from each resource's own types, at 
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel
@@ -19,8 +19,6 @@ from shared.domain.identity import Role
 from shared.errors import BadRequest
 from shared.services.listing import Page
 
-Body = TypeVar("Body", bound=BaseModel)
-View = TypeVar("View", bound=BaseModel)
 Problem = int | tuple[int, str]
 
 
@@ -30,7 +28,7 @@ def admin_router(*tags: str) -> APIRouter:
 
 
 @dataclass(frozen=True)
-class Resource(Generic[Body, View]):
+class Resource[Body: BaseModel, View: BaseModel]:
     """An admin resource at /api/admin/{plural}/{{name}_id}: what a PUT takes (`body`), what
     every route answers (`view`), and the service calls behind them, each given the request's
     container. What GET answers, PUT takes back unchanged (tests/api/test_admin_round_trip.py)."""

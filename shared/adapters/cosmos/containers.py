@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from azure.cosmos import exceptions
 from azure.cosmos.aio import CosmosClient, DatabaseProxy
@@ -27,8 +27,6 @@ from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
 from shared.adapters.cosmos.metrics import CosmosMetrics, MeteredContainer
 from shared.domain.routing_config import Agent
 from shared.domain.work import CAPACITY_HOLDING, WorkItem, WorkItemStatus
-
-M = TypeVar("M", bound=BaseModel)
 
 HOLD_GRACE = timedelta(minutes=2)
 """A capacity hold younger than this may belong to an assignment still in flight: reconcile
@@ -74,14 +72,16 @@ class CosmosBase:
         if self._credential is not None:
             await self._credential.close()
 
-    async def _get_config(self, kind: type[M], doc_type: str, record_id: str) -> M | None:
+    async def _get_config[M: BaseModel](
+        self, kind: type[M], doc_type: str, record_id: str
+    ) -> M | None:
         doc = await read_or_none(self._config, record_id, doc_type)
         return None if doc is None else load_record(kind, doc)
 
     async def _put_config(self, doc_type: str, record_id: str, model: BaseModel) -> None:
         await self._config.upsert(document(record_id, doc_type, doc_type, model))
 
-    async def _list_config(
+    async def _list_config[M: BaseModel](
         self, kind: type[M], doc_type: str, after: str | None, limit: int
     ) -> list[M]:
         return await query_records(
@@ -270,7 +270,7 @@ class CosmosBase:
         return body
 
 
-def load_record(kind: type[M], doc: Doc) -> M:
+def load_record[M: BaseModel](kind: type[M], doc: Doc) -> M:
     return kind.model_validate(doc["data"])
 
 

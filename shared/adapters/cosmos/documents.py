@@ -5,7 +5,7 @@ query's rows come back as records."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from azure.cosmos import exceptions
 from pydantic import BaseModel
@@ -15,8 +15,6 @@ from shared.adapters.cosmos.metrics import MeteredContainer
 
 Doc = dict[str, Any]
 
-M = TypeVar("M", bound=BaseModel)
-
 
 async def read_or_none(container: MeteredContainer, doc_id: str, pk: str) -> Doc | None:
     try:
@@ -25,7 +23,7 @@ async def read_or_none(container: MeteredContainer, doc_id: str, pk: str) -> Doc
         return None
 
 
-async def query_records(
+async def query_records[M: BaseModel](
     container: MeteredContainer,
     kind: type[M],
     sql: str,

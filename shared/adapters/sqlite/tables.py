@@ -4,14 +4,11 @@ their queries need, and the work-item rows several ports write."""
 from __future__ import annotations
 
 import sqlite3
-from typing import TypeVar
 
 from pydantic import BaseModel
 
 from shared.adapters.sqlite.database import SqliteDatabase
 from shared.domain.work import CAPACITY_HOLDING, WorkItem
-
-M = TypeVar("M", bound=BaseModel)
 
 HOLDING_STATUSES = tuple(str(s) for s in CAPACITY_HOLDING)
 
@@ -28,23 +25,29 @@ class SqliteBase:
     async def _put_doc(self, table: str, record_id: str, model: BaseModel) -> None:
         await self._db.atomic(lambda db: upsert_doc(db, table, record_id, model))
 
-    async def _get(self, kind: type[M], table: str, record_id: str) -> M | None:
+    async def _get[M: BaseModel](self, kind: type[M], table: str, record_id: str) -> M | None:
         return await self._db.atomic(lambda db: read_doc(db, kind, table, record_id))
 
-    async def _list_docs(self, kind: type[M], table: str, after: str | None, limit: int) -> list[M]:
+    async def _list_docs[M: BaseModel](
+        self, kind: type[M], table: str, after: str | None, limit: int
+    ) -> list[M]:
         return await self._query(
             kind,
             f"SELECT doc FROM {table} WHERE id > ? ORDER BY id LIMIT ?",  # noqa: S608
             (after or "", limit),
         )
 
-    async def _query(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> list[M]:
+    async def _query[M: BaseModel](
+        self, kind: type[M], sql: str, parameters: tuple[object, ...]
+    ) -> list[M]:
         """The records in the `doc` column of the rows `sql` selects, in its order."""
         return await self._db.atomic(
             lambda db: load_rows(kind, db.execute(sql, parameters).fetchall())
         )
 
-    async def _query_one(self, kind: type[M], sql: str, parameters: tuple[object, ...]) -> M | None:
+    async def _query_one[M: BaseModel](
+        self, kind: type[M], sql: str, parameters: tuple[object, ...]
+    ) -> M | None:
         """The record in the `doc` column of the first row `sql` selects, if any."""
         return await self._db.atomic(
             lambda db: load_row(kind, db.execute(sql, parameters).fetchone())
@@ -94,11 +97,11 @@ def doc_json(model: BaseModel) -> str:
     return model.model_dump_json(by_alias=True)
 
 
-def load_row(kind: type[M], row: sqlite3.Row | None) -> M | None:
+def load_row[M: BaseModel](kind: type[M], row: sqlite3.Row | None) -> M | None:
     return None if row is None else kind.model_validate_json(row["doc"])
 
 
-def load_rows(kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
+def load_rows[M: BaseModel](kind: type[M], rows: list[sqlite3.Row]) -> list[M]:
     return [kind.model_validate_json(row["doc"]) for row in rows]
 
 
@@ -110,7 +113,9 @@ def upsert_doc(db: sqlite3.Connection, table: str, record_id: str, model: BaseMo
     )
 
 
-def read_doc(db: sqlite3.Connection, kind: type[M], table: str, record_id: str) -> M | None:
+def read_doc[M: BaseModel](
+    db: sqlite3.Connection, kind: type[M], table: str, record_id: str
+) -> M | None:
     # Table names come from this module only, never from input.
     row = db.execute(f"SELECT doc FROM {table} WHERE id = ?", (record_id,)).fetchone()  # noqa: S608
     return load_row(kind, row)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Annotated, ClassVar, Literal, TypeVar
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -128,10 +128,7 @@ class DeliveryCallback(Wire):
     external_id: str | None = Field(default=None, description="our message id, as we sent it")
 
 
-W = TypeVar("W", bound=Wire)
-
-
-def parse(body: bytes, kind: type[W]) -> W:
+def parse[W: Wire](body: bytes, kind: type[W]) -> W:
     """The body as a TeleSign payload, or BadRequest that quotes none of its values."""
     try:
         return kind.model_validate_json(body)

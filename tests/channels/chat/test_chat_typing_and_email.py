@@ -84,7 +84,7 @@ async def test_the_customer_sees_the_agent_typing_by_long_poll_and_events(
         ("typing", "False"),
         ("agent_message", "None"),
     }
-    await cast(AsyncGenerator[ChatEvent, None], stream).aclose()
+    await cast(AsyncGenerator[ChatEvent], stream).aclose()
     assert (await read(client, session))["agent_typing"] is False
 
 
