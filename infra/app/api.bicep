@@ -1,4 +1,4 @@
-// The Function App on the Flex Consumption plan (Python 3.11) with its user-assigned identity,
+// The Function App on the Flex Consumption plan (Python 3.13) with its user-assigned identity,
 // and every app setting the app reads. Names are those of local.settings.sample.json and
 // shared/settings.py; tests/infra/test_infra.py fails when one is missing here or one here is
 // read by nothing. FUNCTIONS_WORKER_RUNTIME is not an app setting on Flex Consumption (the
@@ -34,7 +34,7 @@ param authAudience string
 param logLevel string = 'INFO'
 
 @description('The Python version Flex Consumption runs (functionAppConfig.runtime).')
-param pythonVersion string = '3.11'
+param pythonVersion string = '3.13'
 @description('Subnet (delegated to Microsoft.App/environments) for outbound VNet integration; empty: none.')
 param virtualNetworkSubnetId string = ''
 
