@@ -43,7 +43,11 @@ async def serve(args: argparse.Namespace) -> None:
     from devserver.banner import banner
     from devserver.seed import seed_demo
     from shared.bootstrap import close_container, get_container
+    from shared.telemetry_setup import configure_telemetry
 
+    # As function_app does in Azure (it calls it too, which then changes nothing): spans and
+    # metrics go where OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER say, else nowhere.
+    configure_telemetry()
     function_app = importlib.import_module("function_app")
     catalog = discover(function_app.app)
     services = await get_container()

@@ -26,7 +26,7 @@ from azure.functions.timer import TimerRequest
 from croniter import croniter
 
 from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
-from shared.adapters.service_bus import CONTENT_TYPE, application_properties
+from shared.adapters.service_bus import CONTENT_TYPE
 
 log = logging.getLogger("devserver")
 
@@ -98,9 +98,10 @@ async def _invoke(handler: Handler, arg_name: str, argument: object) -> None:
 
 def as_service_bus_message(leased: LeasedMessage) -> ServiceBusMessage:
     """The binding object the Functions host would hand the trigger for this delivery, with
-    what the Service Bus adapter sends besides the body (tests/functions_runtime checks it
-    against what Azure's runtime decodes)."""
-    properties = application_properties(leased.queue)
+    the application properties it was sent with (its body's type, its sender's trace context)
+    as Service Bus keeps them (tests/functions_runtime checks it against what Azure's runtime
+    decodes)."""
+    properties = leased.application_properties
     return ServiceBusMessage(
         body=leased.body.encode("utf-8"),
         message_id=leased.message_id,

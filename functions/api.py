@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from functions.body_limit import BodyLimit
 from functions.dependencies import ContainerProvider
+from functions.http_spans import ServerSpans
 from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from functions.routes import (
@@ -51,4 +52,6 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
     # Inside the chat CORS layer, so a widget can read its 413.
     api.add_middleware(BodyLimit)
     api.add_middleware(chat.ChatCors)
+    # Outermost: the span covers every answer, a refused body or a CORS preflight too.
+    api.add_middleware(ServerSpans)
     return api

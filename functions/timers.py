@@ -13,6 +13,7 @@ blueprint = func.Blueprint()
 async def routing_sweep(timer: func.TimerRequest) -> None:
     services = await get_container()
     await services.routing.sweep()
+    await services.queue_metrics.record_backlogs()
 
 
 @blueprint.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False)

@@ -40,6 +40,7 @@ from shared.services.ingest import IngestService
 from shared.services.notices import CustomerNotices
 from shared.services.outbound import OutboundService
 from shared.services.presence import PresenceService
+from shared.services.queue_metrics import QueueMetrics
 from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
 from shared.services.sentiment import SentimentSwitch
@@ -79,6 +80,7 @@ class Container:
     # --- supervision and figures ---
     supervisor: SupervisorService
     figures: FiguresService
+    queue_metrics: QueueMetrics
     # --- typing indicators ---
     typing: TypingService
 
@@ -194,6 +196,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         presence=presence,
         collaboration=CollaborationService(store, routing, clock, notices=notices),
         supervisor=SupervisorService(store, clock),
+        queue_metrics=QueueMetrics(store, clock),
         figures=FiguresService(
             store,
             clock,

@@ -525,12 +525,15 @@ class MessageBus(Protocol):
 
 class SendFailed(Exception):
     """A provider refused or failed a send. Permanent failures mark the message failed with
-    the reason; transient ones are retried through the queue."""
+    the reason; transient ones are retried through the queue. `code` is the provider's error
+    code or HTTP status, or a word for what failed before one (`unreachable`): the send-failure
+    metric counts by it, so it never carries the number or the text."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, code: str = "unspecified") -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
+        self.code = code
 
 
 class SmsSender(Protocol):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import time
 import uuid
@@ -22,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared import telemetry
+from shared.adapters.service_bus import application_properties
 from shared.adapters.sqlite.database import SqliteDatabase
 
 
@@ -35,6 +38,8 @@ class LeasedMessage:
     delivery_count: int
     enqueued_at: float
     lease_token: str
+    application_properties: dict[str, str]
+    """What Service Bus would deliver besides the body: the body's type, the trace context."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class DeadLetter:
     body: str
     attempts: int
     reason: str
+    application_properties: dict[str, str]
 
 
 class LocalMessageBus:
@@ -86,6 +92,26 @@ class LocalMessageBus:
         message_id: str | None = None,
         not_before: datetime | None = None,
     ) -> None:
+        with telemetry.publishing(queue_name, message_id=message_id) as trace_context:
+            await self._insert(
+                queue_name,
+                body,
+                session_id=session_id,
+                message_id=message_id,
+                not_before=not_before,
+                properties=application_properties(queue_name, trace_context),
+            )
+
+    async def _insert(
+        self,
+        queue_name: str,
+        body: str,
+        *,
+        session_id: str | None,
+        message_id: str | None,
+        not_before: datetime | None,
+        properties: dict[str, str],
+    ) -> None:
         now = self._clock()
         enqueue_at = now if not_before is None else max(now, _epoch_seconds(not_before))
 
@@ -100,7 +126,7 @@ class LocalMessageBus:
                     return
             db.execute(
                 "INSERT INTO queue_messages (queue, session_id, message_id, body, enqueued_at, "
-                "visible_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "visible_at, application_properties) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     queue_name,
                     session_id,
@@ -108,6 +134,7 @@ class LocalMessageBus:
                     body,
                     enqueue_at,
                     enqueue_at,
+                    json.dumps(properties),
                 ),
             )
 
@@ -155,6 +182,7 @@ class LocalMessageBus:
                     delivery_count=row["attempts"] + 1,
                     enqueued_at=row["enqueued_at"],
                     lease_token=token,
+                    application_properties=_properties(row),
                 )
 
         return await self._db.atomic(lease)
@@ -226,6 +254,7 @@ class LocalMessageBus:
                 body=row["body"],
                 attempts=row["attempts"],
                 reason=row["reason"],
+                application_properties=_properties(row),
             )
             for row in rows
         ]
@@ -234,7 +263,7 @@ class LocalMessageBus:
     def _dead_letter(db: sqlite3.Connection, row: sqlite3.Row, reason: str, now: float) -> None:
         db.execute(
             "INSERT INTO dead_letters (seq, queue, session_id, message_id, body, attempts, "
-            "reason, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "reason, dead_at, application_properties) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row["seq"],
                 row["queue"],
@@ -244,9 +273,21 @@ class LocalMessageBus:
                 row["attempts"],
                 reason,
                 now,
+                row["application_properties"],
             ),
         )
         db.execute("DELETE FROM queue_messages WHERE seq = ?", (row["seq"],))
+        # Service Bus's own DeadletteredMessages metric plays this part in Azure.
+        telemetry.record_dead_letter(row["queue"])
+
+
+def _properties(row: sqlite3.Row) -> dict[str, str]:
+    """A row's application properties; a message stored before they were kept has its
+    queue's plain ones."""
+    stored = row["application_properties"]
+    if stored is None:
+        return application_properties(row["queue"])
+    return {str(k): str(v) for k, v in json.loads(stored).items()}
 
 
 def _epoch_seconds(instant: datetime) -> float:

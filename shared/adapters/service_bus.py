@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from azure.core.credentials_async import AsyncTokenCredential
@@ -17,6 +18,7 @@ from azure.identity.aio import DefaultAzureCredential
 from azure.servicebus import ServiceBusMessage
 from azure.servicebus.aio import ServiceBusClient, ServiceBusSender
 
+from shared import telemetry
 from shared.bus_messages import BUS_QUEUES
 
 CONTENT_TYPE = "application/json"
@@ -24,10 +26,17 @@ BODY_TYPE_PROPERTY = "body_type"
 """Names the body's model, so a dead letter or a peeked message says what it is."""
 
 
-def application_properties(queue_name: str) -> dict[str, str]:
+def application_properties(
+    queue_name: str, trace_context: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """What a message on `queue_name` carries besides its body (the local runtime hands its
-    triggers the same)."""
-    return {BODY_TYPE_PROPERTY: BUS_QUEUES[queue_name].body.__name__}
+    triggers the same): its body's type, and the sender's W3C trace context (`traceparent`,
+    `tracestate`), which makes the consumer's span a child of the sender's."""
+    properties = dict(trace_context or {})
+    spec = BUS_QUEUES.get(queue_name)
+    if spec is not None:  # the embedded bus also carries tests' own queues
+        properties[BODY_TYPE_PROPERTY] = spec.body.__name__
+    return properties
 
 
 def build_message(
@@ -37,6 +46,7 @@ def build_message(
     session_id: str | None,
     message_id: str | None,
     not_before: datetime | None,
+    trace_context: Mapping[str, str] | None = None,
 ) -> ServiceBusMessage:
     """The message `MessageBus.send` puts on `queue_name`. Raises ValueError for what Service Bus
     would refuse or misroute: an unknown queue, a session queue without a session id, a naive
@@ -52,7 +62,7 @@ def build_message(
         body,
         content_type=CONTENT_TYPE,
         # A copy typed as the SDK types its property map.
-        application_properties=dict(application_properties(queue_name).items()),
+        application_properties=dict(application_properties(queue_name, trace_context).items()),
         session_id=session_id,
         # Duplicate detection keys on the message id: a random one when the sender has none.
         message_id=message_id or uuid.uuid4().hex,
@@ -89,13 +99,19 @@ class ServiceBusMessageBus:
         message_id: str | None = None,
         not_before: datetime | None = None,
     ) -> None:
-        message = build_message(
-            queue_name, body, session_id=session_id, message_id=message_id, not_before=not_before
-        )
-        sender, lock = self._sender(queue_name)
-        # An async sender is not safe for concurrent sends (azure-sdk-for-python#36334).
-        async with lock:
-            await sender.send_messages(message)
+        with telemetry.publishing(queue_name, message_id=message_id) as trace_context:
+            message = build_message(
+                queue_name,
+                body,
+                session_id=session_id,
+                message_id=message_id,
+                not_before=not_before,
+                trace_context=trace_context,
+            )
+            sender, lock = self._sender(queue_name)
+            # An async sender is not safe for concurrent sends (azure-sdk-for-python#36334).
+            async with lock:
+                await sender.send_messages(message)
 
     def _sender(self, queue_name: str) -> tuple[ServiceBusSender, asyncio.Lock]:
         """One sender per queue for the life of the process: opening a link is expensive."""

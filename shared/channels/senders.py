@@ -14,7 +14,9 @@ def account_of[Account: (TwilioAccount, TeleSignAccount, AcsAccount)](
     """The channel's account of the provider a sender serves; a channel of another provider
     reaching it fails permanently: resending would not help."""
     if not isinstance(channel.account, kind):
-        raise SendFailed(f"channel {channel.id} is not a {kind.__name__}", permanent=True)
+        raise SendFailed(
+            f"channel {channel.id} is not a {kind.__name__}", permanent=True, code="configuration"
+        )
     return channel.account
 
 
@@ -34,5 +36,9 @@ class ProviderSmsSender:
     ) -> str:
         sender = self._senders.get(channel.provider) if channel.provider else None
         if sender is None:
-            raise SendFailed(f"channel {channel.id} has no SMS provider account", permanent=True)
+            raise SendFailed(
+                f"channel {channel.id} has no SMS provider account",
+                permanent=True,
+                code="configuration",
+            )
         return await sender.send(channel, message_id=message_id, to=to, from_=from_, text=text)

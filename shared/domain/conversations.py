@@ -184,6 +184,11 @@ class Message(MessageForAgents):
     sentiment: Sentiment | None = Field(
         default=None, description="a customer message's, when scored; never shown to customers"
     )
+    trace_context: str | None = Field(
+        default=None,
+        description="an agent's reply: the W3C traceparent it was written in, which its send "
+        "and delivery reports continue",
+    )
 
 
 class DeliveryReport(Model):

@@ -103,6 +103,12 @@ class WorkItem(Model):
         default=(), description="every time routing gave it to an agent, in order"
     )
     transfers: tuple[Transfer, ...] = Field(default=(), description="its transfers, in order")
+    # --- tracing ---
+    trace_context: str | None = Field(
+        default=None,
+        description="the W3C traceparent of the customer message that made this work: its "
+        "routing, the agent's answer and its delivery continue that trace",
+    )
 
     # The changes below are the stores' to make atomically; each is written here once so
     # every store makes the same one.

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from pydantic import Field
 
+from shared import telemetry
 from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind
@@ -261,6 +262,25 @@ class AgentWorkService:
             raise Forbidden("a consultant writes internal notes only")
         if part.role is WorkRole.PAST:
             raise Conflict("the conversation is closed: reopen it to write")
+        # The reply continues the trace of the customer message that made the work (linked to
+        # this request's own), and its send and delivery reports continue it in turn.
+        with telemetry.continuing("conversation.reply", part.item.trace_context) as span:
+            telemetry.identify(
+                span,
+                conversation_id=conversation_id,
+                channel_id=part.conversation.channel_id,
+                work_item_id=part.item.id,
+                queue_id=part.item.queue_id,
+            )
+            stored = await self._write(agent_id, part.conversation, text, internal=internal)
+            telemetry.identify(span, message_id=stored.id)
+        return stored
+
+    async def _write(
+        self, agent_id: str, conversation: ConversationForAgents, text: str, *, internal: bool
+    ) -> Message:
+        """The message stored and, customer-visible, put on `outbound` first."""
+        conversation_id = conversation.id
         message = Message(
             id=new_message_id(conversation_id),
             conversation_id=conversation_id,
@@ -271,6 +291,7 @@ class AgentWorkService:
             text=text,
             status=None if internal else DeliveryStatus.QUEUED,
             created_at=self._clock.now(),
+            trace_context=None if internal else telemetry.current_traceparent(),
         )
         if not internal:
             # Enqueued first, carrying the message: should this process die before storing it,
@@ -288,7 +309,7 @@ class AgentWorkService:
         )
         if stored is None:
             raise RuntimeError(f"agent message {message.id} was neither stored nor found")
-        if not internal and part.conversation.channel == ChannelKind.CHAT:
+        if not internal and conversation.channel == ChannelKind.CHAT:
             # Sent: the visitor no longer sees the agent typing (SMS shows no typing at all).
             await self._store.set_typing(conversation_id, TypingParty.AGENT, self._clock.now())
         return stored

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from shared import telemetry
 from shared.domain.conversations import ConversationStatus
 from shared.domain.routing import is_open
 from shared.domain.routing_config import AssignmentMethod, AutomatedEvent, WorkDistribution
@@ -68,10 +69,15 @@ class AssignmentService:
 
     async def accept(self, agent_id: str, conversation_id: str) -> WorkView:
         item = await self._offer(agent_id, conversation_id)
-        accepted = await self._store.accept_offer(item.id, agent_id, self._clock.now())
-        if accepted is None:
-            raise Conflict("the offer lapsed or was withdrawn before you accepted it")
-        await self._notices.announce(accepted, AutomatedEvent.AGENT_ASSIGNED, agent_id=agent_id)
+        # In the trace of the customer message that made the work, linked to this request's.
+        with telemetry.continuing("work.accept", item.trace_context) as span:
+            telemetry.identify(
+                span, conversation_id=conversation_id, work_item_id=item.id, queue_id=item.queue_id
+            )
+            accepted = await self._store.accept_offer(item.id, agent_id, self._clock.now())
+            if accepted is None:
+                raise Conflict("the offer lapsed or was withdrawn before you accepted it")
+            await self._notices.announce(accepted, AutomatedEvent.AGENT_ASSIGNED, agent_id=agent_id)
         return await self._view(accepted)
 
     async def decline(self, agent_id: str, conversation_id: str) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from opentelemetry import metrics
 
+from shared import telemetry
 from shared.bus_messages import DELIVERY
 from shared.domain.conversations import DeliveryReport, DeliveryStatus, Message
 from shared.domain.messaging import advance_delivery
@@ -41,6 +42,17 @@ class DeliveryService:
         if message is None:
             await self._wait_or_drop(report, key)
             return None
+        # In the trace of the reply it reports on, linked to the provider's callback.
+        with telemetry.continuing("delivery.report", message.trace_context) as span:
+            telemetry.identify(
+                span,
+                conversation_id=message.conversation_id,
+                message_id=message.id,
+                provider=report.provider,
+            )
+            return await self._apply(report, message)
+
+    async def _apply(self, report: DeliveryReport, message: Message) -> Message | None:
         if message.status is None:
             return message  # not a customer-visible message: nothing is delivered
         if report.status is None:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from shared import telemetry
 from shared.domain.channels import Channel
 from shared.domain.conversations import (
     Conversation,
@@ -90,6 +91,20 @@ class IngestService:
     async def ingest(self, inbound: InboundMessage) -> IngestOutcome:
         """Idempotent: a redelivered message is not stored twice, and whatever a crashed
         earlier attempt left undone (the work item, the routing request) is done now."""
+        with telemetry.span("ingest") as span:
+            telemetry.identify(span, provider=inbound.provider)
+            outcome = await self._ingest(inbound)
+            telemetry.identify(
+                span,
+                conversation_id=outcome.conversation.id,
+                channel_id=outcome.conversation.channel_id,
+                work_item_id=outcome.work_item.id,
+                queue_id=outcome.work_item.queue_id,
+                message_id=None if outcome.message is None else outcome.message.id,
+            )
+            return outcome
+
+    async def _ingest(self, inbound: InboundMessage) -> IngestOutcome:
         channel = await self._channel(inbound)
         if channel is None:
             raise NotFound(f"no {inbound.channel} channel at {inbound.business_address}")
@@ -231,6 +246,8 @@ class IngestService:
                     required_skills=decision.required_skills,
                     status=WorkItemStatus.BOT if with_bot else WorkItemStatus.WAITING,
                     enqueued_at=self._clock.now(),
+                    # Routing, the agent's answer and its delivery continue this trace.
+                    trace_context=telemetry.current_traceparent(),
                 )
             )
             log.info(

@@ -9,6 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Protocol
 
+from shared import telemetry
 from shared.domain.conversations import Conversation
 from shared.domain.lifecycle import (
     InvalidTransition,
@@ -74,6 +75,8 @@ async def reopened_work(
             capacity_units=last.capacity_units,
             required_skills=last.required_skills,
             enqueued_at=now,
+            # The reopening request's trace (the customer's message, or the agent's reopen).
+            trace_context=telemetry.current_traceparent(),
         )
     )
     if not created:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Protocol
 
+from shared import telemetry
 from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms
@@ -73,15 +74,25 @@ class OutboundService:
                 "message %s: channel %s is gone: not sent", message_id, conversation.channel_id
             )
             return message
+        provider = str(channel.provider or channel.kind)
         try:
-            provider_id = await self._sms.send(
-                channel,
-                message_id=message.id,
-                to=conversation.customer_address,
-                from_=conversation.business_address,
-                text=message.text,
-            )
+            with telemetry.span("sms.send") as span:
+                telemetry.identify(
+                    span,
+                    conversation_id=conversation.id,
+                    channel_id=channel.id,
+                    message_id=message.id,
+                    provider=provider,
+                )
+                provider_id = await self._sms.send(
+                    channel,
+                    message_id=message.id,
+                    to=conversation.customer_address,
+                    from_=conversation.business_address,
+                    text=message.text,
+                )
         except SendFailed as failure:
+            telemetry.record_send(provider, error_code=failure.code, permanent=failure.permanent)
             failed_attempts = request.failed_attempts + 1
             if not failure.permanent and failed_attempts < MAX_SEND_ATTEMPTS:
                 await self._retry_later(conversation, request, failed_attempts, failure.reason)
@@ -90,9 +101,10 @@ class OutboundService:
             return await self._store.set_message_delivery(
                 message.id, DeliveryStatus.FAILED, None, failure.reason
             )
+        telemetry.record_send(provider)
         # Prefixed like inbound ids, so a delivery report finds its message per provider.
         return await self._store.set_message_delivery(
-            message.id, DeliveryStatus.SENT, f"{channel.provider or channel.kind}:{provider_id}"
+            message.id, DeliveryStatus.SENT, f"{provider}:{provider_id}"
         )
 
     async def _retry_later(

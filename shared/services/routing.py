@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shared import telemetry
 from shared.bus_messages import ROUTE, RouteRequest
 from shared.domain.agent_index import AgentIndex
 from shared.domain.routing import Placement, next_opening, place
@@ -371,6 +372,7 @@ class RoutingService:
             if won is not None:
                 verdicts[agent_id] = CandidateVerdict(agent_id=agent_id)
                 action = "assigned" if offer_until is None else "offered"
+                telemetry.work_given(won, now, offered=offer_until is not None)
                 await self.record_decision(
                     won,
                     reason=f"{action} by {queue.assignment_method}",

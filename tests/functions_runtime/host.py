@@ -29,6 +29,7 @@ import httpx
 from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
 from shared.adapters.service_bus import build_message
 from shared.bus_messages import LOCK_DURATION
+from shared.telemetry import TRACE_PROPERTIES
 
 APP_DIRECTORY = Path(__file__).resolve().parents[2]
 SCRIPT_MODULE = "function_app"
@@ -272,6 +273,10 @@ class FunctionsHost:
             session_id=leased.session_id,
             message_id=leased.message_id,
             not_before=None,
+            # With the trace context the sender put in its application properties.
+            trace_context={
+                k: v for k, v in leased.application_properties.items() if k in TRACE_PROPERTIES
+            },
         )
         properties = dict(sent.application_properties or {})
         metadata: dict[str, object] = {

@@ -20,11 +20,14 @@ LAYERS = {
     "shared.errors": "domain",
     "shared.ports": "ports",
     "shared.bus_messages": "ports",
+    # What services record (the OpenTelemetry API only), beside the ports they are written on.
+    "shared.telemetry": "ports",
     "shared.services": "services",
     "shared.adapters": "adapters",
     "shared.channels": "adapters",
     "shared.bootstrap": "root",
     "shared.settings": "root",
+    "shared.telemetry_setup": "root",
     "functions": "functions",
     "function_app": "functions",
     "devserver": "devserver",
@@ -114,3 +117,16 @@ def test_no_module_imports_itself_back() -> None:
 def test_the_check_sees_real_imports(module: str) -> None:
     """Guards the check itself: modules known to import others are seen doing so."""
     assert graph()[module]
+
+
+def test_only_the_start_up_module_touches_the_telemetry_sdk() -> None:
+    """Services and adapters record through the OpenTelemetry API (shared/telemetry.py); the
+    SDK and the exporters are set up once, at start-up, in shared/telemetry_setup.py."""
+    sdk = ("opentelemetry.sdk", "opentelemetry.exporter", "azure.monitor")
+    importers = sorted(
+        name
+        for name, path in modules().items()
+        for target in imports(path, {})
+        if target.startswith(sdk)
+    )
+    assert importers == ["shared.telemetry_setup"] * len(importers) and importers

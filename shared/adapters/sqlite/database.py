@@ -131,6 +131,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX conversations_by_customer
         ON conversations (json_extract(doc, '$.customer_id'), id);
     """,
+    # The embedded bus keeps each message's application properties (JSON), as Service Bus
+    # does: the trace context a consumer continues, kept on a dead letter too.
+    """
+    ALTER TABLE queue_messages ADD COLUMN application_properties TEXT;
+    ALTER TABLE dead_letters ADD COLUMN application_properties TEXT;
+    """,
 )
 
 

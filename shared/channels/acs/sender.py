@@ -74,17 +74,23 @@ class AcsSmsSender:
             status = exc.status_code
             reason = f"ACS error {status}: {exc.reason or exc.message}"
             permanent = status is not None and not is_transient(status)
-            raise SendFailed(reason, permanent=permanent) from exc
+            raise SendFailed(reason, permanent=permanent, code=str(status)) from exc
         except AzureError as exc:  # transport failures, token acquisition
-            raise SendFailed(f"ACS unreachable: {exc.message}", permanent=False) from exc
+            raise SendFailed(
+                f"ACS unreachable: {exc.message}", permanent=False, code="unreachable"
+            ) from exc
         if len(results) != 1:
-            raise SendFailed(f"ACS answered for {len(results)} recipients, not 1", permanent=True)
+            raise SendFailed(
+                f"ACS answered for {len(results)} recipients, not 1",
+                permanent=True,
+                code="recipients",
+            )
         (result,) = results
         if not result.successful or not result.message_id:
             # The call as a whole is 202: each recipient succeeds or fails on its own.
             status = result.http_status_code
             reason = f"ACS error {status}: {result.error_message or 'no reason given'}"
-            raise SendFailed(reason, permanent=not is_transient(status))
+            raise SendFailed(reason, permanent=not is_transient(status), code=str(status))
         log.info("message %s sent by ACS as %s", message_id, result.message_id)
         return str(result.message_id)
 
@@ -100,5 +106,7 @@ class AcsSmsSender:
             # The SDK signs with the decoded key; a key that is not base64 never signs right.
             base64.b64decode(account.access_key, validate=True)
         except binascii.Error as exc:
-            raise SendFailed("the ACS access key is not base64", permanent=True) from exc
+            raise SendFailed(
+                "the ACS access key is not base64", permanent=True, code="configuration"
+            ) from exc
         return AzureKeyCredential(account.access_key)

@@ -53,22 +53,34 @@ class TeleSignSmsSender:
         try:
             phone_number = to_international_digits(to)
         except InvalidPhoneNumber as exc:
-            raise SendFailed(f"TeleSign cannot send to that number: {exc}", permanent=True) from exc
+            raise SendFailed(
+                f"TeleSign cannot send to that number: {exc}", permanent=True, code="invalid_number"
+            ) from exc
         # The SDK is synchronous (requests): off the event loop, in a worker thread.
         try:
             response = await asyncio.to_thread(
                 self._post, account, phone_number=phone_number, text=text, message_id=message_id
             )
         except requests.RequestException as exc:
-            raise SendFailed(f"TeleSign unreachable: {exc}", permanent=False) from exc
+            raise SendFailed(
+                f"TeleSign unreachable: {exc}", permanent=False, code="unreachable"
+            ) from exc
         answer = _answer(response.json)
         if not response.ok:
-            raise SendFailed(answer.reason(), permanent=not is_transient(response.status_code))
+            raise SendFailed(
+                answer.reason(),
+                permanent=not is_transient(response.status_code),
+                code=str(response.status_code),
+            )
         if not answer.reference_id:
             # Sent or not, we cannot tell: failing it beats sending it twice on a retry.
-            raise SendFailed("TeleSign accepted the SMS without a reference_id", permanent=True)
+            raise SendFailed(
+                "TeleSign accepted the SMS without a reference_id",
+                permanent=True,
+                code="no_reference_id",
+            )
         if answer.status and delivery_status(answer.status.code) is DeliveryStatus.FAILED:
-            raise SendFailed(answer.reason(), permanent=True)
+            raise SendFailed(answer.reason(), permanent=True, code=str(answer.status.code))
         log.info("message %s sent by TeleSign as %s", message_id, answer.reference_id)
         return answer.reference_id
 

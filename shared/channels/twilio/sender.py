@@ -42,8 +42,12 @@ class TwilioSmsSender:
                 )
         except TwilioRestException as exc:
             reason = f"Twilio error {exc.code}: {exc.msg}" if exc.code else str(exc.msg)
-            raise SendFailed(reason, permanent=not is_transient(exc.status)) from exc
+            raise SendFailed(
+                reason, permanent=not is_transient(exc.status), code=str(exc.code or exc.status)
+            ) from exc
         except (TwilioException, ClientError, TimeoutError) as exc:
-            raise SendFailed(f"Twilio unreachable: {exc}", permanent=False) from exc
+            raise SendFailed(
+                f"Twilio unreachable: {exc}", permanent=False, code="unreachable"
+            ) from exc
         log.info("message %s sent by Twilio as %s", message_id, sent.sid)
         return str(sent.sid)
