@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from fastapi import FastAPI
 
 from functions.body_limit import BodyLimit
@@ -23,6 +26,17 @@ from functions.routes.admin import campaigns, channels, routing_config, settings
 from shared.bootstrap import get_container
 
 
+def _without_native_telemetry() -> dict[str, Any]:
+    """Recent FastAPI traces requests itself once OpenTelemetry is installed: its spans record
+    query strings (webhook secrets, searched numbers), and its request data hands bodies and
+    validation inputs to processors and logs. Off, where FastAPI has it; the app's own server
+    span (functions/http_spans.py) names the route template only."""
+    if "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"telemetry": off}
+
+
 def create_api(container_provider: ContainerProvider = get_container) -> FastAPI:
     api = FastAPI(
         title="Omnichannel customer service",
@@ -30,6 +44,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        **_without_native_telemetry(),
     )
     api.state.container_provider = container_provider
     install_problem_handlers(api)

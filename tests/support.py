@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import importlib
 import itertools
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, NumberDataPoint
+from opentelemetry.sdk.metrics.export import (
+    HistogramDataPoint,
+    InMemoryMetricReader,
+    NumberDataPoint,
+)
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devserver.banner import signed_twilio_form
 from devserver.runtime import FunctionCatalog, as_service_bus_message, discover
@@ -245,27 +253,114 @@ def twilio_call(
 _metric_reader: InMemoryMetricReader | None = None
 
 
-def counter_total(name: str, **attributes: str) -> int:
-    """What a counter the app records has added up to in this process, for these attributes.
-    The first call installs an in-memory meter provider; the app's counters report to it
-    from then on (OpenTelemetry's global provider is set once per process)."""
+def _metric_points(name: str, attributes: dict[str, object]) -> Iterator[object]:
+    """The data points of the app's metric `name` with these attributes. The first call
+    installs an in-memory meter provider; the app's instruments report to it from then on
+    (OpenTelemetry's global provider is set once per process)."""
     global _metric_reader
     if _metric_reader is None:
         _metric_reader = InMemoryMetricReader()
         metrics.set_meter_provider(MeterProvider(metric_readers=[_metric_reader]))
     data = _metric_reader.get_metrics_data()
-    total = 0
     for resource in data.resource_metrics if data else ():
         for scope in resource.scope_metrics:
             for metric in scope.metrics:
                 if metric.name == name:
                     for point in metric.data.data_points:
                         labels = point.attributes or {}
-                        if isinstance(point, NumberDataPoint) and all(
-                            labels.get(k) == v for k, v in attributes.items()
-                        ):
-                            total += int(point.value)
-    return total
+                        if all(labels.get(k) == v for k, v in attributes.items()):
+                            yield point
+
+
+def counter_total(name: str, **attributes: object) -> int:
+    """What a counter the app records has added up to in this process, for these attributes."""
+    return sum(
+        int(point.value)
+        for point in _metric_points(name, attributes)
+        if isinstance(point, NumberDataPoint)
+    )
+
+
+def gauge_value(name: str, **attributes: object) -> float | None:
+    """The last value a gauge recorded for these attributes (None: never recorded)."""
+    values = [
+        float(point.value)
+        for point in _metric_points(name, attributes)
+        if isinstance(point, NumberDataPoint)
+    ]
+    assert len(values) <= 1, f"{name}: {len(values)} series match {attributes}"
+    return values[0] if values else None
+
+
+def histogram_count(name: str, **attributes: object) -> int:
+    """How many values a histogram has recorded for these attributes."""
+    return sum(
+        int(point.count)
+        for point in _metric_points(name, attributes)
+        if isinstance(point, HistogramDataPoint)
+    )
+
+
+class _SpanSink(SpanExporter):
+    """The process's one span exporter: hands spans to the running test's exporter, if any,
+    and drops them otherwise, so no test sees another's spans."""
+
+    def __init__(self) -> None:
+        self.target: InMemorySpanExporter | None = None
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if self.target is not None:
+            return self.target.export(spans)
+        return SpanExportResult.SUCCESS
+
+
+_span_sink: _SpanSink | None = None
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans the app ends during the test, in memory. OpenTelemetry's global tracer
+    provider can be set once per process: the first use installs one whose only exporter
+    forwards to the running test's, and each test's exporter is detached when it ends."""
+    global _span_sink
+    if _span_sink is None:
+        _span_sink = _SpanSink()
+        provider = trace.get_tracer_provider()
+        if not isinstance(provider, TracerProvider):  # else OTEL_* settings configured one
+            provider = TracerProvider()
+            trace.set_tracer_provider(provider)
+        provider.add_span_processor(SimpleSpanProcessor(_span_sink))
+    exporter = InMemorySpanExporter()
+    _span_sink.target = exporter
+    yield exporter
+    _span_sink.target = None
+    exporter.clear()
+
+
+# A number in E.164 (what the app stores and providers send) and an e-mail address: neither
+# may appear in a span, whatever the test.
+E164 = re.compile(r"\+\d{7,15}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+
+
+def assert_no_personal_data(spans: Iterable[ReadableSpan], *, secrets: Iterable[str]) -> None:
+    """No span's name, attribute, event or link attribute, or status holds a phone number,
+    an e-mail address, or any of `secrets` (the message texts, numbers and names the test
+    used), in any form a value may take."""
+    said = [s for s in secrets if s]
+    for span in spans:
+        values: list[object] = [span.name, span.status.description]
+        values += list((span.attributes or {}).values())
+        for event in span.events:
+            values += [event.name, *(event.attributes or {}).values()]
+        for link in span.links:
+            values += list((link.attributes or {}).values())
+        for value in values:
+            text = str(value)
+            assert not E164.search(text), f"a phone number in span {span.name!r}: {text!r}"
+            assert not EMAIL.search(text), f"an e-mail address in span {span.name!r}: {text!r}"
+            for secret in said:
+                assert secret not in text, f"{secret!r} in span {span.name!r}: {text!r}"
 
 
 _numbers = itertools.count(8000)  # above every number the tests spell out

@@ -8,9 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
+from tests.support import counter_total, spans
+
+__all__ = ["spans"]
+DESTINATION = "messaging.destination.name"
 
 
 class ManualClock:
@@ -290,3 +295,30 @@ async def test_a_scheduled_send_does_not_wake_idle_consumers(
     assert not waiter.done()
     await queue.send("q", "y")
     await asyncio.wait_for(waiter, 1)
+
+
+async def test_a_message_keeps_its_senders_trace_context_through_to_its_dead_letter(
+    queue: LocalMessageBus, clock: ManualClock, spans: InMemorySpanExporter
+) -> None:
+    """As Service Bus keeps application properties: the consumer gets the sender's
+    traceparent (its producer span's), and so does whoever reads the dead letter."""
+    dead_before = counter_total("omnichannel.bus.dead_lettered", **{DESTINATION: "inbound"})
+    await queue.send("inbound", "poison", message_id="bad")
+    (producer,) = spans.get_finished_spans()
+    assert producer.name == "send inbound" and producer.context is not None
+    sent = producer.context
+    traceparent = f"00-{sent.trace_id:032x}-{sent.span_id:016x}-{int(sent.trace_flags):02x}"
+    for _ in range(3):
+        leased = await queue.receive("inbound")
+        assert leased is not None
+        assert leased.application_properties == {
+            "traceparent": traceparent,
+            "body_type": "InboundMessage",
+        }
+        await queue.abandon(leased, "ValueError: cannot parse")
+        clock.now += 10
+    (letter,) = await queue.dead_letters("inbound")
+    assert letter.application_properties["traceparent"] == traceparent
+    assert counter_total("omnichannel.bus.dead_lettered", **{DESTINATION: "inbound"}) == (
+        dead_before + 1
+    )

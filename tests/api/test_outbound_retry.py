@@ -23,9 +23,12 @@ from shared.domain.channels import Channel
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.ports import SendFailed
 from shared.services.outbound import MAX_SEND_ATTEMPTS, OutboundService, retry_delay
-from tests.support import ManualClock
+from shared.telemetry import PROVIDER
+from tests.support import ManualClock, counter_total
 
 CUSTOMER = "+14155550101"
+FAILURES = "omnichannel.sms.send_failures"
+SENT = "omnichannel.sms.sent"
 
 
 class ScriptedProvider:
@@ -201,3 +204,19 @@ async def test_a_permanent_failure_fails_at_once_without_a_retry(rig: Rig) -> No
     assert failed is not None
     assert (failed.status, failed.error) == (DeliveryStatus.FAILED, "21211: invalid 'To'")
     assert await rig.queue.pending_count(OUTBOUND) == 0
+
+
+async def test_each_failed_send_is_counted_by_provider_and_code(rig: Rig) -> None:
+    """The send-failure metric the provider-failure alert reads: by provider and error code."""
+    refused = {PROVIDER: "twilio", "error.type": "21610", "omnichannel.sms.permanent": True}
+    sent = {PROVIDER: "twilio"}
+    before = (counter_total(FAILURES, **refused), counter_total(SENT, **sent))
+    provider = ScriptedProvider(
+        SendFailed("Twilio error 21610: the number unsubscribed", permanent=True, code="21610")
+    )
+    failed = await rig.outbound(provider).send(OutboundRequest(message_id=rig.message.id))
+    assert failed is not None and failed.status == DeliveryStatus.FAILED
+    assert (counter_total(FAILURES, **refused), counter_total(SENT, **sent)) == (
+        before[0] + 1,
+        before[1],
+    )

@@ -11,9 +11,9 @@ import pytest
 from shared.bootstrap import Container
 from tests.functions_runtime.host import FunctionsHost
 from tests.functions_runtime.protocol import compile_protocol
-from tests.support import PUBLIC_BASE_URL, clock, clocked, extra_settings, services
+from tests.support import PUBLIC_BASE_URL, clock, clocked, extra_settings, services, spans
 
-__all__ = ["clock", "clocked", "extra_settings", "services"]
+__all__ = ["clock", "clocked", "extra_settings", "services", "spans"]
 
 
 @pytest.fixture(scope="session")

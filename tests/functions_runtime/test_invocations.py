@@ -4,6 +4,7 @@ Python runtime, as in Azure: the observable results of the local runtime's end-t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -12,10 +13,12 @@ import azure.functions as func
 import httpx
 import pytest
 from azure_functions_runtime.bindings.meta import from_incoming_proto
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from devserver.runtime import as_service_bus_message
 from shared.bootstrap import Container
-from shared.bus_messages import BUS_QUEUES, INBOUND, MAX_DELIVERY_COUNT
+from shared.bus_messages import BUS_QUEUES, INBOUND, MAX_DELIVERY_COUNT, ROUTE, RouteRequest
 from shared.domain.figures import FigureScope
 from shared.domain.identity import Role
 from tests.api.test_bots import HELLO, give_bot, reply
@@ -244,3 +247,36 @@ async def test_a_trigger_is_handed_the_message_the_local_runtime_hands_it(
     assert seen(real) == seen(local)
     assert (real.session_id, real.message_id, real.delivery_count) == ("s-1", "m-1", 2)
     assert real.application_properties == {"body_type": BUS_QUEUES[queue_name].body.__name__}
+
+
+async def test_a_messages_traceparent_makes_the_triggers_span_its_child(
+    functions: FunctionsHost, services: Container, spans: InMemorySpanExporter
+) -> None:
+    """A Service Bus message whose application properties carry a W3C traceparent (as the app's
+    adapter, or Service Bus's SDK, sends it) is handled in a consumer span of that trace."""
+    trace_id, parent_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    queue = bus(services)
+    await queue.send(ROUTE, RouteRequest(queue_id="q-general").model_dump_json(), session_id="q")
+    leased = await queue.receive(ROUTE)
+    assert leased is not None
+    traced = dataclasses.replace(
+        leased,
+        application_properties={
+            **leased.application_properties,
+            "traceparent": f"00-{trace_id}-{parent_id}-01",
+            "tracestate": "vendor=value",
+        },
+    )
+    _, _, metadata = functions.service_bus_input(traced)
+    assert "traceparent" in metadata["ApplicationProperties"].json  # as the host hands it over
+    assert functions.succeeded(await functions.deliver(traced))
+
+    (consumer,) = [s for s in spans.get_finished_spans() if s.name == "process route"]
+    assert consumer.kind is SpanKind.CONSUMER
+    assert consumer.parent is not None and consumer.parent.is_remote
+    assert (f"{consumer.parent.trace_id:032x}", f"{consumer.parent.span_id:016x}") == (
+        trace_id,
+        parent_id,
+    )
+    assert consumer.context is not None and f"{consumer.context.trace_id:032x}" == trace_id
+    assert consumer.context.trace_state.get("vendor") == "value"

@@ -1,3 +1,3 @@
-from tests.support import client, clock, clocked, extra_settings, services
+from tests.support import client, clock, clocked, extra_settings, services, spans
 
-__all__ = ["client", "clock", "clocked", "extra_settings", "services"]
+__all__ = ["client", "clock", "clocked", "extra_settings", "services", "spans"]
