@@ -7,6 +7,7 @@ trace, linked; no span carries a number, an address or a text; the metrics are r
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 import httpx
 from opentelemetry.sdk.trace import ReadableSpan
@@ -60,7 +61,7 @@ def by_trace(spans: tuple[ReadableSpan, ...]) -> dict[int, list[ReadableSpan]]:
     return traces
 
 
-def one(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+def one(spans: Iterable[ReadableSpan], name: str) -> ReadableSpan:
     (found,) = [s for s in spans if s.name == name]
     return found
 
@@ -135,7 +136,9 @@ async def test_a_message_and_its_answer_are_one_trace_without_personal_data(
         assert [link.context.span_id for link in span.links] == [cause.context.span_id]
     status_webhook = one(finished, "POST /api/sms/twilio/status")
     assert status_webhook.context is not None
-    assert one(finished, "process delivery").context.trace_id == status_webhook.context.trace_id  # type: ignore[union-attr]
+    delivery_consumer = one(finished, "process delivery").context
+    assert delivery_consumer is not None
+    assert delivery_consumer.trace_id == status_webhook.context.trace_id
 
     # The spans name what they concern, by identifier.
     ingest = one(conversation, "ingest").attributes or {}
