@@ -59,13 +59,16 @@ assignment_latency = _meter.create_histogram(
     unit="s",
     description="From a work item entering its queue to its offer (or assignment) to an agent",
 )
+SMS_SENT = "omnichannel.sms.sent"
+SMS_SEND_FAILURES = "omnichannel.sms.send_failures"
+"""Read by the provider-failure alert (infra/core/monitor/alerts.bicep) by these names."""
 sms_sent = _meter.create_counter(
-    "omnichannel.sms.sent",
+    SMS_SENT,
     unit="{message}",
     description="SMS a provider accepted",
 )
 sms_send_failures = _meter.create_counter(
-    "omnichannel.sms.send_failures",
+    SMS_SEND_FAILURES,
     unit="{attempt}",
     description="SMS sends a provider refused or failed, by provider and error code",
 )

@@ -23,6 +23,7 @@ from checkov.bicep.parser import Parser
 from packaging.specifiers import SpecifierSet
 
 from functions.queue_triggers import CONNECTION
+from shared import telemetry
 from shared.adapters.cosmos.layout import CONTAINERS
 from shared.bus_messages import BUS_QUEUES
 from shared.settings import Settings, setting_name
@@ -43,7 +44,8 @@ HOST_SETTINGS_REPLACED = {
         "AzureWebJobsStorage__clientId",
     },
 }
-# Read by the Functions host and its extensions, not by shared/settings.py.
+# Read by the Functions host and its extensions, not by shared/settings.py (the connection string
+# by shared/telemetry_setup.py too, which exports the app's spans and metrics with it).
 HOST_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
@@ -575,19 +577,20 @@ def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends(
     assert alerts["variables"]["failureRateQuery"]["value"].startswith("requests |")
 
 
-def test_the_send_failure_alert_matches_what_outbound_logs() -> None:
-    """The alert's query looks for the phrases shared/services/outbound.py logs: rendered with
-    sample values, each of its warnings must be one the query counts."""
-    query = parsed(INFRA / "core" / "monitor" / "alerts.bicep")["variables"]["sendFailuresQuery"]
-    phrases = re.findall(r'message contains "([^"]+)"', query["value"])
-    assert 'message startswith "message "' in query["value"]
-    source = (ROOT / "shared" / "services" / "outbound.py").read_text(encoding="utf-8")
-    warnings = re.findall(r'log\.warning\(\s*"([^"]+)"', source)
-    assert len(warnings) == 2, warnings
-    for template in warnings:
-        line = template.replace("%s", "x").replace("%d", "1")
-        assert line.startswith("message ")
-        assert any(phrase in line for phrase in phrases), line
+def test_the_send_failure_alert_reads_the_metrics_the_app_records() -> None:
+    """The alert's query reads the send counters shared/telemetry.py records, by the provider
+    dimension it sets, as a failure rate over the attempts."""
+    alerts = parsed(INFRA / "core" / "monitor" / "alerts.bicep")
+    query = alerts["variables"]["sendFailuresQuery"]["value"]
+    assert query.startswith("customMetrics |")
+    assert {telemetry.SMS_SENT, telemetry.SMS_SEND_FAILURES} == set(
+        re.findall(r'name == "([^"]+)"', query)
+    )
+    assert f'customDimensions["{telemetry.PROVIDER}"]' in query
+    assert "failed * 100.0 / (failed + sent) > ${sendFailureRatePercent}" in query
+    assert "failed + sent >= ${sendFailureMinimumAttempts}" in query
+    for name in ("sendFailureRatePercent", "sendFailureMinimumAttempts"):
+        assert isinstance(alerts["parameters"][name]["default"], int)
 
 
 @pytest.mark.parametrize(

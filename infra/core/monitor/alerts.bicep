@@ -1,6 +1,7 @@
 // What wakes an operator: an action group that e-mails ALERT_EMAIL, and alerts on dead-lettered
-// messages (one per work queue), on the share of function invocations that fail, and on SMS the
-// providers would not take. docs/deploy.md says what each means and where to look.
+// messages (one per work queue), on the share of function invocations that fail, and on the
+// share of SMS sends a provider fails (the app's send-failure metric). docs/deploy.md says what
+// each means and where to look.
 param namePrefix string
 param location string = resourceGroup().location
 param tags object = {}
@@ -11,6 +12,10 @@ param queueNames array
 param applicationInsightsId string
 @description('Alert when more than this share (percent) of function invocations fail in 15 minutes (20 invocations or more).')
 param failureRatePercent int = 5
+@description('Alert when more than this share (percent) of one provider\'s SMS send attempts fail in 15 minutes.')
+param sendFailureRatePercent int = 10
+@description('The send-failure alert counts only a provider with at least this many send attempts in those 15 minutes.')
+param sendFailureMinimumAttempts int = 10
 
 var emailReceivers = empty(alertEmail) ? [] : [
   {
@@ -21,10 +26,11 @@ var emailReceivers = empty(alertEmail) ? [] : [
 ]
 // Every function invocation (HTTP, queue, timer) is a row of `requests`: host.json keeps them.
 var failureRateQuery = 'requests | summarize total = count(), failed = countif(success == false) | where total >= 20 and failed * 100.0 / total > ${failureRatePercent}'
-// shared/services/outbound.py logs a send the provider refused for good as "message <id> failed:
-// <reason>" and a retried one as "message <id>: transient failure <n> ..." (a test keeps these
-// phrases in step with the code).
-var sendFailuresQuery = 'traces | where severityLevel >= 2 and message startswith "message " | summarize failed = countif(message contains " failed: "), retried = countif(message contains ": transient failure ") | where failed > 0 or retried >= 10'
+// SMS sends per provider, from the app's OpenTelemetry counters (shared/telemetry.py), which the
+// Azure Monitor distribution exports to customMetrics: omnichannel.sms.sent counts the sends a
+// provider took, omnichannel.sms.send_failures each refused or failed attempt (dimensions: the
+// provider and its error code). A test keeps these names in step with the code.
+var sendFailuresQuery = 'customMetrics | where name in ("omnichannel.sms.send_failures", "omnichannel.sms.sent") | extend provider = tostring(customDimensions["omnichannel.provider"]) | summarize failed = sumif(valueSum, name == "omnichannel.sms.send_failures"), sent = sumif(valueSum, name == "omnichannel.sms.sent") by provider | where failed + sent >= ${sendFailureMinimumAttempts} and failed * 100.0 / (failed + sent) > ${sendFailureRatePercent}'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: '${namePrefix}-operators'
@@ -125,7 +131,7 @@ resource sendFailures 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
   tags: tags
   properties: {
     displayName: 'Provider send failures'
-    description: 'An SMS provider refused a message for good, or 10 sends needed a retry, in 15 minutes.'
+    description: 'More than ${sendFailureRatePercent}% of one SMS provider\'s send attempts failed in 15 minutes.'
     severity: 2
     enabled: true
     scopes: [
