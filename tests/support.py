@@ -6,9 +6,11 @@ from __future__ import annotations
 import importlib
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +22,7 @@ from opentelemetry.sdk.metrics.export import (
     NumberDataPoint,
 )
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from devserver.banner import signed_twilio_form
@@ -301,40 +303,65 @@ def histogram_count(name: str, **attributes: object) -> int:
     )
 
 
-class _SpanSink(SpanExporter):
-    """The process's one span exporter: hands spans to the running test's exporter, if any,
-    and drops them otherwise, so no test sees another's spans."""
+class _TracingSwitch(trace.TracerProvider):
+    """The process's global tracer provider in tests (OpenTelemetry's can be set only once):
+    while a test holds the `spans` fixture, tracers hand out that test's SDK spans; otherwise
+    they are no-ops, exactly as in an app with no exporter configured, so no trace context
+    leaks into another test's messages."""
 
     def __init__(self) -> None:
-        self.target: InMemorySpanExporter | None = None
+        self.current: TracerProvider | None = None
 
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        if self.target is not None:
-            return self.target.export(spans)
-        return SpanExportResult.SUCCESS
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        schema_url: str | None = None,
+        attributes: Any = None,
+    ) -> trace.Tracer:
+        return _SwitchedTracer(self, instrumenting_module_name)
 
 
-_span_sink: _SpanSink | None = None
+class _SwitchedTracer(trace.Tracer):
+    def __init__(self, switch: _TracingSwitch, name: str) -> None:
+        self._switch = switch
+        self._name = name
+
+    def _now(self) -> trace.Tracer:
+        current = self._switch.current
+        return trace.NoOpTracer() if current is None else current.get_tracer(self._name)
+
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+        return self._now().start_span(*args, **kwargs)
+
+    def start_as_current_span(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AbstractContextManager[trace.Span]:
+        return self._now().start_as_current_span(*args, **kwargs)
+
+
+_tracing_switch: _TracingSwitch | None = None
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The spans the app ends during the test, in memory. OpenTelemetry's global tracer
-    provider can be set once per process: the first use installs one whose only exporter
-    forwards to the running test's, and each test's exporter is detached when it ends."""
-    global _span_sink
-    if _span_sink is None:
-        _span_sink = _SpanSink()
-        provider = trace.get_tracer_provider()
-        if not isinstance(provider, TracerProvider):  # else OTEL_* settings configured one
-            provider = TracerProvider()
-            trace.set_tracer_provider(provider)
-        provider.add_span_processor(SimpleSpanProcessor(_span_sink))
+    """The spans the app ends during the test, in memory, from a tracer provider of its own
+    that is switched off (and shut down) when the test ends."""
+    global _tracing_switch
+    if _tracing_switch is None:
+        _tracing_switch = _TracingSwitch()
+        trace.set_tracer_provider(_tracing_switch)
+    assert trace.get_tracer_provider() is _tracing_switch, (
+        "a tracer provider was configured before the tests' own: unset OTEL_TRACES_EXPORTER "
+        "and APPLICATIONINSIGHTS_CONNECTION_STRING for the tests"
+    )
     exporter = InMemorySpanExporter()
-    _span_sink.target = exporter
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    _tracing_switch.current = provider
     yield exporter
-    _span_sink.target = None
-    exporter.clear()
+    _tracing_switch.current = None
+    provider.shutdown()
 
 
 # A number in E.164 (what the app stores and providers send) and an e-mail address: neither
