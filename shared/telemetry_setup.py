@@ -122,6 +122,10 @@ def _configure_azure_monitor(connection_string: str, client_id: str | None) -> N
     from azure.identity import ManagedIdentityCredential
     from azure.monitor.opentelemetry import configure_azure_monitor
 
+    # Traces and metrics only: the Functions host already sends the app's log lines to
+    # Application Insights (`traces`), and the distribution would send each one twice. It
+    # reads this standard setting, not an argument.
+    os.environ.setdefault("OTEL_LOGS_EXPORTER", "none")
     configure_azure_monitor(
         connection_string=connection_string,
         credential=ManagedIdentityCredential(client_id=client_id or None),
