@@ -100,6 +100,8 @@ param maximumInstanceCount int = 100
 
 @description('ALERT_EMAIL: who the alerts e-mail; empty: they show in the portal only.')
 param alertEmail string = ''
+@description('ALERT_ACTION_GROUP_ID: an existing action group (resource id) every alert notifies too; empty: none.')
+param alertActionGroupId string = ''
 @description('VNET_ENABLED: a virtual network for the app\'s outbound traffic and private endpoints for Cosmos DB, Service Bus (then Premium), storage and Key Vault, whose public endpoints close.')
 param vnetEnabled bool = false
 @allowed([
@@ -297,6 +299,7 @@ module alerts 'core/monitor/alerts.bicep' = {
     location: location
     tags: tags
     alertEmail: alertEmail
+    alertActionGroupId: alertActionGroupId
     serviceBusNamespaceId: serviceBus.outputs.id
     queueNames: serviceBus.outputs.queueNames
     applicationInsightsId: monitoring.outputs.applicationInsightsId

@@ -537,8 +537,10 @@ def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends(
     module = main["modules"]["alerts"]["config"]
     assert "condition" not in module, "the alerts exist in every environment"
     assert module["params"]["alertEmail"] == "alertEmail"
+    assert module["params"]["alertActionGroupId"] == "alertActionGroupId"
     given = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     assert given["alertEmail"] == {"value": "${ALERT_EMAIL=}"}
+    assert given["alertActionGroupId"] == {"value": "${ALERT_ACTION_GROUP_ID=}"}
     queue_names = parsed(INFRA / "core" / "messaging" / "servicebus.bicep")["outputs"]["queueNames"]
     assert queue_names["value"]["loop_type"]["detail"]["array_name"] == "workQueues"
 
@@ -547,6 +549,19 @@ def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends(
     assert group["emailReceivers"] == "emailReceivers"
     receivers = alerts["variables"]["emailReceivers"]["value"]["operator"]["operands"]
     assert receivers["false_value"][0]["emailAddress"] == "alertEmail"
+    # Every alert notifies the deployment's group, and the platform team's when given.
+    notified = alerts["variables"]["actionGroupIds"]["value"]["function"]
+    assert notified["type"] == "concat"
+    own, theirs = notified["parameters"].values()
+    assert own == [
+        {
+            "operator": {
+                "type": "property_accessor",
+                "operands": {"operand_1": "actionGroup", "operand_2": "id"},
+            }
+        }
+    ]
+    assert theirs["operator"]["operands"]["false_value"] == ["alertActionGroupId"]
 
     per_queue = alerts["resources"]["deadLetters"]["config"]
     assert per_queue["loop_type"]["detail"] == {"item_name": "queue", "array_name": "queueNames"}
@@ -556,6 +571,9 @@ def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends(
         {"name": "EntityName", "operator": "Include", "values": ["queue"]}
     ]
     assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    actions = unwrap(per_queue)["properties"]["actions"]
+    assert actions["loop_type"]["detail"] == {"item_name": "id", "array_name": "actionGroupIds"}
+    assert actions["config"] == {"actionGroupId": "id"}
 
     for rule, query in {
         "failureRate": "failureRateQuery",
@@ -564,16 +582,7 @@ def test_alerts_mail_the_operator_about_dead_letters_failures_and_refused_sends(
         properties = unwrap(alerts["resources"][rule]["config"])["properties"]
         assert properties["scopes"] == ["applicationInsightsId"]
         assert properties["criteria"]["allOf"][0]["query"] == query
-        assert properties["actions"] == {
-            "actionGroups": [
-                {
-                    "operator": {
-                        "type": "property_accessor",
-                        "operands": {"operand_1": "actionGroup", "operand_2": "id"},
-                    }
-                }
-            ]
-        }
+        assert properties["actions"] == {"actionGroups": "actionGroupIds"}
     assert alerts["variables"]["failureRateQuery"]["value"].startswith("requests |")
 
 

@@ -7,6 +7,8 @@ param location string = resourceGroup().location
 param tags object = {}
 @description('Who the action group e-mails; empty: the alerts fire and show in the portal, and nobody is mailed.')
 param alertEmail string = ''
+@description('The resource id of an action group the platform team already has (paging, chat); empty: only this deployment\'s e-mail group is notified.')
+param alertActionGroupId string = ''
 param serviceBusNamespaceId string
 param queueNames array
 param applicationInsightsId string
@@ -31,6 +33,9 @@ var failureRateQuery = 'requests | summarize total = count(), failed = countif(s
 // provider took, omnichannel.sms.send_failures each refused or failed attempt (dimensions: the
 // provider and its error code). A test keeps these names in step with the code.
 var sendFailuresQuery = 'customMetrics | where name in ("omnichannel.sms.send_failures", "omnichannel.sms.sent") | extend provider = tostring(customDimensions["omnichannel.provider"]) | summarize failed = sumif(valueSum, name == "omnichannel.sms.send_failures"), sent = sumif(valueSum, name == "omnichannel.sms.sent") by provider | where failed + sent >= ${sendFailureMinimumAttempts} and failed * 100.0 / (failed + sent) > ${sendFailureRatePercent}'
+
+// Every alert notifies this deployment's group, and the platform team's when one is given.
+var actionGroupIds = concat([actionGroup.id], empty(alertActionGroupId) ? [] : [alertActionGroupId])
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   name: '${namePrefix}-operators'
@@ -81,11 +86,9 @@ resource deadLetters 'Microsoft.Insights/metricAlerts@2018-03-01' = [for queue i
         }
       ]
     }
-    actions: [
-      {
-        actionGroupId: actionGroup.id
-      }
-    ]
+    actions: [for id in actionGroupIds: {
+      actionGroupId: id
+    }]
   }
 }]
 
@@ -118,9 +121,7 @@ resource failureRate 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview'
       ]
     }
     actions: {
-      actionGroups: [
-        actionGroup.id
-      ]
+      actionGroups: actionGroupIds
     }
   }
 }
@@ -154,9 +155,7 @@ resource sendFailures 'Microsoft.Insights/scheduledQueryRules@2023-03-15-preview
       ]
     }
     actions: {
-      actionGroups: [
-        actionGroup.id
-      ]
+      actionGroups: actionGroupIds
     }
   }
 }
