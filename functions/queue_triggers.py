@@ -69,6 +69,7 @@ async def route_queue(msg: func.ServiceBusMessage) -> None:
     with consuming(ROUTE, msg):
         services = await get_container()
         request = RouteRequest.model_validate_json(msg.get_body())
+        telemetry.identify(queue_id=request.queue_id)
         if request.lapsing_item_id is not None:
             await services.routing.lapse_offer(request.lapsing_item_id)
         if request.overflow_due:

@@ -147,6 +147,8 @@ async def test_a_message_and_its_answer_are_one_trace_without_personal_data(
     assert ingest[telemetry.WORK_ITEM_ID] == offer["item"]["id"]
     assert ingest[telemetry.PROVIDER] == "twilio"
     assert ingest[telemetry.CHANNEL_ID] == offer["conversation"]["channel_id"]
+    routed = one(conversation, "process route").attributes or {}
+    assert routed[telemetry.QUEUE_ID] == "q-general"
     sends = [s for s in conversation if s.name == "sms.send"]
     assert any((s.attributes or {}).get(telemetry.MESSAGE_ID) == reply.id for s in sends)
 
