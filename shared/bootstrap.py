@@ -33,6 +33,8 @@ from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
 from shared.services.chat import ChatLimits, ChatService
 from shared.services.collaboration import CollaborationService
+from shared.services.conversation_search import ConversationSearchService
+from shared.services.customers import CustomerService
 from shared.services.delivery import DeliveryService
 from shared.services.figures import FiguresService
 from shared.services.inactivity import InactivityService
@@ -81,6 +83,9 @@ class Container:
     figures: FiguresService
     # --- typing indicators ---
     typing: TypingService
+    # --- customers and conversation search ---
+    customers: CustomerService
+    conversation_search: ConversationSearchService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -194,6 +199,8 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         presence=presence,
         collaboration=CollaborationService(store, routing, clock, notices=notices),
         supervisor=SupervisorService(store, clock),
+        customers=CustomerService(store),
+        conversation_search=ConversationSearchService(store, clock),
         figures=FiguresService(
             store,
             clock,

@@ -66,6 +66,7 @@ class CosmosBase:
         self._work = container(layout.WORK)
         self._jobs = container(layout.JOBS)
         self._outbox = container(layout.OUTBOX)
+        self._search = container(layout.SEARCH)
 
     async def close(self) -> None:
         await self._client.close()
