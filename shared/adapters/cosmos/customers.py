@@ -87,11 +87,13 @@ class CosmosCustomers(CosmosBase):
         self, *, name: str | None, after: str | None, limit: int
     ) -> Sequence[Customer]:
         """Off the hot path (an agent's or admin's search): one query across the customers'
-        partitions on the indexed name key, in id order."""
+        partitions on the indexed name key, in id order. A document written before the name
+        key existed is listed, and found by name once it is next written."""
         return await query_records(
             self._customers,
             Customer,
-            "SELECT TOP @limit VALUE c.data FROM c WHERE c.id > @after AND c.merged = false "
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.id > @after "
+            "AND (NOT IS_DEFINED(c.merged) OR c.merged = false) "
             "AND (@name = null OR CONTAINS(c.name_key, @name)) ORDER BY c.id",
             {
                 "@after": after or "",

@@ -135,17 +135,20 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # Customers and conversation search (shared/domain/search.py): customers by name and
     # merged records left out; a conversation's searchable fields beside it (opening instant
-    # in epoch ms), every queue and agent its work had, and its messages' words in FTS5, each
-    # fed by triggers so no writer can forget them (the bench's bulk path included). Triggers
-    # test for a row before adding it: an outer upsert's conflict clause would override theirs.
+    # in epoch ms, and `num`, its INTEGER PRIMARY KEY, which VACUUM keeps), every queue and
+    # agent its work had, and its messages' words in FTS5 (notes in their own table), each fed
+    # by triggers so no writer can forget them (the bench's bulk path included). A message's
+    # FTS5 rowid is its conversation's num << 24 | its sequence: a conversation's messages are
+    # one rowid range, and a match names its conversation without a lookup. Triggers test for
+    # a row before adding it: an outer upsert's conflict clause would override their own.
     """
     ALTER TABLE customers ADD COLUMN name_key TEXT;
     ALTER TABLE customers ADD COLUMN merged_into TEXT;
     UPDATE customers SET name_key = name_key(json_extract(doc, '$.display_name'));
     CREATE TABLE conversation_search (
-        id TEXT PRIMARY KEY, opened_ms INTEGER NOT NULL, customer_id TEXT,
-        customer_address TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL
-    ) WITHOUT ROWID;
+        num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, opened_ms INTEGER NOT NULL,
+        customer_id TEXT, customer_address TEXT NOT NULL, channel TEXT NOT NULL,
+        status TEXT NOT NULL);
     CREATE INDEX search_by_opened ON conversation_search (opened_ms DESC, id DESC);
     CREATE INDEX search_by_customer ON conversation_search (customer_id, opened_ms DESC, id DESC);
     CREATE INDEX search_by_address
@@ -169,7 +172,7 @@ MIGRATIONS: tuple[str, ...] = (
                 * 86400000) AS INTEGER),
             json_extract(doc, '$.customer_id'), customer_address,
             json_extract(doc, '$.channel'), status
-        FROM conversations;
+        FROM conversations ORDER BY rowid;
     CREATE TABLE conversation_parties (
         party TEXT NOT NULL, conversation_id TEXT NOT NULL,
         PRIMARY KEY (party, conversation_id)) WITHOUT ROWID;
@@ -197,14 +200,29 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT 'agent:' || agent_id, conversation_id FROM work_items
         WHERE agent_id IS NOT NULL AND status IN ('active', 'wrap_up', 'closed');
     CREATE VIRTUAL TABLE message_words USING fts5(
-        text, conversation_id UNINDEXED, internal UNINDEXED,
-        tokenize = 'unicode61 remove_diacritics 2');
-    CREATE TRIGGER message_words_on_insert AFTER INSERT ON messages BEGIN
-        INSERT INTO message_words (rowid, text, conversation_id, internal)
-        VALUES (new.rowid, json_extract(new.doc, '$.text'), new.conversation_id, new.internal);
+        text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+    CREATE VIRTUAL TABLE note_words USING fts5(
+        text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TRIGGER message_words_on_insert AFTER INSERT ON messages
+    WHEN new.internal = 0 AND new.sequence < 16777216 BEGIN
+        INSERT INTO message_words (rowid, text)
+            SELECT (s.num << 24) | new.sequence, json_extract(new.doc, '$.text')
+            FROM conversation_search s WHERE s.id = new.conversation_id;
     END;
-    INSERT INTO message_words (rowid, text, conversation_id, internal)
-        SELECT rowid, json_extract(doc, '$.text'), conversation_id, internal FROM messages;
+    CREATE TRIGGER note_words_on_insert AFTER INSERT ON messages
+    WHEN new.internal != 0 AND new.sequence < 16777216 BEGIN
+        INSERT INTO note_words (rowid, text)
+            SELECT (s.num << 24) | new.sequence, json_extract(new.doc, '$.text')
+            FROM conversation_search s WHERE s.id = new.conversation_id;
+    END;
+    INSERT INTO message_words (rowid, text)
+        SELECT (s.num << 24) | m.sequence, json_extract(m.doc, '$.text')
+        FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
+        WHERE m.internal = 0 AND m.sequence < 16777216;
+    INSERT INTO note_words (rowid, text)
+        SELECT (s.num << 24) | m.sequence, json_extract(m.doc, '$.text')
+        FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
+        WHERE m.internal != 0 AND m.sequence < 16777216;
     """,
 )
 
