@@ -13,6 +13,7 @@ import pytest
 from shared.adapters.sqlite import search
 from shared.ports import Store
 from tests.contract import test_conversation_search as contract
+from tests.contract.builders import message
 from tests.contract.conftest import sqlite_store
 
 
@@ -42,8 +43,8 @@ async def test_a_words_matches_stay_in_their_conversation(store: Store, selectiv
     first = await contract.opened(store, "+14155550101", days=0)
     second = await contract.opened(store, "+14155550102", days=0)
     for n in range(3):
-        await store.append_message(contract.message(first.id, f"alpha {n}"))
-    await store.append_message(contract.message(second.id, "beta"))
+        await store.append_message(message(first.id, f"alpha {n}"))
+    await store.append_message(message(second.id, "beta"))
     assert await contract.found(store, words=("alpha",)) == [first.id]
     assert await contract.found(store, words=("beta",)) == [second.id]
     assert await contract.found(store, words=("alpha", "beta")) == []

@@ -115,7 +115,7 @@ class CosmosCollaboration(CosmosBase):
             await self._release_hold(to_agent_id, item_id)  # compensation
             return None
         await self._release_hold(from_agent_id, item_id, kept_assignment=True, released_at=now)
-        await index_work(self._conversations, self._search, moved)
+        await index_work(self._conversations, self._search, self._opening_days, moved)
         return moved
 
     async def transfer_to_queue(
@@ -150,5 +150,5 @@ class CosmosCollaboration(CosmosBase):
                 body = await self._finish_move(body)
             await self._release_hold(from_agent_id, item_id, kept_assignment=True)
             waiting = load_record(WorkItem, body)
-            await index_work(self._conversations, self._search, waiting)
+            await index_work(self._conversations, self._search, self._opening_days, waiting)
             return waiting

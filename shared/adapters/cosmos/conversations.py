@@ -145,7 +145,9 @@ class CosmosConversations(CosmosBase):
 
         written = await update(self._conversations, conversation.id, conversation.id, apply)
         if written is not None:
-            await index_conversation(self._search, load_record(Conversation, written))
+            await index_conversation(
+                self._search, self._opening_days, load_record(Conversation, written)
+            )
         return written is not None
 
     async def _materialize_conversation(self, claim: Doc) -> Conversation:
@@ -162,7 +164,7 @@ class CosmosConversations(CosmosBase):
                 open_item=None,
             ),
         )
-        await index_conversation(self._search, conversation)
+        await index_conversation(self._search, self._opening_days, conversation)
         if not claim["materialized"]:
             await self._lookups.patch(
                 claim["id"], claim["pk"], [{"op": "set", "path": "/materialized", "value": True}]
@@ -248,7 +250,7 @@ class CosmosConversations(CosmosBase):
                 internal=stored.internal,
             )
             if await create_if_absent(self._conversations, body):
-                await index_message(self._conversations, self._search, stored)
+                await index_message(self._conversations, self._search, self._opening_days, stored)
                 return stored, True
             # 409: the message is there already (another writer), or the number was taken.
             existing = await read_or_none(self._conversations, stored.id, partition)

@@ -127,5 +127,7 @@ class CosmosConversationSearch(CosmosBase):
             written = await update(self._conversations, conversation.id, conversation.id, repoint)
             if written is not None:
                 changed += 1
-                await index_conversation(self._search, load_record(Conversation, written))
+                await index_conversation(
+                    self._search, self._opening_days, load_record(Conversation, written)
+                )
         return changed

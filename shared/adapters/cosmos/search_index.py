@@ -11,7 +11,8 @@ not a guarantee the routing depends on).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from shared.adapters.cosmos import layout
@@ -47,7 +48,31 @@ def conversation_fields(conversation: Conversation) -> dict[str, Any]:
     }
 
 
-async def index_conversation(search: MeteredContainer, conversation: Conversation) -> None:
+class OpeningDays:
+    """Conversation id -> its projection's partition, for the conversations this instance met.
+    A conversation's opening day never changes, so a remembered one is never stale; it saves
+    the point read of the conversation each message and item change would otherwise make to
+    find the partition. Bounded: the oldest are forgotten first."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._partitions: OrderedDict[str, str] = OrderedDict()
+
+    def remember(self, conversation: Conversation) -> str:
+        partition = search_partition(conversation)
+        self._partitions[conversation.id] = partition
+        self._partitions.move_to_end(conversation.id)
+        while len(self._partitions) > self._size:
+            self._partitions.popitem(last=False)
+        return partition
+
+    def partition(self, conversation_id: str) -> str | None:
+        return self._partitions.get(conversation_id)
+
+
+async def index_conversation(
+    search: MeteredContainer, days: OpeningDays, conversation: Conversation
+) -> None:
     """The projection's conversation fields as the conversation now is."""
     fields = conversation_fields(conversation)
 
@@ -56,11 +81,48 @@ async def index_conversation(search: MeteredContainer, conversation: Conversatio
             return None
         return {**doc, **fields}
 
-    await _change(search, conversation, refresh, {})
+    days.remember(conversation)
+
+    async def known() -> Conversation:
+        return conversation
+
+    await _change(search, conversation.id, search_partition(conversation), refresh, {}, known)
 
 
-async def index_additions(
-    search: MeteredContainer, conversation: Conversation, additions: Mapping[str, Iterable[str]]
+async def index_message(
+    conversations: MeteredContainer, search: MeteredContainer, days: OpeningDays, message: Message
+) -> None:
+    words = search_words(message.text)
+    await _add(
+        conversations,
+        search,
+        days,
+        message.conversation_id,
+        {"note_words" if message.internal else "words": list(words)},
+    )
+
+
+async def index_work(
+    conversations: MeteredContainer,
+    search: MeteredContainer,
+    days: OpeningDays,
+    item: WorkItem | None,
+) -> None:
+    """The queue the item waits or waited in, and its agent once it holds it."""
+    if item is None:
+        return
+    additions = {"queue_ids": [queue_party(item.queue_id)]}
+    if item.agent_id is not None and item.status in AGENT_WORKING:
+        additions["agent_ids"] = [agent_party(item.agent_id)]
+    await _add(conversations, search, days, item.conversation_id, additions)
+
+
+async def _add(
+    conversations: MeteredContainer,
+    search: MeteredContainer,
+    days: OpeningDays,
+    conversation_id: str,
+    additions: dict[str, list[str]],
 ) -> None:
     """Add values to the projection's sets (queue_ids, agent_ids, words, note_words)."""
     wanted = {name: list(dict.fromkeys(values)) for name, values in additions.items() if values}
@@ -77,53 +139,36 @@ async def index_additions(
                 changed[name] = have + missing
         return changed if changed != doc else None
 
-    await _change(search, conversation, add, wanted)
+    async def load() -> Conversation | None:
+        doc = await read_or_none(conversations, conversation_id, conversation_id)
+        return None if doc is None else Conversation.model_validate(doc["data"])
 
-
-async def index_message(
-    conversations: MeteredContainer, search: MeteredContainer, message: Message
-) -> None:
-    conversation = await _conversation(conversations, message.conversation_id)
-    if conversation is not None:
-        words = search_words(message.text)
-        await index_additions(
-            search, conversation, {"note_words" if message.internal else "words": words}
-        )
-
-
-async def index_work(
-    conversations: MeteredContainer, search: MeteredContainer, item: WorkItem | None
-) -> None:
-    """The queue the item waits or waited in, and its agent once it holds it."""
-    if item is None:
-        return
-    conversation = await _conversation(conversations, item.conversation_id)
-    if conversation is None:
-        return
-    additions = {"queue_ids": [queue_party(item.queue_id)]}
-    if item.agent_id is not None and item.status in AGENT_WORKING:
-        additions["agent_ids"] = [agent_party(item.agent_id)]
-    await index_additions(search, conversation, additions)
-
-
-async def _conversation(
-    conversations: MeteredContainer, conversation_id: str
-) -> Conversation | None:
-    doc = await read_or_none(conversations, conversation_id, conversation_id)
-    return None if doc is None else Conversation.model_validate(doc["data"])
+    partition = days.partition(conversation_id)
+    if partition is None:
+        conversation = await load()
+        if conversation is None:
+            return
+        partition = days.remember(conversation)
+    await _change(search, conversation_id, partition, add, wanted, load)
 
 
 async def _change(
     search: MeteredContainer,
-    conversation: Conversation,
-    change: Any,
-    additions: dict[str, list[str]],
+    conversation_id: str,
+    partition: str,
+    change: Callable[[Doc], Doc | None],
+    additions: Mapping[str, list[str]],
+    load: Callable[[], Awaitable[Conversation | None]],
 ) -> None:
-    partition = search_partition(conversation)
+    """Change the projection; a missing one (a crash after its conversation's write) is
+    created from the conversation, with the additions."""
     while True:
-        current = await read_or_none(search, conversation.id, partition)
+        current = await read_or_none(search, conversation_id, partition)
         if current is not None:
-            await update(search, conversation.id, partition, change, read=current)
+            await update(search, conversation_id, partition, change, read=current)
+            return
+        conversation = await load()
+        if conversation is None:
             return
         fresh = {
             **document(conversation.id, partition, "conversation-search"),

@@ -47,7 +47,7 @@ class CosmosWorkItems(CosmosBase):
                 return await self.create_work_item(item)
             return existing, False
         created = await self._materialize_item(pointer)
-        await index_work(self._conversations, self._search, created)
+        await index_work(self._conversations, self._search, self._opening_days, created)
         return created, True
 
     async def queues_with_waiting_items(self) -> Sequence[str]:
@@ -106,7 +106,7 @@ class CosmosWorkItems(CosmosBase):
                     agent_id=agent_id,
                 )
             )
-        await index_work(self._conversations, self._search, assigned)
+        await index_work(self._conversations, self._search, self._opening_days, assigned)
         return assigned
 
     async def _take_item(
@@ -165,7 +165,7 @@ class CosmosWorkItems(CosmosBase):
             )
 
         accepted = await self._change_item(item_id, accept)
-        await index_work(self._conversations, self._search, accepted)
+        await index_work(self._conversations, self._search, self._opening_days, accepted)
         return accepted
 
     async def return_to_queue(
@@ -254,7 +254,7 @@ class CosmosWorkItems(CosmosBase):
             except exceptions.CosmosAccessConditionFailedError:
                 continue
             moved = load_record(WorkItem, await self._finish_move(marked))
-            await index_work(self._conversations, self._search, moved)
+            await index_work(self._conversations, self._search, self._opening_days, moved)
             return moved
 
     async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
