@@ -24,7 +24,7 @@ from shared.domain.customers import Customer, name_key
 from shared.domain.identity import Principal, Role
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.domain.search import SearchPosition, epoch_ms
-from shared.domain.work import WorkItem
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 from shared.ports import ConversationSearchStore, ConversationStore, CustomerStore, WorkItemStore
 from shared.services.listing import Page, every_by
@@ -89,7 +89,20 @@ def sees_everything(caller: Principal) -> bool:
     return bool(caller.roles & {Role.SUPERVISOR, Role.ADMIN})
 
 
+def held_by(item: WorkItem | None, agent_id: str) -> bool:
+    """Whether the agent holds or held the conversation's (last) work item as its primary:
+    it holds it now, held it last, or handed it on by a transfer."""
+    if item is None:
+        return False
+    if item.agent_id == agent_id and item.status != WorkItemStatus.OFFERED:
+        return True
+    return any(transfer.from_agent_id == agent_id for transfer in item.transfers)
+
+
 def transcript_url(caller: Principal, conversation_id: str, item: WorkItem | None) -> str | None:
+    """Where the caller reads the conversation's messages: the supervisor's route for
+    supervisors and admins; the agent's route for the agent holding or last holding it (the
+    route agents read through), else none."""
     if sees_everything(caller):
         return f"/api/supervisor/conversations/{conversation_id}/messages"
     if item is not None and item.agent_id == caller.subject:
@@ -281,15 +294,15 @@ class CustomerService:
                     )
 
     async def _held_by(self, agent_id: str, customer_id: str) -> bool:
-        """Whether the agent holds or held (as primary) a conversation of the customer."""
+        """Whether the agent holds or held (as primary) a conversation of the customer: the
+        last work item of each of the customer's conversations says (`held_by`)."""
         async for conversation in every_by(
             lambda *, after, limit: self._store.customer_conversations(
                 customer_id, after=after, limit=limit
             ),
             lambda c: c.id,
         ):
-            item = await self._store.last_work_item(conversation.id)
-            if item is not None and item.agent_id == agent_id:
+            if held_by(await self._store.last_work_item(conversation.id), agent_id):
                 return True
         return False
 

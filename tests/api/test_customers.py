@@ -162,7 +162,7 @@ async def test_roles(client: httpx.AsyncClient, services: Container) -> None:
     )
     assert await stored(services, ADA) == before
     # Once Ada's conversation is Alice's, Alice may change Ada's details; Bob still may not.
-    await alices_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     assert_problem(
         await client.patch(f"/api/customers/{ADA}", json=rename, headers=agent(services, "bob")),
         403,
@@ -170,6 +170,17 @@ async def test_roles(client: httpx.AsyncClient, services: Container) -> None:
     mine = await client.patch(f"/api/customers/{ADA}", json=rename, headers=agent(services))
     assert mine.status_code == 200, mine.text
     assert (await stored(services, ADA))["display_name"] == "Countess"
+    # Handed on to a queue, it is still one Alice held.
+    handed = await client.post(
+        f"/api/conversations/{conversation_id}/transfer",
+        json={"queue_id": "q-billing"},
+        headers=agent(services),
+    )
+    assert handed.status_code == 200, handed.text
+    again = await client.patch(
+        f"/api/customers/{ADA}", json={"display_name": "Ada"}, headers=agent(services)
+    )
+    assert again.status_code == 200, again.text
 
 
 async def test_merging_moves_the_conversations_and_keeps_the_old_record_resolvable(
