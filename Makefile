@@ -21,7 +21,7 @@ COSMOS_STAMP := $(COSMOS_SERVER)/node_modules/.installed
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit soak clean bench bench-cost bench-routing screenshots
+.PHONY: run test lint typecheck unit soak clean bench bench-cost bench-routing bench-search screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(BIN)/python -c '$(IS_PYTHON_VERSION)' 2>/dev/null || { \
@@ -81,6 +81,11 @@ screenshots: $(STAMP) $(COSMOS_STAMP)
 bench-routing: $(STAMP)
 	$(BIN)/python -m bench.routing
 
+# Conversation search at 1,000,000 messages (SQLite FTS5 and the search projection): p50/p99
+# per kind of search, against a primary-key read and a LIKE scan measured in the same run.
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search
+
 # Every benchmark, each printing its figures and its baseline, then the figures and the machine
 # into README.md's Performance section (between its bench:start/bench:end markers).
 BENCH_OUT := .data/bench
@@ -90,6 +95,7 @@ bench: $(STAMP) $(COSMOS_STAMP)
 	$(BIN)/python -m bench.end_to_end > $(BENCH_OUT)/end_to_end.txt && cat $(BENCH_OUT)/end_to_end.txt
 	$(BIN)/python -m bench.memory > $(BENCH_OUT)/memory.txt && cat $(BENCH_OUT)/memory.txt
 	$(BIN)/python -m bench.routing > $(BENCH_OUT)/routing.txt && cat $(BENCH_OUT)/routing.txt
+	$(BIN)/python -m bench.search > $(BENCH_OUT)/search.txt && cat $(BENCH_OUT)/search.txt
 	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/python -m bench.cost \
 		> $(BENCH_OUT)/cost.txt && cat $(BENCH_OUT)/cost.txt
 	$(BIN)/python -m bench.readme $(BENCH_OUT)

@@ -20,6 +20,7 @@ ORDER = [
     ("end_to_end", "End to end (`bench/end_to_end.py`)"),
     ("memory", "Memory (`bench/memory.py`)"),
     ("routing", "Routing (`bench/routing.py`)"),
+    ("search", "Conversation search (`bench/search.py`)"),
     ("cost", "Cost on Cosmos DB (`bench/cost.py`)"),
 ]
 

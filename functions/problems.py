@@ -39,16 +39,24 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = Field(
         default=None, description="a 400 for a request not matching its schema: each mismatch"
     )
+    existing_id: str | None = Field(
+        default=None, description="a 409 about a duplicate: the id of the record that exists"
+    )
 
 
 def problem(
-    status: int, detail: str, *, title: str | None = None, errors: list[FieldError] | None = None
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    extensions: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
         title=title or HTTPStatus(status).phrase, status=status, detail=detail, errors=errors
     )
     return JSONResponse(
-        body.model_dump(exclude_none=True),
+        {**(extensions or {}), **body.model_dump(exclude_none=True)},
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=CHALLENGE if status == 401 else None,
@@ -93,7 +101,7 @@ def problem_responses(*statuses: int | tuple[int, str]) -> dict[int | str, dict[
 def install_problem_handlers(api: FastAPI) -> None:
     @api.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.detail, title=exc.title)
+        return problem(exc.status, exc.detail, title=exc.title, extensions=exc.extensions)
 
     @api.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

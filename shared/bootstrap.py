@@ -33,6 +33,8 @@ from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
 from shared.services.chat import ChatLimits, ChatService
 from shared.services.collaboration import CollaborationService
+from shared.services.conversation_search import ConversationSearchService
+from shared.services.customers import CustomerService
 from shared.services.delivery import DeliveryService
 from shared.services.figures import FiguresService
 from shared.services.inactivity import InactivityService
@@ -83,6 +85,9 @@ class Container:
     queue_metrics: QueueMetrics
     # --- typing indicators ---
     typing: TypingService
+    # --- customers and conversation search ---
+    customers: CustomerService
+    conversation_search: ConversationSearchService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -197,6 +202,8 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         collaboration=CollaborationService(store, routing, clock, notices=notices),
         supervisor=SupervisorService(store, clock),
         queue_metrics=QueueMetrics(store, clock),
+        customers=CustomerService(store),
+        conversation_search=ConversationSearchService(store, clock),
         figures=FiguresService(
             store,
             clock,

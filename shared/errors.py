@@ -10,6 +10,9 @@ class ServiceError(Exception):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extensions: dict[str, str] = {}
+        """Members the problem carries besides its standard ones (RFC 9457 extensions), such
+        as the id of the record a conflict is with."""
 
 
 class BadRequest(ServiceError):

@@ -37,6 +37,7 @@ from shared.domain.presence import (
     PresenceState,
 )
 from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
+from shared.domain.search import ConversationQuery, SearchHit, SearchPosition
 from shared.domain.sentiment import ConversationSentiment, SentimentSettings
 from shared.domain.work import AgentState, RoutingDecision, WorkItem
 
@@ -128,10 +129,25 @@ class CustomerStore(Protocol):
 
     async def get_customer(self, customer_id: str) -> Customer | None: ...
 
-    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]: ...
+    async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
+        """Customers with this mobile or account phone, in id order; a record merged into
+        another (`merged_into`) is never found."""
+        ...
 
     async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
-        """Customers whose email is this one, compared case-insensitively, in id order."""
+        """Customers whose email is this one, compared case-insensitively, in id order;
+        merged records are never found."""
+        ...
+
+    async def list_customers(
+        self, *, name: str | None, after: str | None, limit: int
+    ) -> Sequence[Customer]:
+        """Customers in id order after the cursor `after`, merged records left out; with
+        `name`, those one of whose name's words starts with it (`name_key` of both)."""
+        ...
+
+    async def delete_customer(self, customer_id: str) -> bool:
+        """Remove the record and what finds it; False if there was none."""
         ...
 
     async def set_sms_consent(self, address: str, *, opted_out: bool, at: datetime) -> None:
@@ -228,6 +244,30 @@ class ConversationStore(Protocol):
 
     async def typing(self, conversation_id: str, now: datetime) -> frozenset[TypingParty]:
         """Who is typing at `now` (one partition on Cosmos DB)."""
+        ...
+
+
+class ConversationSearchStore(Protocol):
+    """Finding conversations: by customer, number, words of their messages, channel, queue,
+    agent, opening day and status (shared/domain/search.py), on an index that stays fast at
+    millions of messages; and moving a customer's conversations to another record."""
+
+    async def search_conversations(
+        self, query: ConversationQuery, *, after: SearchPosition | None, limit: int
+    ) -> Sequence[SearchHit]:
+        """Up to `limit` conversations matching every criterion of `query`, newest first
+        (opening instant, then id, descending), after `after`. A conversation's queues are
+        every queue its work waited in; its agents every agent who held its work (active or in
+        wrap-up). Words match whole words of its messages (each word in some message; internal
+        notes only with `include_notes`)."""
+        ...
+
+    async def reassign_conversations(
+        self, from_customer_id: str, to_customer_id: str | None
+    ) -> int:
+        """Every conversation identified as `from_customer_id` names `to_customer_id` instead
+        (None: no customer). Candidates are left as they are: a merged-away record still
+        resolves. Idempotent; returns how many changed."""
         ...
 
 
@@ -492,6 +532,7 @@ class Store(
     RoutingConfigStore,
     CustomerStore,
     ConversationStore,
+    ConversationSearchStore,
     WorkItemStore,
     CollaborationStore,
     AgentStateStore,

@@ -66,10 +66,17 @@ def test_the_role_areas_are_guarded_by_their_roles() -> None:
         area = "admin" if path.startswith("/api/admin/") else "supervisor"
         if not path.startswith(("/api/admin/", "/api/supervisor/")):
             area = "agent" if Role.AGENT in roles else "other"
+        if path.startswith(("/api/customers", "/api/search/")):
+            area = "desk"  # customers and search: the whole desk, each role its own part
         by_area.setdefault(area, set()).add(roles)
     assert by_area["admin"] == {frozenset({Role.ADMIN})}
     assert all(Role.AGENT not in roles for roles in by_area["supervisor"])
     assert all(roles == {Role.AGENT} for roles in by_area["agent"])
+    assert by_area["desk"] == {
+        frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+        frozenset({Role.AGENT, Role.ADMIN}),
+        frozenset({Role.ADMIN}),
+    }
 
 
 TokenFactory = Callable[[Container, Path, frozenset[Role]], str | None]

@@ -26,6 +26,8 @@ AGENT = frozenset({Role.AGENT})
 SUPERVISION = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ADMIN = frozenset({Role.ADMIN})
 SUPERVISOR_ONLY = frozenset({Role.SUPERVISOR})  # taking over is a supervisor's act, not an admin's
+DESK = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+EDITORS = frozenset({Role.AGENT, Role.ADMIN})  # an agent: only its conversations' customers
 
 # (method, path template) -> the roles that may call it, any one of them; PUBLIC for none.
 MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
@@ -70,6 +72,16 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/reopen"): AGENT,
     ("POST", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/typing"): AGENT,
+    # Customers and conversation search: the whole desk reads (agents their own and their
+    # queues' conversations), admins create, delete and merge.
+    ("GET", "/api/customers"): DESK,
+    ("POST", "/api/customers"): ADMIN,
+    ("GET", "/api/customers/{customer_id}"): DESK,
+    ("PATCH", "/api/customers/{customer_id}"): EDITORS,
+    ("DELETE", "/api/customers/{customer_id}"): ADMIN,
+    ("POST", "/api/customers/{customer_id}/merge"): ADMIN,
+    ("GET", "/api/customers/{customer_id}/timeline"): DESK,
+    ("GET", "/api/search/conversations"): DESK,
     # Supervision: supervisors and admins read; only a supervisor takes over.
     ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,

@@ -14,6 +14,7 @@ from shared.adapters.cosmos.documents import (
     read_or_none,
     update,
 )
+from shared.adapters.cosmos.search_index import index_work
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 
 
@@ -114,6 +115,7 @@ class CosmosCollaboration(CosmosBase):
             await self._release_hold(to_agent_id, item_id)  # compensation
             return None
         await self._release_hold(from_agent_id, item_id, kept_assignment=True, released_at=now)
+        await index_work(self._conversations, self._search, self._opening_days, moved)
         return moved
 
     async def transfer_to_queue(
@@ -147,4 +149,6 @@ class CosmosCollaboration(CosmosBase):
             if queue_id != item.queue_id:
                 body = await self._finish_move(body)
             await self._release_hold(from_agent_id, item_id, kept_assignment=True)
-            return load_record(WorkItem, body)
+            waiting = load_record(WorkItem, body)
+            await index_work(self._conversations, self._search, self._opening_days, waiting)
+            return waiting

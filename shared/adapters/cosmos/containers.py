@@ -25,6 +25,7 @@ from shared.adapters.cosmos.documents import (
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
 from shared.adapters.cosmos.metrics import CosmosMetrics, MeteredContainer
+from shared.adapters.cosmos.search_index import OpeningDays
 from shared.domain.routing_config import Agent
 from shared.domain.work import CAPACITY_HOLDING, WorkItem, WorkItemStatus
 
@@ -66,6 +67,8 @@ class CosmosBase:
         self._work = container(layout.WORK)
         self._jobs = container(layout.JOBS)
         self._outbox = container(layout.OUTBOX)
+        self._search = container(layout.SEARCH)
+        self._opening_days = OpeningDays()
 
     async def close(self) -> None:
         await self._client.close()

@@ -20,6 +20,7 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, model_json
+from shared.adapters.cosmos.search_index import index_conversation, index_message
 from shared.domain.conversations import (
     ClosingReason,
     Conversation,
@@ -143,6 +144,10 @@ class CosmosConversations(CosmosBase):
             return {**doc, "data": model_json(stored.model_copy(update=lifecycle))}
 
         written = await update(self._conversations, conversation.id, conversation.id, apply)
+        if written is not None:
+            await index_conversation(
+                self._search, self._opening_days, load_record(Conversation, written)
+            )
         return written is not None
 
     async def _materialize_conversation(self, claim: Doc) -> Conversation:
@@ -159,6 +164,7 @@ class CosmosConversations(CosmosBase):
                 open_item=None,
             ),
         )
+        await index_conversation(self._search, self._opening_days, conversation)
         if not claim["materialized"]:
             await self._lookups.patch(
                 claim["id"], claim["pk"], [{"op": "set", "path": "/materialized", "value": True}]
@@ -244,6 +250,7 @@ class CosmosConversations(CosmosBase):
                 internal=stored.internal,
             )
             if await create_if_absent(self._conversations, body):
+                await index_message(self._conversations, self._search, self._opening_days, stored)
                 return stored, True
             # 409: the message is there already (another writer), or the number was taken.
             existing = await read_or_none(self._conversations, stored.id, partition)

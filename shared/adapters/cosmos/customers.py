@@ -1,4 +1,5 @@
-"""CustomerStore on Cosmos DB: customers with phone and email index documents, and SMS consent."""
+"""CustomerStore on Cosmos DB: customers with phone and email index documents, and SMS consent.
+A merged record keeps its document (old references resolve) and loses its index documents."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from shared.adapters.cosmos.containers import CosmosBase, load_record
 from shared.adapters.cosmos.documents import (
     create_or_replace,
     delete_if_present,
+    query_records,
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document
-from shared.domain.customers import Customer
+from shared.domain.customers import Customer, name_key
 
 
 class CosmosCustomers(CosmosBase):
@@ -24,7 +26,15 @@ class CosmosCustomers(CosmosBase):
         for key, doc_type in keys.items():
             await self._lookups.upsert(document(customer.id, key, doc_type))
         replaced = await create_or_replace(
-            self._customers, document(customer.id, customer.id, "customer", customer)
+            self._customers,
+            document(
+                customer.id,
+                customer.id,
+                "customer",
+                customer,
+                name_key=name_key(customer.display_name),
+                merged=customer.merged_into is not None,
+            ),
         )
         if replaced is not None:
             for key in set(_customer_index(Customer.model_validate(replaced["data"]))) - set(keys):
@@ -42,7 +52,7 @@ class CosmosCustomers(CosmosBase):
         found = []
         for customer_id in sorted(ids):
             customer = await self.get_customer(customer_id)
-            if customer is not None and e164 in _phones(customer):
+            if customer is not None and customer.merged_into is None and e164 in customer.phones:
                 found.append(customer)
         return found
 
@@ -65,18 +75,51 @@ class CosmosCustomers(CosmosBase):
         found = []
         for customer_id in sorted(ids):
             customer = await self.get_customer(customer_id)
-            if customer is not None and (customer.email or "").lower() == email.lower():
+            if (
+                customer is not None
+                and customer.merged_into is None
+                and (customer.email or "").lower() == email.lower()
+            ):
                 found.append(customer)
         return found
 
+    async def list_customers(
+        self, *, name: str | None, after: str | None, limit: int
+    ) -> Sequence[Customer]:
+        """Off the hot path (an agent's or admin's search): one query across the customers'
+        partitions on the indexed name key, in id order. A document written before the name
+        key existed is listed, and found by name once it is next written."""
+        return await query_records(
+            self._customers,
+            Customer,
+            "SELECT TOP @limit VALUE c.data FROM c WHERE c.id > @after "
+            "AND (NOT IS_DEFINED(c.merged) OR c.merged = false) "
+            "AND (@name = null OR CONTAINS(c.name_key, @name)) ORDER BY c.id",
+            {
+                "@after": after or "",
+                "@limit": limit,
+                "@name": None if name is None else name_key(name),
+            },
+            partition_key=None,
+        )
 
-def _phones(customer: Customer) -> set[str]:
-    return {p for p in (customer.mobile_phone, customer.account_phone) if p}
+    async def delete_customer(self, customer_id: str) -> bool:
+        """The index documents after the customer: a crash between leaves stale entries,
+        which readers check against the (absent) customer."""
+        current = await self.get_customer(customer_id)
+        if current is None:
+            return False
+        deleted = await delete_if_present(self._customers, customer_id, customer_id)
+        for key in _customer_index(current):
+            await delete_if_present(self._lookups, customer_id, key)
+        return deleted
 
 
 def _customer_index(customer: Customer) -> dict[str, str]:
-    """The lookup partitions that find the customer (by phone, by email)."""
-    keys = {layout.customer_phone_key(phone): "customer-phone" for phone in _phones(customer)}
+    """The lookup partitions that find the customer (by phone, by email); none once merged."""
+    if customer.merged_into is not None:
+        return {}
+    keys = {layout.customer_phone_key(phone): "customer-phone" for phone in customer.phones}
     if customer.email:
         keys[layout.customer_email_key(customer.email)] = "customer-email"
     return keys

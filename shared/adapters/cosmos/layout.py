@@ -88,8 +88,10 @@ CONFIG = ContainerSpec(
 # customer (id = customer id). Creating a key that exists answers 409: already done.
 LOOKUPS = ContainerSpec(name="lookups", indexed_paths=("/pk",), default_ttl=-1)
 
-# One partition per customer: pk = id = customer id. Point reads only.
-CUSTOMERS = ContainerSpec(name="customers", indexed_paths=())
+# One partition per customer: pk = id = customer id. Point reads, and the admin's and agents'
+# listing and name search: a query across partitions on the indexed name key (off the hot
+# path; docs/cosmos.md).
+CUSTOMERS = ContainerSpec(name="customers", indexed_paths=("/name_key", "/merged"))
 
 # One partition per conversation: the conversation document (seq 0) and its messages (seq 1..),
 # so listing a conversation is one single-partition query and the next number is unique.
@@ -131,7 +133,29 @@ OUTBOX = ContainerSpec(
     default_ttl=SENT_SMS_TTL_SECONDS,
 )
 
-CONTAINERS = (CONFIG, LOOKUPS, CUSTOMERS, CONVERSATIONS, WORK, JOBS, OUTBOX)
+# Conversation search (shared/domain/search.py): one projection document per conversation
+# (id = conversation id) in the partition of its opening day, pk = "day:<yyyy-mm-dd>" (UTC):
+# customer, address, channel, status, opening instant, every queue and agent its work had and
+# the words of its messages (notes' apart). A search reads one partition per day of its range,
+# newest first, on these indexes: never a scan across conversations.
+SEARCH = ContainerSpec(
+    name="search",
+    indexed_paths=(
+        "/pk",
+        "/opened_ms",
+        "/customer_id",
+        "/customer_address",
+        "/channel",
+        "/status",
+        "/queue_ids/[]",
+        "/agent_ids/[]",
+        "/words/[]",
+        "/note_words/[]",
+    ),
+    composite_indexes=((("/opened_ms", "descending"), ("/id", "descending")),),
+)
+
+CONTAINERS = (CONFIG, LOOKUPS, CUSTOMERS, CONVERSATIONS, WORK, JOBS, OUTBOX, SEARCH)
 
 AGENTS_PARTITION = "agents"
 PRESENCE_SETTINGS_PARTITION = "presence-settings"
@@ -171,6 +195,11 @@ def customer_phone_key(e164: str) -> str:
 def customer_email_key(email: str) -> str:
     """Like customer-phone keys: one document per customer with that (lower-cased) email."""
     return f"customer-email:{email.lower()}"
+
+
+def search_day_key(day: date) -> str:
+    """The partition of `search` holding the conversations opened that day (UTC)."""
+    return f"day:{day.isoformat()}"
 
 
 def typing_key(conversation_id: str) -> str:

@@ -37,6 +37,7 @@ from shared.adapters.cosmos.figures import CosmosFigures
 from shared.adapters.cosmos.outbox import CosmosOutbox
 from shared.adapters.cosmos.routing_config import CosmosRoutingConfig
 from shared.adapters.cosmos.routing_log import CosmosRoutingLog
+from shared.adapters.cosmos.search import CosmosConversationSearch
 from shared.adapters.cosmos.settings import CosmosSettings
 from shared.adapters.cosmos.work_items import CosmosWorkItems
 from shared.settings import Settings
@@ -48,6 +49,7 @@ class CosmosStore(
     CosmosChannels,
     CosmosCollaboration,
     CosmosConversations,
+    CosmosConversationSearch,
     CosmosCustomers,
     CosmosFigures,
     CosmosOutbox,

@@ -18,6 +18,7 @@ from shared.adapters.cosmos.containers import (
 )
 from shared.adapters.cosmos.documents import Doc, query_records, read_or_none, update
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
+from shared.adapters.cosmos.search_index import index_work
 from shared.domain.work import WorkItem, WorkItemStatus
 
 _NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
@@ -45,7 +46,9 @@ class CosmosWorkItems(CosmosBase):
                 await self._clear_open_item(existing)
                 return await self.create_work_item(item)
             return existing, False
-        return await self._materialize_item(pointer), True
+        created = await self._materialize_item(pointer)
+        await index_work(self._conversations, self._search, self._opening_days, created)
+        return created, True
 
     async def queues_with_waiting_items(self) -> Sequence[str]:
         """For the sweep timer, not the hot path: this query spans every partition."""
@@ -103,6 +106,7 @@ class CosmosWorkItems(CosmosBase):
                     agent_id=agent_id,
                 )
             )
+        await index_work(self._conversations, self._search, self._opening_days, assigned)
         return assigned
 
     async def _take_item(
@@ -160,7 +164,9 @@ class CosmosWorkItems(CosmosBase):
                 update={"status": WorkItemStatus.ACTIVE, "offer_expires_at": None}
             )
 
-        return await self._change_item(item_id, accept)
+        accepted = await self._change_item(item_id, accept)
+        await index_work(self._conversations, self._search, self._opening_days, accepted)
+        return accepted
 
     async def return_to_queue(
         self, item_id: str, agent_id: str, skip_until: datetime
@@ -247,7 +253,9 @@ class CosmosWorkItems(CosmosBase):
                 await self._work.replace(marked, etag=doc["_etag"])
             except exceptions.CosmosAccessConditionFailedError:
                 continue
-            return load_record(WorkItem, await self._finish_move(marked))
+            moved = load_record(WorkItem, await self._finish_move(marked))
+            await index_work(self._conversations, self._search, self._opening_days, moved)
+            return moved
 
     async def queue_backlog(self, queue_id: str) -> tuple[int, datetime | None]:
         partition = layout.queue_partition(queue_id)

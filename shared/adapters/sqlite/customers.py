@@ -1,4 +1,5 @@
-"""CustomerStore on SQLite: customers with a phone index, and SMS consent per number."""
+"""CustomerStore on SQLite: customers with phone, email and name indexes, and SMS consent per
+number. A merged record stays (old references resolve) but no lookup finds it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from shared.adapters.sqlite.tables import SqliteBase, doc_json
-from shared.domain.customers import Customer
+from shared.domain.customers import Customer, name_key
 
 
 class SqliteCustomers(SqliteBase):
@@ -14,16 +15,19 @@ class SqliteCustomers(SqliteBase):
         email = None if customer.email is None else customer.email.lower()
         await self._db.atomic(
             lambda db: db.execute(
-                "INSERT INTO customers (id, mobile_phone, account_phone, email, doc) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "INSERT INTO customers (id, mobile_phone, account_phone, email, name_key, "
+                "merged_into, doc) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
                 "mobile_phone = excluded.mobile_phone, "
                 "account_phone = excluded.account_phone, email = excluded.email, "
+                "name_key = excluded.name_key, merged_into = excluded.merged_into, "
                 "doc = excluded.doc",
                 (
                     customer.id,
                     customer.mobile_phone,
                     customer.account_phone,
                     email,
+                    name_key(customer.display_name),
+                    customer.merged_into,
                     doc_json(customer),
                 ),
             )
@@ -35,7 +39,8 @@ class SqliteCustomers(SqliteBase):
     async def find_customers_by_phone(self, e164: str) -> Sequence[Customer]:
         return await self._query(
             Customer,
-            "SELECT doc FROM customers WHERE mobile_phone = ? OR account_phone = ? ORDER BY id",
+            "SELECT doc FROM customers WHERE (mobile_phone = ? OR account_phone = ?) "
+            "AND merged_into IS NULL ORDER BY id",
             (e164, e164),
         )
 
@@ -59,5 +64,23 @@ class SqliteCustomers(SqliteBase):
 
     async def find_customers_by_email(self, email: str) -> Sequence[Customer]:
         return await self._query(
-            Customer, "SELECT doc FROM customers WHERE email = ? ORDER BY id", (email.lower(),)
+            Customer,
+            "SELECT doc FROM customers WHERE email = ? AND merged_into IS NULL ORDER BY id",
+            (email.lower(),),
         )
+
+    async def list_customers(
+        self, *, name: str | None, after: str | None, limit: int
+    ) -> Sequence[Customer]:
+        # A name is a substring test on name_key (" ada lovelace" holds " lov"): customers
+        # are few beside messages, and the id order lets a page stop at `limit`.
+        wanted = None if name is None else name_key(name)
+        return await self._query(
+            Customer,
+            "SELECT doc FROM customers WHERE id > ? AND merged_into IS NULL "
+            "AND (? IS NULL OR instr(name_key, ?) > 0) ORDER BY id LIMIT ?",
+            (after or "", wanted, wanted, limit),
+        )
+
+    async def delete_customer(self, customer_id: str) -> bool:
+        return await self._delete("customers", customer_id)

@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from shared.domain.customers import name_key
+
 T = TypeVar("T")
 
 # Each entry migrates from version N to N+1. Append only: a released entry never changes.
@@ -137,7 +139,115 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE queue_messages ADD COLUMN application_properties TEXT;
     ALTER TABLE dead_letters ADD COLUMN application_properties TEXT;
     """,
+    # Customers and conversation search (shared/domain/search.py): customers by name and
+    # merged records left out; a conversation's searchable fields beside it (opening instant
+    # in epoch ms, and `num`, its INTEGER PRIMARY KEY, which VACUUM keeps), every queue and
+    # agent its work had, and its messages' words in FTS5 (notes in their own table), each fed
+    # by triggers so no writer can forget them (the bench's bulk path included). A message's
+    # FTS5 rowid is its conversation's num << 24 | its sequence: a conversation's messages are
+    # one rowid range, and a match names its conversation without a lookup. Triggers test for
+    # a row before adding it: an outer upsert's conflict clause would override their own.
+    """
+    ALTER TABLE customers ADD COLUMN name_key TEXT;
+    ALTER TABLE customers ADD COLUMN merged_into TEXT;
+    UPDATE customers SET name_key = name_key(json_extract(doc, '$.display_name'));
+    CREATE TABLE conversation_search (
+        num INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, opened_ms INTEGER NOT NULL,
+        customer_id TEXT, customer_address TEXT NOT NULL, channel TEXT NOT NULL,
+        status TEXT NOT NULL);
+    CREATE INDEX search_by_opened ON conversation_search (opened_ms DESC, id DESC);
+    CREATE INDEX search_by_customer ON conversation_search (customer_id, opened_ms DESC, id DESC);
+    CREATE INDEX search_by_address
+        ON conversation_search (customer_address, opened_ms DESC, id DESC);
+    CREATE TRIGGER conversation_search_on_insert AFTER INSERT ON conversations BEGIN
+        INSERT INTO conversation_search
+            (id, opened_ms, customer_id, customer_address, channel, status)
+        VALUES (new.id,
+            CAST(round((julianday(json_extract(new.doc, '$.opened_at')) - 2440587.5)
+                * 86400000) AS INTEGER),
+            json_extract(new.doc, '$.customer_id'), new.customer_address,
+            json_extract(new.doc, '$.channel'), new.status);
+    END;
+    CREATE TRIGGER conversation_search_on_update AFTER UPDATE ON conversations BEGIN
+        UPDATE conversation_search SET customer_id = json_extract(new.doc, '$.customer_id'),
+            status = new.status WHERE id = new.id;
+    END;
+    INSERT INTO conversation_search (id, opened_ms, customer_id, customer_address, channel, status)
+        SELECT id,
+            CAST(round((julianday(json_extract(doc, '$.opened_at')) - 2440587.5)
+                * 86400000) AS INTEGER),
+            json_extract(doc, '$.customer_id'), customer_address,
+            json_extract(doc, '$.channel'), status
+        FROM conversations ORDER BY rowid;
+    CREATE TABLE conversation_parties (
+        party TEXT NOT NULL, conversation_id TEXT NOT NULL,
+        PRIMARY KEY (party, conversation_id)) WITHOUT ROWID;
+    CREATE TRIGGER conversation_parties_on_item_insert AFTER INSERT ON work_items BEGIN
+        INSERT INTO conversation_parties SELECT 'queue:' || new.queue_id, new.conversation_id
+            WHERE NOT EXISTS (SELECT 1 FROM conversation_parties
+                WHERE party = 'queue:' || new.queue_id AND conversation_id = new.conversation_id);
+        INSERT INTO conversation_parties SELECT 'agent:' || new.agent_id, new.conversation_id
+            WHERE new.agent_id IS NOT NULL AND new.status IN ('active', 'wrap_up')
+            AND NOT EXISTS (SELECT 1 FROM conversation_parties
+                WHERE party = 'agent:' || new.agent_id AND conversation_id = new.conversation_id);
+    END;
+    CREATE TRIGGER conversation_parties_on_item_update AFTER UPDATE ON work_items BEGIN
+        INSERT INTO conversation_parties SELECT 'queue:' || new.queue_id, new.conversation_id
+            WHERE NOT EXISTS (SELECT 1 FROM conversation_parties
+                WHERE party = 'queue:' || new.queue_id AND conversation_id = new.conversation_id);
+        INSERT INTO conversation_parties SELECT 'agent:' || new.agent_id, new.conversation_id
+            WHERE new.agent_id IS NOT NULL AND new.status IN ('active', 'wrap_up')
+            AND NOT EXISTS (SELECT 1 FROM conversation_parties
+                WHERE party = 'agent:' || new.agent_id AND conversation_id = new.conversation_id);
+    END;
+    INSERT OR IGNORE INTO conversation_parties
+        SELECT 'queue:' || queue_id, conversation_id FROM work_items;
+    INSERT OR IGNORE INTO conversation_parties
+        SELECT 'agent:' || agent_id, conversation_id FROM work_items
+        WHERE agent_id IS NOT NULL AND status IN ('active', 'wrap_up', 'closed');
+    CREATE VIRTUAL TABLE message_words USING fts5(
+        text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+    CREATE VIRTUAL TABLE note_words USING fts5(
+        text, content = '', tokenize = 'unicode61 remove_diacritics 2');
+    CREATE TRIGGER message_words_on_insert AFTER INSERT ON messages
+    WHEN new.internal = 0 AND new.sequence < 16777216 BEGIN
+        INSERT INTO message_words (rowid, text)
+            SELECT (s.num << 24) | new.sequence, json_extract(new.doc, '$.text')
+            FROM conversation_search s WHERE s.id = new.conversation_id;
+    END;
+    CREATE TRIGGER note_words_on_insert AFTER INSERT ON messages
+    WHEN new.internal != 0 AND new.sequence < 16777216 BEGIN
+        INSERT INTO note_words (rowid, text)
+            SELECT (s.num << 24) | new.sequence, json_extract(new.doc, '$.text')
+            FROM conversation_search s WHERE s.id = new.conversation_id;
+    END;
+    INSERT INTO message_words (rowid, text)
+        SELECT (s.num << 24) | m.sequence, json_extract(m.doc, '$.text')
+        FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
+        WHERE m.internal = 0 AND m.sequence < 16777216;
+    INSERT INTO note_words (rowid, text)
+        SELECT (s.num << 24) | m.sequence, json_extract(m.doc, '$.text')
+        FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
+        WHERE m.internal != 0 AND m.sequence < 16777216;
+    """,
 )
+
+
+def statements(script: str) -> list[str]:
+    """A migration's statements, one each. Split at each ';' that ends a complete statement
+    (sqlite3.complete_statement), so a trigger's body, whose statements end in ';' too, stays
+    whole. Not executescript: it commits, and a migration is one transaction."""
+    found: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                found.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        found.append(pending.strip())
+    return found
 
 
 class SqliteDatabase:
@@ -153,6 +263,8 @@ class SqliteDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         connection.row_factory = sqlite3.Row
+        # The name search key as the domain defines it, for the migration that adds it.
+        connection.create_function("name_key", 1, name_key, deterministic=True)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=FULL")
         connection.execute("PRAGMA busy_timeout=30000")
@@ -160,9 +272,8 @@ class SqliteDatabase:
         with self.transaction() as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             for step in MIGRATIONS[version:]:
-                for statement in step.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in statements(step):
+                    db.execute(statement)
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     def transaction(self) -> _Transaction:

@@ -12,6 +12,7 @@ from shared.adapters.sqlite.figures import SqliteFigures
 from shared.adapters.sqlite.outbox import SqliteOutbox
 from shared.adapters.sqlite.routing_config import SqliteRoutingConfig
 from shared.adapters.sqlite.routing_log import SqliteRoutingLog
+from shared.adapters.sqlite.search import SqliteConversationSearch
 from shared.adapters.sqlite.settings import SqliteSettings
 from shared.adapters.sqlite.work_items import SqliteWorkItems
 
@@ -22,6 +23,7 @@ class SqliteStore(
     SqliteChannels,
     SqliteCollaboration,
     SqliteConversations,
+    SqliteConversationSearch,
     SqliteCustomers,
     SqliteFigures,
     SqliteOutbox,

@@ -1,0 +1,179 @@
+"""Keeping the `search` container's projection of each conversation current (layout.SEARCH).
+
+Every writer of what a search filters on calls in here after its own write: the conversation
+opened, closed or reopened, or given another customer; a message stored; a work item waiting in
+a queue or held by an agent. The projection is one document per conversation in its opening
+day's partition; its arrays (queues, agents, words) only grow, each change one ETag
+read-modify-write, skipped when nothing is new. A crash between a write and its projection
+leaves the projection behind until the conversation's next change (a search is an agent's aid,
+not a guarantee the routing depends on).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from shared.adapters.cosmos import layout
+from shared.adapters.cosmos.documents import Doc, create_if_absent, read_or_none, update
+from shared.adapters.cosmos.layout import document
+from shared.adapters.cosmos.metrics import MeteredContainer
+from shared.domain.conversations import Conversation, Message
+from shared.domain.search import (
+    agent_party,
+    epoch_ms,
+    opening_day,
+    queue_party,
+    search_words,
+)
+from shared.domain.work import AGENT_WORKING, WorkItem
+
+ARRAYS = ("queue_ids", "agent_ids", "words", "note_words")
+"""The projection's growing sets; queue_ids and agent_ids hold parties (queue:<id>, agent:<id>)
+so an agent's scope is one set of values to look for in either."""
+
+
+def search_partition(conversation: Conversation) -> str:
+    return layout.search_day_key(opening_day(conversation))
+
+
+def conversation_fields(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "opened_ms": epoch_ms(conversation.opened_at),
+        "customer_id": conversation.customer_id,
+        "customer_address": conversation.customer_address,
+        "channel": str(conversation.channel),
+        "status": str(conversation.status),
+    }
+
+
+class OpeningDays:
+    """Conversation id -> its projection's partition, for the conversations this instance met.
+    A conversation's opening day never changes, so a remembered one is never stale; it saves
+    the point read of the conversation each message and item change would otherwise make to
+    find the partition. Bounded: the oldest are forgotten first."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._partitions: OrderedDict[str, str] = OrderedDict()
+
+    def remember(self, conversation: Conversation) -> str:
+        partition = search_partition(conversation)
+        self._partitions[conversation.id] = partition
+        self._partitions.move_to_end(conversation.id)
+        while len(self._partitions) > self._size:
+            self._partitions.popitem(last=False)
+        return partition
+
+    def partition(self, conversation_id: str) -> str | None:
+        return self._partitions.get(conversation_id)
+
+
+async def index_conversation(
+    search: MeteredContainer, days: OpeningDays, conversation: Conversation
+) -> None:
+    """The projection's conversation fields as the conversation now is."""
+    fields = conversation_fields(conversation)
+
+    def refresh(doc: Doc) -> Doc | None:
+        if all(doc.get(name) == value for name, value in fields.items()):
+            return None
+        return {**doc, **fields}
+
+    days.remember(conversation)
+
+    async def known() -> Conversation:
+        return conversation
+
+    await _change(search, conversation.id, search_partition(conversation), refresh, {}, known)
+
+
+async def index_message(
+    conversations: MeteredContainer, search: MeteredContainer, days: OpeningDays, message: Message
+) -> None:
+    words = search_words(message.text)
+    await _add(
+        conversations,
+        search,
+        days,
+        message.conversation_id,
+        {"note_words" if message.internal else "words": list(words)},
+    )
+
+
+async def index_work(
+    conversations: MeteredContainer,
+    search: MeteredContainer,
+    days: OpeningDays,
+    item: WorkItem | None,
+) -> None:
+    """The queue the item waits or waited in, and its agent once it holds it."""
+    if item is None:
+        return
+    additions = {"queue_ids": [queue_party(item.queue_id)]}
+    if item.agent_id is not None and item.status in AGENT_WORKING:
+        additions["agent_ids"] = [agent_party(item.agent_id)]
+    await _add(conversations, search, days, item.conversation_id, additions)
+
+
+async def _add(
+    conversations: MeteredContainer,
+    search: MeteredContainer,
+    days: OpeningDays,
+    conversation_id: str,
+    additions: dict[str, list[str]],
+) -> None:
+    """Add values to the projection's sets (queue_ids, agent_ids, words, note_words)."""
+    wanted = {name: list(dict.fromkeys(values)) for name, values in additions.items() if values}
+    if not wanted:
+        return
+
+    def add(doc: Doc) -> Doc | None:
+        changed = dict(doc)
+        for name, values in wanted.items():
+            have = list(doc.get(name) or [])
+            known = set(have)
+            missing = [value for value in values if value not in known]
+            if missing:
+                changed[name] = have + missing
+        return changed if changed != doc else None
+
+    async def load() -> Conversation | None:
+        doc = await read_or_none(conversations, conversation_id, conversation_id)
+        return None if doc is None else Conversation.model_validate(doc["data"])
+
+    partition = days.partition(conversation_id)
+    if partition is None:
+        conversation = await load()
+        if conversation is None:
+            return
+        partition = days.remember(conversation)
+    await _change(search, conversation_id, partition, add, wanted, load)
+
+
+async def _change(
+    search: MeteredContainer,
+    conversation_id: str,
+    partition: str,
+    change: Callable[[Doc], Doc | None],
+    additions: Mapping[str, list[str]],
+    load: Callable[[], Awaitable[Conversation | None]],
+) -> None:
+    """Change the projection; a missing one (a crash after its conversation's write) is
+    created from the conversation, with the additions."""
+    while True:
+        current = await read_or_none(search, conversation_id, partition)
+        if current is not None:
+            await update(search, conversation_id, partition, change, read=current)
+            return
+        conversation = await load()
+        if conversation is None:
+            return
+        fresh = {
+            **document(conversation.id, partition, "conversation-search"),
+            **conversation_fields(conversation),
+            **{name: list(additions.get(name, [])) for name in ARRAYS},
+        }
+        if await create_if_absent(search, fresh):
+            return
