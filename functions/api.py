@@ -15,10 +15,12 @@ from functions.routes import (
     ops,
     pages,
     queues,
+    quick_replies,
     sms,
     supervisor,
 )
 from functions.routes.admin import campaigns, channels, routing_config, settings
+from functions.routes.admin import quick_replies as admin_quick_replies
 from shared.bootstrap import get_container
 
 
@@ -45,6 +47,8 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         campaigns,
         routing_config,
         settings,
+        admin_quick_replies,
+        quick_replies,
         pages,
     ):
         api.include_router(module.router)

@@ -40,6 +40,7 @@ from shared.services.ingest import IngestService
 from shared.services.notices import CustomerNotices
 from shared.services.outbound import OutboundService
 from shared.services.presence import PresenceService
+from shared.services.quick_replies import QuickReplyService
 from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
 from shared.services.sentiment import SentimentSwitch
@@ -81,6 +82,8 @@ class Container:
     figures: FiguresService
     # --- typing indicators ---
     typing: TypingService
+    # --- quick replies ---
+    quick_replies: QuickReplyService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -142,6 +145,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
     typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
     return Container(
         typing=typing,
+        quick_replies=QuickReplyService(store),
         settings=settings,
         store=store,
         bus=bus,

@@ -36,6 +36,7 @@ from shared.domain.presence import (
     PresenceSpan,
     PresenceState,
 )
+from shared.domain.quick_replies import QuickReply
 from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
 from shared.domain.sentiment import ConversationSentiment, SentimentSettings
 from shared.domain.work import AgentState, RoutingDecision, WorkItem
@@ -487,6 +488,27 @@ class OutboxStore(Protocol):
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
+class QuickReplyStore(Protocol):
+    """Quick replies an admin writes, which agents search within their workstreams."""
+
+    async def put_quick_reply(self, reply: QuickReply) -> None: ...
+
+    async def get_quick_reply(self, reply_id: str) -> QuickReply | None: ...
+
+    async def list_quick_replies(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[QuickReply]: ...
+
+    async def delete_quick_reply(self, reply_id: str) -> bool: ...
+
+    async def search_quick_replies(
+        self, workstream_ids: Sequence[str], text: str, *, limit: int
+    ) -> Sequence[QuickReply]:
+        """The replies of those workstreams whose title or text holds `text`, ignoring case
+        (every one for an empty `text`), by id."""
+        ...
+
+
 class Store(
     ChannelStore,
     RoutingConfigStore,
@@ -500,6 +522,7 @@ class Store(
     FiguresStore,
     CampaignStore,
     OutboxStore,
+    QuickReplyStore,
     Protocol,
 ):
     async def close(self) -> None: ...

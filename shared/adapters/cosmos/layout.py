@@ -76,10 +76,11 @@ class ContainerSpec(BaseModel):
 
 
 # Configuration an admin edits: small, read on every ingest by point reads.
-# pk = the record type ("channel", "workstream", "queue", "rule", "template"), id = record id.
+# pk = the record type ("channel", "workstream", "queue", "rule", "template", "quick_reply"),
+# id = record id. /search: a quick reply's folded title and text, which agents search.
 CONFIG = ContainerSpec(
     name="config",
-    indexed_paths=("/pk", "/workstream_id", "/rule_order"),
+    indexed_paths=("/pk", "/workstream_id", "/rule_order", "/search"),
     composite_indexes=((("/rule_order", "ascending"), ("/id", "ascending")),),
 )
 
