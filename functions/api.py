@@ -10,6 +10,7 @@ from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from functions.routes import (
     agents,
+    attachments,
     chat,
     conversations,
     ops,
@@ -40,6 +41,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         sms,
         chat,
         conversations,
+        attachments,
         agents,
         queues,
         supervisor,

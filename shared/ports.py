@@ -528,6 +528,44 @@ class Store(
     async def close(self) -> None: ...
 
 
+class BlobStore(Protocol):
+    """Where agents' files are kept (a local folder, Azure Blob Storage), each under a key with
+    its content type and file name, fetched by customers through an expiring signed URL."""
+
+    async def put_blob(self, key: str, data: bytes, *, content_type: str, name: str) -> None:
+        """Store (or replace) the blob."""
+        ...
+
+    async def blob_info(self, key: str) -> BlobInfo | None:
+        """What is stored under the key, without its bytes; None if nothing is."""
+        ...
+
+    async def download_url(self, key: str, *, expires_at: datetime) -> str:
+        """A URL anyone holding it may fetch the blob by, until `expires_at` only."""
+        ...
+
+    async def read_signed(
+        self, key: str, *, expires: int, signature: str, now: datetime
+    ) -> StoredBlob | None:
+        """The blob, for a download URL this store signed that has not expired (`expires`:
+        epoch seconds); None for a forged, altered or expired one, or a missing blob. Stores
+        whose URLs point elsewhere (Azure's SAS) serve nothing here."""
+        ...
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    content_type: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    info: BlobInfo
+    data: bytes
+
+
 class MessageBus(Protocol):
     """Publishing side of the work queues (Service Bus in Azure, SQLite locally)."""
 
@@ -558,10 +596,18 @@ class SendFailed(Exception):
 
 class SmsSender(Protocol):
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
-        """Send one SMS through the channel's provider account; return the provider's message
-        id. Raises SendFailed."""
+        """Send one SMS through the channel's provider account, as MMS with `media_urls` (public
+        URLs the provider fetches) where it can; return the provider's message id. Raises
+        SendFailed, permanent for media the provider cannot send."""
         ...
 
 

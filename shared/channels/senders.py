@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shared.domain.channels import AcsAccount, Channel, SmsProvider, TeleSignAccount, TwilioAccount
 from shared.ports import SendFailed, SmsSender
@@ -30,9 +30,18 @@ class ProviderSmsSender:
         self._senders = dict(senders)
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
         sender = self._senders.get(channel.provider) if channel.provider else None
         if sender is None:
             raise SendFailed(f"channel {channel.id} has no SMS provider account", permanent=True)
-        return await sender.send(channel, message_id=message_id, to=to, from_=from_, text=text)
+        return await sender.send(
+            channel, message_id=message_id, to=to, from_=from_, text=text, media_urls=media_urls
+        )

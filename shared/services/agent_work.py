@@ -110,6 +110,14 @@ def timer_start(item: WorkItem) -> datetime:
     return item.enqueued_at
 
 
+class ReplyMedia(Protocol):
+    """Turns the uploads a reply names into its media, or refuses the reply (422)."""
+
+    async def media_for_reply(
+        self, conversation: Conversation, attachment_ids: Sequence[str]
+    ) -> tuple[MediaRef, ...]: ...
+
+
 class AgentWorkService:
     def __init__(
         self,
@@ -118,7 +126,10 @@ class AgentWorkService:
         routing: RoutingService,
         clock: Clock,
         presence: PresenceService,
+        *,
+        reply_media: ReplyMedia | None = None,
     ) -> None:
+        self._reply_media = reply_media
         self._store = store
         self._bus = bus
         self._routing = routing
@@ -245,22 +256,25 @@ class AgentWorkService:
         text: str,
         *,
         internal: bool,
-        media: Sequence[MediaRef] = (),
+        attachment_ids: Sequence[str] = (),
     ) -> Message:
         """Store the agent's message; a customer-visible one is sent, in order, through the
         `outbound` queue. An internal note is never sent (invariant 5). A consultant writes
         internal notes only; a closed conversation is reopened before it is written. Files
-        (`media`) are refused, changing nothing: no channel sends an agent's files yet."""
+        (`attachment_ids`, uploaded to the conversation first) go with a reply on channels
+        that carry them; otherwise the reply is refused (422), nothing stored or sent."""
         part = await involvement(self._store, agent_id, conversation_id)
-        if media:
-            raise UnprocessableEntity(
-                f"{part.conversation.channel} conversations cannot carry an agent's files yet: "
-                "send the reply without media"
-            )
         if part.role is WorkRole.CONSULTANT and not internal:
             raise Forbidden("a consultant writes internal notes only")
         if part.role is WorkRole.PAST:
             raise Conflict("the conversation is closed: reopen it to write")
+        media: tuple[MediaRef, ...] = ()
+        if attachment_ids:
+            if internal:
+                raise UnprocessableEntity("an internal note carries no files: send a reply")
+            if self._reply_media is None:
+                raise UnprocessableEntity("this deployment keeps no files: send the reply alone")
+            media = await self._reply_media.media_for_reply(part.conversation, attachment_ids)
         message = Message(
             id=new_message_id(conversation_id),
             conversation_id=conversation_id,
@@ -269,6 +283,7 @@ class AgentWorkService:
             agent_id=agent_id,
             internal=internal,
             text=text,
+            media=media,
             status=None if internal else DeliveryStatus.QUEUED,
             created_at=self._clock.now(),
         )

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.channels import ChannelKind
-from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms
+from shared.domain.conversations import Conversation, DeliveryStatus, MediaRef, Message, SentSms
 from shared.ports import (
     ChannelStore,
     Clock,
@@ -36,12 +36,27 @@ def retry_delay(failed_attempts: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * (1 << (failed_attempts - 1)), MAX_RETRY_DELAY)
 
 
+class MediaLinks(Protocol):
+    """How a message's media becomes URLs a provider may fetch (agents' files: signed now)."""
+
+    async def customer_url(self, media: MediaRef) -> str: ...
+
+
 class OutboundService:
-    def __init__(self, store: OutboundPorts, sms: SmsSender, bus: MessageBus, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: OutboundPorts,
+        sms: SmsSender,
+        bus: MessageBus,
+        clock: Clock,
+        *,
+        media_links: MediaLinks | None = None,
+    ) -> None:
         self._store = store
         self._sms = sms
         self._bus = bus
         self._clock = clock
+        self._media_links = media_links
 
     async def sandbox_outbox(self, *, limit: int) -> list[SentSms]:
         """What the sandbox SMS sender would have sent, newest first."""
@@ -74,12 +89,18 @@ class OutboundService:
             )
             return message
         try:
+            # Signed at each attempt: a retry after a long outage gets a URL still valid.
+            media_urls = [
+                await self._media_links.customer_url(media) if self._media_links else media.url
+                for media in message.media
+            ]
             provider_id = await self._sms.send(
                 channel,
                 message_id=message.id,
                 to=conversation.customer_address,
                 from_=conversation.business_address,
                 text=message.text,
+                media_urls=media_urls,
             )
         except SendFailed as failure:
             failed_attempts = request.failed_attempts + 1
