@@ -509,6 +509,17 @@ class QuickReplyStore(Protocol):
         ...
 
 
+class ReadMarkStore(Protocol):
+    """When the customer last read each conversation (chat: the widget says so)."""
+
+    async def mark_customer_read(self, conversation_id: str, at: datetime) -> datetime:
+        """The customer read the conversation at `at`; a mark never moves back (a late,
+        older one changes nothing). Returns the mark now stored."""
+        ...
+
+    async def customer_read_at(self, conversation_id: str) -> datetime | None: ...
+
+
 class Store(
     ChannelStore,
     RoutingConfigStore,
@@ -523,6 +534,7 @@ class Store(
     CampaignStore,
     OutboxStore,
     QuickReplyStore,
+    ReadMarkStore,
     Protocol,
 ):
     async def close(self) -> None: ...

@@ -32,6 +32,7 @@ from shared.ports import (
     CollaborationStore,
     ConversationStore,
     MessageBus,
+    ReadMarkStore,
     RoutingConfigStore,
     WorkItemStore,
 )
@@ -44,7 +45,12 @@ class InvolvementPorts(ConversationStore, WorkItemStore, Protocol):
 
 
 class AgentWorkPorts(
-    RoutingConfigStore, ConversationStore, WorkItemStore, CollaborationStore, Protocol
+    RoutingConfigStore,
+    ConversationStore,
+    WorkItemStore,
+    CollaborationStore,
+    ReadMarkStore,
+    Protocol,
 ):
     """The store ports this service needs."""
 
@@ -69,6 +75,9 @@ class WorkView(Model):
         "wrap-up, since wrap-up began",
     )
     elapsed_seconds: int | None = Field(default=None, description="on the timer, when read")
+    customer_last_read_at: datetime | None = Field(
+        default=None, description="chat: when the customer last had the conversation in view"
+    )
 
 
 class PresenceView(Model):
@@ -160,6 +169,7 @@ class AgentWorkService:
                         role=role,
                         timer_started_at=started,
                         elapsed_seconds=max(0, int((now - started).total_seconds())),
+                        customer_last_read_at=await self._store.customer_read_at(conversation.id),
                     )
                 )
         return views

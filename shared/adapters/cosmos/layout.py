@@ -179,6 +179,12 @@ def typing_key(conversation_id: str) -> str:
     return f"typing:{conversation_id}"
 
 
+def customer_read_key(conversation_id: str) -> str:
+    """The document (and partition) of `lookups` holding when the customer last read the
+    conversation."""
+    return f"customer-read:{conversation_id}"
+
+
 TYPING_TTL_SECONDS = 60
 """Typing records are read against their own `until`; the TTL only clears them away."""
 
