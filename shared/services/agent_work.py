@@ -120,11 +120,14 @@ def timer_start(item: WorkItem) -> datetime:
 
 
 class ReplyMedia(Protocol):
-    """Turns the uploads a reply names into its media, or refuses the reply (422)."""
+    """Turns the uploads a reply names into its media, or refuses the reply (422); and a
+    stored file reference into a URL to fetch it by now."""
 
     async def media_for_reply(
         self, conversation: Conversation, attachment_ids: Sequence[str]
     ) -> tuple[MediaRef, ...]: ...
+
+    async def customer_url(self, media: MediaRef) -> str: ...
 
 
 class AgentWorkService:
@@ -257,7 +260,20 @@ class AgentWorkService:
     async def messages(self, agent_id: str, conversation_id: str) -> Sequence[Message]:
         """The primary agent, a consultant, and the agent who closed it (history) read it."""
         await involvement(self._store, agent_id, conversation_id)
-        return await self._store.list_messages(conversation_id, include_internal=True)
+        messages = await self._store.list_messages(conversation_id, include_internal=True)
+        if self._reply_media is None:
+            return messages
+        # An agent's file is stored as a reference: shown with a URL signed for this read.
+        return [await self._with_fetchable_media(message) for message in messages]
+
+    async def _with_fetchable_media(self, message: Message) -> Message:
+        if self._reply_media is None or not message.media:
+            return message
+        media = [
+            m.model_copy(update={"url": await self._reply_media.customer_url(m)})
+            for m in message.media
+        ]
+        return message.model_copy(update={"media": tuple(media)})
 
     async def post_message(
         self,

@@ -140,6 +140,11 @@ async def test_a_file_on_sms_goes_as_mms_through_twilio(
     )
     assert reply.status_code == 201, reply.text
     await drain(services)
+    listed = await client.get(
+        f"/api/conversations/{conversation_id}/messages", headers=alice(services)
+    )
+    (shown,) = [m["media"] for m in listed.json() if m["media"]]
+    assert (await client.get(shown[0]["url"])).content == PDF  # the agent sees it too
     (sent,) = await services.store.list_sent_sms(limit=5)
     assert sent.text == "Your bill"
     (url,) = sent.media_urls
