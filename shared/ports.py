@@ -556,12 +556,16 @@ class BlobStore(Protocol):
         """A URL anyone holding it may fetch the blob by, until `expires_at` only."""
         ...
 
-    async def read_signed(
+    def signed_by_this_store(
         self, key: str, *, expires: int, signature: str, now: datetime
-    ) -> StoredBlob | None:
-        """The blob, for a download URL this store signed that has not expired (`expires`:
-        epoch seconds); None for a forged, altered or expired one, or a missing blob. Stores
-        whose URLs point elsewhere (Azure's SAS) serve nothing here."""
+    ) -> bool:
+        """Whether a download URL of the app's own (`expires`: epoch seconds) was signed by
+        this store for this key and has not expired. Stores whose URLs point elsewhere
+        (Azure's SAS) sign none: False."""
+        ...
+
+    async def read_blob(self, key: str) -> StoredBlob | None:
+        """The blob and what it is; None if nothing is stored under the key."""
         ...
 
 

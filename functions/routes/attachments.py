@@ -47,6 +47,7 @@ class UploadedAttachment(Attachment):
                         "type": "object",
                         "properties": {"file": {"type": "string", "format": "binary"}},
                         "required": ["file"],
+                        "additionalProperties": False,
                     }
                 },
                 "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
@@ -89,7 +90,10 @@ async def upload_attachment(
     response_class=Response,
     responses={
         200: {"description": "the file", "content": {"application/octet-stream": {}}},
-        **problem_responses((403, "The link is forged, altered or expired")),
+        **problem_responses(
+            (403, "The link is forged, altered or expired"),
+            (404, "The file a genuine link names is no longer kept"),
+        ),
     },
 )
 async def download_attachment(

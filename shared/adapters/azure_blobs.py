@@ -91,8 +91,18 @@ class AzureBlobStore:
         base = self._service.url.rstrip("/")
         return f"{base}/{self._container}/{quote(key)}?{sas}"
 
-    async def read_signed(
+    def signed_by_this_store(
         self, key: str, *, expires: int, signature: str, now: datetime
-    ) -> StoredBlob | None:
-        """Customers download from Blob Storage by SAS: the app serves no blob itself."""
-        return None
+    ) -> bool:
+        """Customers download from Blob Storage by SAS: the app signs no URL of its own."""
+        return False
+
+    async def read_blob(self, key: str) -> StoredBlob | None:
+        info = await self.blob_info(key)
+        if info is None:
+            return None
+        try:
+            download = await self._service.get_blob_client(self._container, key).download_blob()
+            return StoredBlob(info=info, data=await download.readall())
+        except ResourceNotFoundError:
+            return None

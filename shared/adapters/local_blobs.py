@@ -70,13 +70,14 @@ class LocalBlobStore:
             f"?expires={expires}&signature={self.signature(key, expires)}"
         )
 
-    async def read_signed(
+    def signed_by_this_store(
         self, key: str, *, expires: int, signature: str, now: datetime
-    ) -> StoredBlob | None:
-        if not hmac.compare_digest(signature, self.signature(key, expires)):
-            return None
-        if now.timestamp() >= expires:
-            return None
+    ) -> bool:
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged URL may).
+        genuine = hmac.compare_digest(signature.encode(), self.signature(key, expires).encode())
+        return genuine and now.timestamp() < expires
+
+    async def read_blob(self, key: str) -> StoredBlob | None:
         return await asyncio.to_thread(self._read, key)
 
     def _read(self, key: str) -> StoredBlob | None:

@@ -24,6 +24,7 @@ from shared.domain.conversations import Conversation, MediaRef
 from shared.errors import (
     Conflict,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     UnprocessableEntity,
     UnsupportedMediaType,
@@ -152,16 +153,16 @@ class AttachmentService:
     async def download(
         self, conversation_id: str, attachment_id: str, *, expires: int, signature: str
     ) -> tuple[Attachment, bytes]:
-        """A file by the URL the app signed: 403 for a forged, altered or expired one (or a
-        file that is not there), so a URL never tells which."""
-        blob = await self._blobs.read_signed(
-            blob_key(conversation_id, attachment_id),
-            expires=expires,
-            signature=signature,
-            now=self._clock.now(),
-        )
-        if blob is None or not valid_attachment_id(attachment_id):
+        """A file by the URL the app signed: 403 for a forged, altered or expired one, 404
+        when the file a genuine one names is gone."""
+        key = blob_key(conversation_id, attachment_id)
+        if not valid_attachment_id(attachment_id) or not self._blobs.signed_by_this_store(
+            key, expires=expires, signature=signature, now=self._clock.now()
+        ):
             raise Forbidden("the download link is invalid or has expired")
+        blob = await self._blobs.read_blob(key)
+        if blob is None:
+            raise NotFound("the file is no longer kept")
         return (
             Attachment(
                 id=attachment_id,

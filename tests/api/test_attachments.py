@@ -253,5 +253,9 @@ async def test_a_forged_or_expired_download_link_is_refused(
         f"{parts.scheme}://{parts.netloc}{parts.path}",
     ):
         assert_problem(await client.get(forged), 403, "invalid or has expired")
+    # A genuine link to a file no longer kept: 404.
+    for stored in stored_files(services):
+        stored.unlink()
+    assert_problem(await client.get(url), 404, "no longer kept")
     clock.advance(timedelta(seconds=services.settings.attachment_url_lifetime_seconds))
     assert_problem(await client.get(url), 403, "invalid or has expired")
