@@ -7,6 +7,7 @@ from typing import Protocol
 from shared.domain.channels import Channel, ChannelKind, ChatWidget, PreChatQuestion, TwilioAccount
 from shared.domain.customers import Customer
 from shared.domain.presence import Presence
+from shared.domain.quick_replies import QuickReply
 from shared.domain.routing_config import (
     Agent,
     Condition,
@@ -16,10 +17,10 @@ from shared.domain.routing_config import (
     RoutingRule,
     Workstream,
 )
-from shared.ports import ChannelStore, CustomerStore, RoutingConfigStore
+from shared.ports import ChannelStore, CustomerStore, QuickReplyStore, RoutingConfigStore
 
 
-class SeedPorts(ChannelStore, RoutingConfigStore, CustomerStore, Protocol):
+class SeedPorts(ChannelStore, RoutingConfigStore, CustomerStore, QuickReplyStore, Protocol):
     """The store ports this service needs."""
 
 
@@ -132,6 +133,37 @@ CUSTOMERS = (
 )
 
 
+# Answers agents pick with `/` in the console: the customer's and agent's names, and on chat a
+# context variable the demo page sets.
+QUICK_REPLIES = (
+    QuickReply(
+        id="qr-greeting-sms",
+        workstream_id="ws-sms",
+        title="Greeting",
+        text="Hello {first_name}, this is {agent_name}. How can I help?",
+    ),
+    QuickReply(
+        id="qr-greeting-chat",
+        workstream_id="ws-chat",
+        title="Greeting",
+        text="Hello {first_name}, this is {agent_name}. How can I help?",
+    ),
+    QuickReply(
+        id="qr-greeting-chat-fr",
+        workstream_id="ws-chat",
+        locale="fr",
+        title="Bonjour",
+        text="Bonjour {first_name}, je suis {agent_name}. Comment puis-je vous aider ?",
+    ),
+    QuickReply(
+        id="qr-refund-chat",
+        workstream_id="ws-chat",
+        title="Refund delay",
+        text="Refunds reach your card within five working days.",
+    ),
+)
+
+
 async def seed_demo(store: SeedPorts, *, twilio_auth_token: str) -> None:
     for queue in QUEUES:
         await store.put_queue(queue)
@@ -145,3 +177,5 @@ async def seed_demo(store: SeedPorts, *, twilio_auth_token: str) -> None:
         await store.put_agent(agent)
     for customer in CUSTOMERS:
         await store.put_customer(customer)
+    for reply in QUICK_REPLIES:
+        await store.put_quick_reply(reply)

@@ -14,16 +14,19 @@ from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from functions.routes import (
     agents,
+    attachments,
     chat,
     conversations,
     customers,
     ops,
     pages,
     queues,
+    quick_replies,
     sms,
     supervisor,
 )
 from functions.routes.admin import campaigns, channels, routing_config, settings
+from functions.routes.admin import quick_replies as admin_quick_replies
 from shared.bootstrap import get_container
 
 
@@ -56,6 +59,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         chat,
         conversations,
         customers,
+        attachments,
         agents,
         queues,
         supervisor,
@@ -63,6 +67,8 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         campaigns,
         routing_config,
         settings,
+        admin_quick_replies,
+        quick_replies,
         pages,
     ):
         api.include_router(module.router)

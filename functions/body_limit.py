@@ -3,12 +3,17 @@ before any route reads it, whether it declares its length or streams it in chunk
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.problems import problem
 from shared.settings import get_settings
+
+UPLOAD_PATH = re.compile(r"/api/conversations/[^/]+/attachments")
+MULTIPART_ALLOWANCE = 64 * 1024
+"""Room for a multipart upload's boundaries and part headers around the file itself."""
 
 # No route reads a body these methods carry. OPTIONS is bounded too: the ACS webhook's
 # CloudEvents handshake reads its body like a delivery.
@@ -23,11 +28,18 @@ class BodyLimit:
         self._app = app
         self._limit = limit or (lambda: get_settings().max_request_body_bytes)
 
+    def _limit_for(self, scope: Scope) -> int:
+        """An agent's file upload may carry the attachment limit (and a multipart envelope):
+        the route answers 413 itself for a file over the limit inside a smaller body."""
+        if scope["method"] == "POST" and UPLOAD_PATH.fullmatch(scope["path"]):
+            return max(self._limit(), get_settings().attachment_max_bytes + MULTIPART_ALLOWANCE)
+        return self._limit()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in UNREAD_BODY_METHODS:
             await self._app(scope, receive, send)
             return
-        limit = self._limit()
+        limit = self._limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > limit:

@@ -71,6 +71,7 @@ _REASONS = {
     404: "No such resource, or none the caller may see",
     409: "The resource's state does not allow this now",
     413: "The request body is larger than the limit",
+    415: "A content type this route does not take",
     422: "Well-formed, but asks for what this system cannot do",
     500: "An unexpected error; it has been logged",
 }

@@ -173,6 +173,21 @@ module storage 'core/storage/deployment-storage.bicep' = {
   }
 }
 
+// Agents' files, which customers download by SAS: an account apart from the host's storage.
+module attachmentsStorage 'core/storage/attachments-storage.bicep' = {
+  name: 'attachments-storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}files${take(resourceToken, 17)}'
+    location: location
+    tags: tags
+    containerName: 'attachments'
+    appPrincipalId: identity.outputs.principalId
+    developerPrincipalId: dataPrincipalId
+    developerPrincipalType: principalType
+  }
+}
+
 module cosmos 'core/database/cosmos-nosql.bicep' = {
   name: 'cosmos'
   scope: rg
@@ -259,6 +274,8 @@ module api 'app/api.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: deploymentContainerName
+    attachmentsBlobEndpoint: attachmentsStorage.outputs.blobEndpoint
+    attachmentsContainerName: attachmentsStorage.outputs.containerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName

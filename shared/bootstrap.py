@@ -7,8 +7,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shared.adapters.azure_blobs import AzureBlobStore
 from shared.adapters.cosmos.store import open_cosmos_store
 from shared.adapters.http_bot import HttpBotClient
+from shared.adapters.local_blobs import LocalBlobStore
 from shared.adapters.local_bus import LocalMessageBus
 from shared.adapters.sandbox_sms import SandboxSmsSender
 from shared.adapters.service_bus import ServiceBusMessageBus
@@ -24,10 +26,12 @@ from shared.channels.telesign.sender import TeleSignSmsSender
 from shared.channels.telesign.webhook import TeleSignWebhook
 from shared.channels.twilio.sender import TwilioSmsSender
 from shared.channels.twilio.webhook import TwilioWebhook
+from shared.domain.attachments import AttachmentLimits
 from shared.domain.channels import SmsProvider
-from shared.ports import Clock, MessageBus, SmsSender, Store, TokenVerifier
+from shared.ports import BlobStore, Clock, MessageBus, SmsSender, Store, TokenVerifier
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService
+from shared.services.attachments import AttachmentService
 from shared.services.bots import BotService
 from shared.services.campaigns import CampaignService
 from shared.services.channels import ChannelService
@@ -43,6 +47,7 @@ from shared.services.notices import CustomerNotices
 from shared.services.outbound import OutboundService
 from shared.services.presence import PresenceService
 from shared.services.queue_metrics import QueueMetrics
+from shared.services.quick_replies import QuickReplyService
 from shared.services.routing import RoutingService
 from shared.services.routing_config import RoutingConfigService
 from shared.services.sentiment import SentimentSwitch
@@ -88,6 +93,10 @@ class Container:
     # --- customers and conversation search ---
     customers: CustomerService
     conversation_search: ConversationSearchService
+    # --- quick replies ---
+    quick_replies: QuickReplyService
+    # --- agents' files ---
+    attachments: AttachmentService
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -147,8 +156,24 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         notices=notices,
     )
     typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
+    attachments = AttachmentService(
+        store,
+        _blob_store(settings, closers),
+        clock,
+        limits=AttachmentLimits(
+            max_bytes=settings.attachment_max_bytes,
+            allowed_types=tuple(
+                kind.strip().lower()
+                for kind in settings.attachment_allowed_types.split(",")
+                if kind.strip()
+            ),
+        ),
+        url_lifetime=timedelta(seconds=settings.attachment_url_lifetime_seconds),
+    )
     return Container(
+        attachments=attachments,
         typing=typing,
+        quick_replies=QuickReplyService(store),
         settings=settings,
         store=store,
         bus=bus,
@@ -170,8 +195,8 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         ingest=ingest,
         sentiment=sentiment,
         routing=routing,
-        agent_work=AgentWorkService(store, bus, routing, clock, presence),
-        outbound=OutboundService(store, sms_sender, bus, clock),
+        agent_work=AgentWorkService(store, bus, routing, clock, presence, reply_media=attachments),
+        outbound=OutboundService(store, sms_sender, bus, clock, media_links=attachments),
         delivery=DeliveryService(store, bus, clock),
         channels=ChannelService(store, sms_sender),
         campaigns=CampaignService(store, bus, clock),
@@ -195,6 +220,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
                 poll_interval_seconds=settings.chat_poll_interval_seconds,
             ),
             typing=typing,
+            media_links=attachments,
         ),
         bots=bots,
         inactivity=inactivity,
@@ -236,6 +262,23 @@ async def _open_bus(settings: Settings, closers: list[Callable[[], Awaitable[Non
     )
     closers.append(bus.close)
     return bus
+
+
+def _blob_store(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> BlobStore:
+    if settings.attachment_storage == "azure":
+        blobs = AzureBlobStore(
+            settings.blob_account_url,
+            settings.blob_container,
+            managed_identity_client_id=settings.azure_client_id or None,
+        )
+        closers.append(blobs.close)
+        return blobs
+    data_dir = settings.sqlite_path.parent
+    return LocalBlobStore(
+        settings.attachment_folder or data_dir / "attachments",
+        key_file=settings.attachment_signing_key_file or data_dir / "attachment-signing.key",
+        public_base_url=settings.public_base_url,
+    )
 
 
 def _sms_sender(settings: Settings, store: Store, clock: Clock) -> SmsSender:

@@ -40,6 +40,16 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class PayloadTooLarge(ServiceError):
+    status = 413
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class UnprocessableEntity(ServiceError):
     status = 422
     title = "Unprocessable entity"

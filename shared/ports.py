@@ -36,6 +36,7 @@ from shared.domain.presence import (
     PresenceSpan,
     PresenceState,
 )
+from shared.domain.quick_replies import QuickReply
 from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
 from shared.domain.search import ConversationQuery, SearchHit, SearchPosition
 from shared.domain.sentiment import ConversationSentiment, SentimentSettings
@@ -527,6 +528,38 @@ class OutboxStore(Protocol):
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
+class QuickReplyStore(Protocol):
+    """Quick replies an admin writes, which agents search within their workstreams."""
+
+    async def put_quick_reply(self, reply: QuickReply) -> None: ...
+
+    async def get_quick_reply(self, reply_id: str) -> QuickReply | None: ...
+
+    async def list_quick_replies(
+        self, *, after: str | None, limit: int
+    ) -> Sequence[QuickReply]: ...
+
+    async def delete_quick_reply(self, reply_id: str) -> bool: ...
+
+    async def search_quick_replies(
+        self, workstream_ids: Sequence[str], text: str, *, limit: int
+    ) -> Sequence[QuickReply]:
+        """The replies of those workstreams whose title or text holds `text`, ignoring case
+        (every one for an empty `text`), by id."""
+        ...
+
+
+class ReadMarkStore(Protocol):
+    """When the customer last read each conversation (chat: the widget says so)."""
+
+    async def mark_customer_read(self, conversation_id: str, at: datetime) -> datetime:
+        """The customer read the conversation at `at`; a mark never moves back (a late,
+        older one changes nothing). Returns the mark now stored."""
+        ...
+
+    async def customer_read_at(self, conversation_id: str) -> datetime | None: ...
+
+
 class Store(
     ChannelStore,
     RoutingConfigStore,
@@ -541,9 +574,53 @@ class Store(
     FiguresStore,
     CampaignStore,
     OutboxStore,
+    QuickReplyStore,
+    ReadMarkStore,
     Protocol,
 ):
     async def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where agents' files are kept (a local folder, Azure Blob Storage), each under a key with
+    its content type and file name, fetched by customers through an expiring signed URL."""
+
+    async def put_blob(self, key: str, data: bytes, *, content_type: str, name: str) -> None:
+        """Store (or replace) the blob."""
+        ...
+
+    async def blob_info(self, key: str) -> BlobInfo | None:
+        """What is stored under the key, without its bytes; None if nothing is."""
+        ...
+
+    async def download_url(self, key: str, *, expires_at: datetime) -> str:
+        """A URL anyone holding it may fetch the blob by, until `expires_at` only."""
+        ...
+
+    def signed_by_this_store(
+        self, key: str, *, expires: int, signature: str, now: datetime
+    ) -> bool:
+        """Whether a download URL of the app's own (`expires`: epoch seconds) was signed by
+        this store for this key and has not expired. Stores whose URLs point elsewhere
+        (Azure's SAS) sign none: False."""
+        ...
+
+    async def read_blob(self, key: str) -> StoredBlob | None:
+        """The blob and what it is; None if nothing is stored under the key."""
+        ...
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    content_type: str
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    info: BlobInfo
+    data: bytes
 
 
 class MessageBus(Protocol):
@@ -579,10 +656,18 @@ class SendFailed(Exception):
 
 class SmsSender(Protocol):
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
-        """Send one SMS through the channel's provider account; return the provider's message
-        id. Raises SendFailed."""
+        """Send one SMS through the channel's provider account, as MMS with `media_urls` (public
+        URLs the provider fetches) where it can; return the provider's message id. Raises
+        SendFailed, permanent for media the provider cannot send."""
         ...
 
 

@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from shared.domain.attachments import DEFAULT_ALLOWED_TYPES
+
 
 class LocalSettingsJsonSource(PydanticBaseSettingsSource):
     """Reads the "Values" object of local.settings.json, as the Functions host does locally."""
@@ -118,6 +120,25 @@ class Settings(BaseSettings):
     """Staffing advice takes the arrival rate over this many minutes ending now."""
     sentiment_enabled: bool = True
     """Score each customer message's sentiment (a lexicon method) for supervisors."""
+
+    # --- agents' files ---
+    attachment_storage: Literal["local", "azure"] = "local"
+    """Where agents' files are kept: a folder (ATTACHMENT_FOLDER), or Azure Blob Storage
+    (BLOB_ACCOUNT_URL, by the app's managed identity)."""
+    attachment_folder: Path | None = None
+    """Local storage: the folder; by default `attachments/` beside the SQLite file."""
+    attachment_signing_key_file: Path | None = None
+    """Local storage: the HMAC key signing download URLs, generated on first use; by default
+    `attachment-signing.key` beside the SQLite file."""
+    blob_account_url: str = ""
+    """Azure storage: e.g. https://<account>.blob.core.windows.net"""
+    blob_container: str = "attachments"
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    """An upload larger than this is refused with 413."""
+    attachment_allowed_types: str = ",".join(DEFAULT_ALLOWED_TYPES)
+    """Media types an agent may send, comma-separated; others are refused with 415."""
+    attachment_url_lifetime_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    """How long a customer's download URL works (made anew each time one is shown or sent)."""
 
     # --- chat: typing indicators ---
     typing_ttl_seconds: float = Field(default=6.0, gt=0, le=60)

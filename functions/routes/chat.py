@@ -27,6 +27,7 @@ from shared.services.chat import (
     ChatUpdate,
     WidgetView,
 )
+from shared.services.typing import CustomerReadMark
 
 router = APIRouter(tags=["chat"])
 
@@ -194,6 +195,14 @@ def sse_frame(event: ChatEvent) -> str:
 async def customer_typing(conversation: ChatConversation, services: Services) -> None:
     """The visitor is typing: repeat every few seconds while they type."""
     await services.chat.typing(conversation)
+
+
+@router.post(
+    "/api/chat/sessions/{conversation_id}/read", responses=problem_responses(*SESSION_PROBLEMS)
+)
+async def customer_read(conversation: ChatConversation, services: Services) -> CustomerReadMark:
+    """The visitor has the conversation's messages in view: the agent sees when it last did."""
+    return await services.typing.customer_read(conversation.id)
 
 
 @router.post(

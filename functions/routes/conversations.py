@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.dependencies import AgentCaller, Services
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
-from shared.domain.conversations import MediaRef, MessageForAgents
+from shared.domain.conversations import MessageForAgents
 from shared.services.agent_work import WorkView
 from shared.services.collaboration import ConsultCandidate, TransferTarget
 from shared.services.typing import AgentTypingView
@@ -17,15 +17,23 @@ from shared.services.typing import AgentTypingView
 router = APIRouter(prefix="/api", tags=["conversations"])
 
 
+class AttachmentRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    attachment_id: str = Field(min_length=1, max_length=64)
+
+
 class NewMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, max_length=4000)
     internal: bool = Field(default=False, description="an internal note: agents only")
-    media: list[MediaRef] = Field(
+    media: list[AttachmentRef] = Field(
         default_factory=list,
-        description="files to send with the reply: no channel sends an agent's files yet, so "
-        "a reply with any is refused (422), never sent without them",
+        max_length=10,
+        description="files uploaded to the conversation (POST .../attachments) to send with "
+        "the reply: on chat, and on SMS as MMS where the provider sends it (Twilio); where the "
+        "channel cannot, the reply is refused (422), never sent without them",
     )
 
 
@@ -49,7 +57,11 @@ async def post_message(
     conversation_id: str, new: NewMessage, caller: AgentCaller, services: Services
 ) -> MessageForAgents:
     return await services.agent_work.post_message(
-        caller.subject, conversation_id, new.text, internal=new.internal, media=new.media
+        caller.subject,
+        conversation_id,
+        new.text,
+        internal=new.internal,
+        attachment_ids=[ref.attachment_id for ref in new.media],
     )
 
 

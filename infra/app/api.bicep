@@ -19,6 +19,9 @@ param identityClientId string
 param storageAccountName string
 param storageBlobEndpoint string
 param deploymentContainerName string
+@description('Blob endpoint and container of the account keeping agents\' files (customers download them by SAS).')
+param attachmentsBlobEndpoint string
+param attachmentsContainerName string
 param applicationInsightsConnectionString string
 
 param cosmosEndpoint string
@@ -98,6 +101,14 @@ var appSettings = {
   STAFFING_WINDOW_MINUTES: '60' // staffing advice: arrival rate over this many minutes
   SENTIMENT_ENABLED: 'true' // lexicon sentiment of customer messages, for supervisors
   TYPING_TTL_SECONDS: '6' // how long a typing signal shows on the other side
+  ATTACHMENT_STORAGE: 'azure' // agents' files in Blob Storage, by the app's identity
+  ATTACHMENT_FOLDER: '' // unused with azure
+  ATTACHMENT_SIGNING_KEY_FILE: '' // unused with azure: download URLs are user-delegation SAS
+  BLOB_ACCOUNT_URL: attachmentsBlobEndpoint
+  BLOB_CONTAINER: attachmentsContainerName
+  ATTACHMENT_MAX_BYTES: '10485760' // larger uploads get 413
+  ATTACHMENT_ALLOWED_TYPES: 'image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain'
+  ATTACHMENT_URL_LIFETIME_SECONDS: '3600' // a customer's download URL; the account blocks SAS over a day
   MAX_REQUEST_BODY_BYTES: '1048576' // larger request bodies get 413
   LOG_LEVEL: logLevel
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 from shared.domain.channels import Channel
 from shared.domain.conversations import SentSms
@@ -15,7 +16,14 @@ class SandboxSmsSender:
         self._clock = clock
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
         # Derived from our message id, so a retried send records the same SMS once.
         provider_id = "SB" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
@@ -26,6 +34,7 @@ class SandboxSmsSender:
                 to=to,
                 from_=from_,
                 text=text,
+                media_urls=tuple(media_urls),
                 sent_at=self._clock.now(),
             )
         )

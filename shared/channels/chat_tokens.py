@@ -37,7 +37,7 @@ class ConversationTokens:
         # Read on first use, not when the app starts: only chat needs it.
         with self._lock:
             if self._secret is None:
-                self._secret = _load_or_create_key(self._key_file)
+                self._secret = load_or_create_key(self._key_file)
             return self._secret
 
     def issue(self, conversation_id: str) -> str:
@@ -67,7 +67,7 @@ class ConversationTokens:
         return str(claims["sub"])
 
 
-def _load_or_create_key(key_file: Path) -> bytes:
+def load_or_create_key(key_file: Path) -> bytes:
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
         # Written under a temporary name and moved, so a racing reader sees all or nothing.

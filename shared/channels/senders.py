@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from shared.domain.channels import AcsAccount, Channel, SmsProvider, TeleSignAccount, TwilioAccount
 from shared.ports import SendFailed, SmsSender
@@ -32,7 +32,14 @@ class ProviderSmsSender:
         self._senders = dict(senders)
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
         sender = self._senders.get(channel.provider) if channel.provider else None
         if sender is None:
@@ -41,4 +48,6 @@ class ProviderSmsSender:
                 permanent=True,
                 code="configuration",
             )
-        return await sender.send(channel, message_id=message_id, to=to, from_=from_, text=text)
+        return await sender.send(
+            channel, message_id=message_id, to=to, from_=from_, text=text, media_urls=media_urls
+        )

@@ -226,6 +226,7 @@ class SentSms(Model):
     to: str
     from_: str = Field(alias="from")
     text: str
+    media_urls: tuple[str, ...] = Field(default=(), description="sent as MMS")
     sent_at: datetime
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

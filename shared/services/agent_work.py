@@ -33,6 +33,7 @@ from shared.ports import (
     CollaborationStore,
     ConversationStore,
     MessageBus,
+    ReadMarkStore,
     RoutingConfigStore,
     WorkItemStore,
 )
@@ -45,7 +46,12 @@ class InvolvementPorts(ConversationStore, WorkItemStore, Protocol):
 
 
 class AgentWorkPorts(
-    RoutingConfigStore, ConversationStore, WorkItemStore, CollaborationStore, Protocol
+    RoutingConfigStore,
+    ConversationStore,
+    WorkItemStore,
+    CollaborationStore,
+    ReadMarkStore,
+    Protocol,
 ):
     """The store ports this service needs."""
 
@@ -70,6 +76,9 @@ class WorkView(Model):
         "wrap-up, since wrap-up began",
     )
     elapsed_seconds: int | None = Field(default=None, description="on the timer, when read")
+    customer_last_read_at: datetime | None = Field(
+        default=None, description="chat: when the customer last had the conversation in view"
+    )
 
 
 class PresenceView(Model):
@@ -111,6 +120,17 @@ def timer_start(item: WorkItem) -> datetime:
     return item.enqueued_at
 
 
+class ReplyMedia(Protocol):
+    """Turns the uploads a reply names into its media, or refuses the reply (422); and a
+    stored file reference into a URL to fetch it by now."""
+
+    async def media_for_reply(
+        self, conversation: Conversation, attachment_ids: Sequence[str]
+    ) -> tuple[MediaRef, ...]: ...
+
+    async def customer_url(self, media: MediaRef) -> str: ...
+
+
 class AgentWorkService:
     def __init__(
         self,
@@ -119,7 +139,10 @@ class AgentWorkService:
         routing: RoutingService,
         clock: Clock,
         presence: PresenceService,
+        *,
+        reply_media: ReplyMedia | None = None,
     ) -> None:
+        self._reply_media = reply_media
         self._store = store
         self._bus = bus
         self._routing = routing
@@ -150,6 +173,7 @@ class AgentWorkService:
                         role=role,
                         timer_started_at=started,
                         elapsed_seconds=max(0, int((now - started).total_seconds())),
+                        customer_last_read_at=await self._store.customer_read_at(conversation.id),
                     )
                 )
         return views
@@ -237,7 +261,20 @@ class AgentWorkService:
     async def messages(self, agent_id: str, conversation_id: str) -> Sequence[Message]:
         """The primary agent, a consultant, and the agent who closed it (history) read it."""
         await involvement(self._store, agent_id, conversation_id)
-        return await self._store.list_messages(conversation_id, include_internal=True)
+        messages = await self._store.list_messages(conversation_id, include_internal=True)
+        if self._reply_media is None:
+            return messages
+        # An agent's file is stored as a reference: shown with a URL signed for this read.
+        return [await self._with_fetchable_media(message) for message in messages]
+
+    async def _with_fetchable_media(self, message: Message) -> Message:
+        if self._reply_media is None or not message.media:
+            return message
+        media = [
+            m.model_copy(update={"url": await self._reply_media.customer_url(m)})
+            for m in message.media
+        ]
+        return message.model_copy(update={"media": tuple(media)})
 
     async def post_message(
         self,
@@ -246,22 +283,25 @@ class AgentWorkService:
         text: str,
         *,
         internal: bool,
-        media: Sequence[MediaRef] = (),
+        attachment_ids: Sequence[str] = (),
     ) -> Message:
         """Store the agent's message; a customer-visible one is sent, in order, through the
         `outbound` queue. An internal note is never sent (invariant 5). A consultant writes
         internal notes only; a closed conversation is reopened before it is written. Files
-        (`media`) are refused, changing nothing: no channel sends an agent's files yet."""
+        (`attachment_ids`, uploaded to the conversation first) go with a reply on channels
+        that carry them; otherwise the reply is refused (422), nothing stored or sent."""
         part = await involvement(self._store, agent_id, conversation_id)
-        if media:
-            raise UnprocessableEntity(
-                f"{part.conversation.channel} conversations cannot carry an agent's files yet: "
-                "send the reply without media"
-            )
         if part.role is WorkRole.CONSULTANT and not internal:
             raise Forbidden("a consultant writes internal notes only")
         if part.role is WorkRole.PAST:
             raise Conflict("the conversation is closed: reopen it to write")
+        media: tuple[MediaRef, ...] = ()
+        if attachment_ids:
+            if internal:
+                raise UnprocessableEntity("an internal note carries no files: send a reply")
+            if self._reply_media is None:
+                raise UnprocessableEntity("this deployment keeps no files: send the reply alone")
+            media = await self._reply_media.media_for_reply(part.conversation, attachment_ids)
         # The reply continues the trace of the customer message that made the work (linked to
         # this request's own), and its send and delivery reports continue it in turn.
         with telemetry.continuing("conversation.reply", part.item.trace_context) as span:
@@ -272,12 +312,20 @@ class AgentWorkService:
                 work_item_id=part.item.id,
                 queue_id=part.item.queue_id,
             )
-            stored = await self._write(agent_id, part.conversation, text, internal=internal)
+            stored = await self._write(
+                agent_id, part.conversation, text, internal=internal, media=media
+            )
             telemetry.identify(span, message_id=stored.id)
         return stored
 
     async def _write(
-        self, agent_id: str, conversation: ConversationForAgents, text: str, *, internal: bool
+        self,
+        agent_id: str,
+        conversation: ConversationForAgents,
+        text: str,
+        *,
+        internal: bool,
+        media: tuple[MediaRef, ...],
     ) -> Message:
         """The message stored and, customer-visible, put on `outbound` first."""
         conversation_id = conversation.id
@@ -289,6 +337,7 @@ class AgentWorkService:
             agent_id=agent_id,
             internal=internal,
             text=text,
+            media=media,
             status=None if internal else DeliveryStatus.QUEUED,
             created_at=self._clock.now(),
             trace_context=None if internal else telemetry.current_traceparent(),

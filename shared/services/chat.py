@@ -50,6 +50,7 @@ from shared.ports import (
 )
 from shared.services.ingest import IngestService
 from shared.services.lifecycle import close_with_item
+from shared.services.outbound import MediaLinks
 from shared.services.routing import RoutingService
 from shared.services.typing import TypingService
 
@@ -161,7 +162,9 @@ class ChatService:
         limits: ChatLimits,
         *,
         typing: TypingService,
+        media_links: MediaLinks | None = None,
     ) -> None:
+        self._media_links = media_links
         self._typing = typing
         self._store = store
         self._ingest = ingest
@@ -472,10 +475,17 @@ class ChatService:
                     sender_name=name,
                     text=message.text,
                     attachments=tuple(
-                        ChatAttachmentView(
-                            name=m.name, content_type=m.content_type, size=m.size, url=m.url
-                        )
-                        for m in message.media
+                        [
+                            ChatAttachmentView(
+                                name=m.name,
+                                content_type=m.content_type,
+                                size=m.size,
+                                url=await self._media_links.customer_url(m)
+                                if self._media_links
+                                else m.url,
+                            )
+                            for m in message.media
+                        ]
                     ),
                     created_at=message.created_at,
                 )

@@ -9,7 +9,7 @@ from typing import Protocol
 from shared import telemetry
 from shared.bus_messages import OUTBOUND, OutboundRequest
 from shared.domain.channels import ChannelKind
-from shared.domain.conversations import Conversation, DeliveryStatus, Message, SentSms
+from shared.domain.conversations import Conversation, DeliveryStatus, MediaRef, Message, SentSms
 from shared.ports import (
     ChannelStore,
     Clock,
@@ -37,12 +37,27 @@ def retry_delay(failed_attempts: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * (1 << (failed_attempts - 1)), MAX_RETRY_DELAY)
 
 
+class MediaLinks(Protocol):
+    """How a message's media becomes URLs a provider may fetch (agents' files: signed now)."""
+
+    async def customer_url(self, media: MediaRef) -> str: ...
+
+
 class OutboundService:
-    def __init__(self, store: OutboundPorts, sms: SmsSender, bus: MessageBus, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: OutboundPorts,
+        sms: SmsSender,
+        bus: MessageBus,
+        clock: Clock,
+        *,
+        media_links: MediaLinks | None = None,
+    ) -> None:
         self._store = store
         self._sms = sms
         self._bus = bus
         self._clock = clock
+        self._media_links = media_links
 
     async def sandbox_outbox(self, *, limit: int) -> list[SentSms]:
         """What the sandbox SMS sender would have sent, newest first."""
@@ -76,6 +91,11 @@ class OutboundService:
             return message
         provider = str(channel.provider or channel.kind)
         try:
+            # Signed at each attempt: a retry after a long outage gets a URL still valid.
+            media_urls = [
+                await self._media_links.customer_url(media) if self._media_links else media.url
+                for media in message.media
+            ]
             with telemetry.span("sms.send") as span:
                 telemetry.identify(
                     span,
@@ -90,6 +110,7 @@ class OutboundService:
                     to=conversation.customer_address,
                     from_=conversation.business_address,
                     text=message.text,
+                    media_urls=media_urls,
                 )
         except SendFailed as failure:
             telemetry.record_send(provider, error_code=failure.code, permanent=failure.permanent)

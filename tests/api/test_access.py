@@ -24,6 +24,7 @@ PUBLIC = (
     re.compile(r"^/api/health$"),  # probes
     re.compile(r"^/api/sms/"),  # providers' webhooks: their own signatures
     re.compile(r"^/api/chat/"),  # the chat widget: the conversation's own token
+    re.compile(r"^/api/attachments/"),  # agents' files: the download URL's signature
 )
 
 

@@ -33,6 +33,7 @@ from shared.domain.routing_config import Agent, Queue, RoutingRule, Workstream
 from shared.domain.sentiment import SentimentSettings
 from shared.services.campaigns import TemplateInput
 from shared.services.channels import SECRET_FIELDS, ChannelInput
+from shared.services.quick_replies import QuickReplyInput
 from tests.cosmos_server import cosmos_app_settings
 from tests.reliability.soak import examples
 from tests.support import assert_problem, bearer
@@ -83,6 +84,11 @@ RESOURCES = {
     ),
     "agents/{agent_id}": AdminResource(
         "agents/{agent_id}", Agent, lambda services, i: services.store.get_agent(i)
+    ),
+    "quick-replies/{quick_reply_id}": AdminResource(
+        "quick-replies/{quick_reply_id}",
+        QuickReplyInput,
+        lambda services, i: services.store.get_quick_reply(i),
     ),
     "presences": AdminResource(
         "presences", PresenceSettings, lambda services, _: services.store.get_presence_settings()

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
 from shared.bus_messages import INBOUND, OutboundRequest
 from shared.domain.conversations import (
@@ -91,53 +90,31 @@ async def test_an_internal_note_is_never_sent(
     assert [m.text for m in customer_visible] == ["hello"]
 
 
-async def test_a_reply_with_files_is_refused_not_sent_without_them(
+async def test_a_reply_naming_files_not_uploaded_is_refused_not_sent_without_them(
     client: httpx.AsyncClient, services: Container
 ) -> None:
-    """No channel sends an agent's files yet: 422, and nothing stored or sent."""
+    """A reply's files are uploads of its conversation (tests/api/test_attachments.py): one
+    naming another file, or a URL, is refused, and nothing stored or sent."""
     conversation_id = await alices_conversation(client, services)
     alice = bearer(services, "alice", Role.AGENT)
-    media = [{"url": "https://files.example.test/invoice.pdf", "content_type": "application/pdf"}]
     response = await client.post(
         f"/api/conversations/{conversation_id}/messages",
-        json={"text": "Here is your invoice", "media": media},
+        json={"text": "Here is your invoice", "media": [{"attachment_id": "a" * 32}]},
         headers=alice,
     )
-    assert response.status_code == 422
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert "files" in response.json()["detail"]
-    unknown = await client.post(
-        f"/api/conversations/{conversation_id}/messages",
-        json={"text": "Hi", "attachments": media},
-        headers=alice,
-    )
-    assert unknown.status_code == 400  # a field the API does not know is never ignored
+    assert_problem(response, 422, "was not uploaded to this conversation")
+    for unknown in (
+        {"text": "Hi", "attachments": [{"attachment_id": "a" * 32}]},
+        {"text": "Hi", "media": [{"url": "https://files.example.test/invoice.pdf"}]},
+    ):
+        refused = await client.post(
+            f"/api/conversations/{conversation_id}/messages", json=unknown, headers=alice
+        )
+        assert refused.status_code == 400  # a field the API does not know is never ignored
     assert await drain(services) == 0
     assert await services.store.list_sent_sms(limit=10) == []
     stored = await services.store.list_messages(conversation_id, include_internal=True)
     assert [m.text for m in stored] == ["hello"]
-
-
-async def test_a_chat_reply_with_files_is_refused_too(
-    client: httpx.AsyncClient, services: Container
-) -> None:
-    """The chat path as the SMS one above: the widget could show a file by its URL, but
-    agents' files wait for issue 16's storage, so the reply is refused, never sent bare."""
-    started = await client.post(
-        "/api/chat/sessions", json={"widget_id": CHAT_WIDGET_ID, "pre_chat": {"name": "Vi"}}
-    )
-    assert started.status_code == 201, started.text
-    await drain(services)
-    conversation_id = started.json()["conversation_id"]
-    before = await services.store.list_messages(conversation_id, include_internal=True)
-    response = await client.post(
-        f"/api/conversations/{conversation_id}/messages",
-        json={"text": "Here it is", "media": [{"url": "https://files.example.test/a.png"}]},
-        headers=bearer(services, "alice", Role.AGENT),
-    )
-    assert_problem(response, 422, "chat conversations cannot carry an agent's files")
-    assert await drain(services) == 0
-    assert await services.store.list_messages(conversation_id, include_internal=True) == before
 
 
 class ProcessDied(Exception):

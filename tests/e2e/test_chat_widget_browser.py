@@ -4,6 +4,8 @@ API; hostile text stays text; on a second page the same conversation continues."
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,4 +75,52 @@ def test_a_visitor_chats_with_an_agent_across_pages(
     expect(page.locator(".occ-customer .occ-text").last).to_have_text("Where is parcel 42?")
     httpx.post(messages_url, json={"text": "It ships today."}, headers=alice).raise_for_status()
     expect(page.locator(".occ-agent .occ-text").last).to_have_text("It ships today.")
+
+    # Typing both ways, and the read mark the agent sees.
+    conversation_url = f"{runtime.base}/api/conversations/{work['conversation']['id']}"
+    httpx.post(f"{conversation_url}/typing", headers=alice).raise_for_status()
+    expect(page.locator(".occ-typing")).to_have_text("Alice Agent is typing…")
+    page.type(".occ-compose input[name=text]", "Thanks")
+
+    def agent_view() -> dict[str, Any]:
+        return dict(httpx.get(f"{conversation_url}/typing", headers=alice).json())
+
+    eventually(lambda: agent_view()["customer_typing"], "the visitor's typing seen by alice")
+    eventually(lambda: agent_view()["customer_last_read_at"], "the visitor's read mark")
+
+    # A file from the agent: uploaded, sent with a reply, shown inline by its signed URL.
+    uploaded = httpx.post(
+        f"{conversation_url}/attachments",
+        files={"file": ("dot.png", tiny_png(), "image/png")},
+        headers=alice,
+    )
+    uploaded.raise_for_status()
+    httpx.post(
+        messages_url,
+        json={"text": "The label", "media": [{"attachment_id": uploaded.json()["id"]}]},
+        headers=alice,
+    ).raise_for_status()
+    expect(page.locator(".occ-typing")).to_be_hidden()  # the reply ended the agent's typing
+    image = page.locator(".occ-agent .occ-image")
+    expect(image).to_have_attribute("alt", "dot.png")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.occ-image'); "
+        "return i && i.complete && i.naturalWidth === 1; }"
+    )
+    href = page.locator(".occ-agent a.occ-attachment").get_attribute("href")
+    assert href is not None and href.startswith(f"{runtime.base}/api/attachments/")
     assert runtime.stop() == 0
+
+
+def tiny_png() -> bytes:
+    """A valid 1x1 PNG, so the browser really decodes what the signed URL serves."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\x00\x00")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )

@@ -402,6 +402,7 @@ def test_the_deploying_person_gets_data_access_only_when_asked() -> None:
     }
     assert granted == {
         "storage": "dataPrincipalId",
+        "attachmentsStorage": "dataPrincipalId",
         "cosmos": "dataPrincipalId",
         "serviceBus": "dataPrincipalId",
         "keyVault": "dataPrincipalId",
@@ -441,6 +442,28 @@ def test_the_app_identity_holds_every_storage_role_the_host_needs() -> None:
     app = role_assignments(INFRA / "core" / "storage" / "deployment-storage.bicep")["appDataRoles"]
     assert app["loop_type"]["detail"]["array_name"] == "dataRoles"
     assert unwrap(app)["properties"]["principalId"] == "appPrincipalId"
+
+
+def test_agents_files_live_apart_reached_by_identity_and_fetched_by_short_sas() -> None:
+    path = INFRA / "core" / "storage" / "attachments-storage.bicep"
+    account = unwrap(parsed(path)["resources"]["storage"]["config"])["properties"]
+    assert account["allowSharedKeyAccess"] is False  # only user-delegation SAS can be made
+    assert account["allowBlobPublicAccess"] is False
+    assert account["sasPolicy"] == {
+        "expirationAction": "Block",
+        "sasExpirationPeriod": "1.00:00:00",
+    }
+    app = unwrap(role_assignments(path)["appBlobData"])["properties"]
+    assert app["principalId"] == "appPrincipalId"
+    assert (
+        parsed(path)["variables"]["blobDataContributor"]["value"]
+        == ROLE["storage_blob_data_contributor"]
+    )
+    settings = app_settings()
+    assert settings["ATTACHMENT_STORAGE"] == "azure"
+    assert settings["BLOB_ACCOUNT_URL"] == "attachmentsBlobEndpoint"
+    # The app's URL lifetime fits within what the account accepts.
+    assert int(settings["ATTACHMENT_URL_LIFETIME_SECONDS"]) <= 24 * 3600
 
 
 def test_the_app_identity_owns_the_service_bus_data() -> None:

@@ -48,6 +48,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/chat/sessions/{conversation_id}/events"): PUBLIC,
     ("POST", "/api/chat/sessions/{conversation_id}/typing"): PUBLIC,
     ("POST", "/api/chat/sessions/{conversation_id}/end"): PUBLIC,
+    ("POST", "/api/chat/sessions/{conversation_id}/read"): PUBLIC,
+    # Agents' files as customers fetch them: the URL's own signature and expiry.
+    ("GET", "/api/attachments/{conversation_id}/{attachment_id}"): PUBLIC,
     # The agent's own day.
     ("GET", "/api/agents/me/presence"): AGENT,
     ("PUT", "/api/agents/me/presence"): AGENT,
@@ -82,6 +85,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/customers/{customer_id}/merge"): ADMIN,
     ("GET", "/api/customers/{customer_id}/timeline"): DESK,
     ("GET", "/api/search/conversations"): DESK,
+    ("POST", "/api/conversations/{conversation_id}/attachments"): AGENT,
+    ("GET", "/api/quick-replies"): AGENT,
+    ("GET", "/api/conversations/{conversation_id}/quick-replies/{reply_id}"): AGENT,
     # Supervision: supervisors and admins read; only a supervisor takes over.
     ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,
@@ -108,6 +114,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
             ("queues", "queue_id"),
             ("rules", "rule_id"),
             ("agents", "agent_id"),
+            ("quick-replies", "quick_reply_id"),
         )
         for method, suffix in (
             ("GET", ""),

@@ -80,7 +80,17 @@ def _to_httpx(kwargs: dict[str, Any]) -> dict[str, Any]:
         data = kwargs["data"]
         request["content"] = data.encode() if isinstance(data, str) else data
     if kwargs.get("files"):
-        request["files"] = kwargs["files"]
+        # requests sends a field of any value as its text; httpx takes only str and bytes. The
+        # multipart body is encoded here, whole: schemathesis reads a request's content back.
+        files = [
+            (name, (filename, content if isinstance(content, str | bytes) else str(content), *rest))
+            for name, (filename, content, *rest) in kwargs["files"]
+        ]
+        encoded = httpx.Request(
+            request["method"], request["url"], files=files, data=request.pop("data", None)
+        )
+        request["content"] = encoded.read()
+        request["headers"]["Content-Type"] = encoded.headers["Content-Type"]
     return request
 
 

@@ -76,10 +76,11 @@ class ContainerSpec(BaseModel):
 
 
 # Configuration an admin edits: small, read on every ingest by point reads.
-# pk = the record type ("channel", "workstream", "queue", "rule", "template"), id = record id.
+# pk = the record type ("channel", "workstream", "queue", "rule", "template", "quick_reply"),
+# id = record id. /search: a quick reply's folded title and text, which agents search.
 CONFIG = ContainerSpec(
     name="config",
-    indexed_paths=("/pk", "/workstream_id", "/rule_order"),
+    indexed_paths=("/pk", "/workstream_id", "/rule_order", "/search"),
     composite_indexes=((("/rule_order", "ascending"), ("/id", "ascending")),),
 )
 
@@ -205,6 +206,12 @@ def search_day_key(day: date) -> str:
 def typing_key(conversation_id: str) -> str:
     """The partition of `lookups` holding who types in a conversation (id = the party)."""
     return f"typing:{conversation_id}"
+
+
+def customer_read_key(conversation_id: str) -> str:
+    """The document (and partition) of `lookups` holding when the customer last read the
+    conversation."""
+    return f"customer-read:{conversation_id}"
 
 
 TYPING_TTL_SECONDS = 60

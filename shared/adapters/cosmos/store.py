@@ -35,6 +35,8 @@ from shared.adapters.cosmos.conversations import CosmosConversations
 from shared.adapters.cosmos.customers import CosmosCustomers
 from shared.adapters.cosmos.figures import CosmosFigures
 from shared.adapters.cosmos.outbox import CosmosOutbox
+from shared.adapters.cosmos.quick_replies import CosmosQuickReplies
+from shared.adapters.cosmos.read_marks import CosmosReadMarks
 from shared.adapters.cosmos.routing_config import CosmosRoutingConfig
 from shared.adapters.cosmos.routing_log import CosmosRoutingLog
 from shared.adapters.cosmos.search import CosmosConversationSearch
@@ -53,6 +55,8 @@ class CosmosStore(
     CosmosCustomers,
     CosmosFigures,
     CosmosOutbox,
+    CosmosQuickReplies,
+    CosmosReadMarks,
     CosmosRoutingConfig,
     CosmosRoutingLog,
     CosmosSettings,

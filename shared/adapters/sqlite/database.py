@@ -230,6 +230,16 @@ MIGRATIONS: tuple[str, ...] = (
         FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
         WHERE m.internal != 0 AND m.sequence < 16777216;
     """,
+    # Quick replies, searched within a workstream; and when the customer last read each
+    # conversation (chat).
+    """
+    CREATE TABLE quick_replies (
+        id TEXT PRIMARY KEY, workstream_id TEXT NOT NULL, search TEXT NOT NULL,
+        doc TEXT NOT NULL);
+    CREATE INDEX quick_replies_by_workstream ON quick_replies (workstream_id, id);
+    CREATE TABLE customer_read_marks (
+        conversation_id TEXT PRIMARY KEY, read_at TEXT NOT NULL);
+    """,
 )
 
 

@@ -10,6 +10,8 @@ from shared.adapters.sqlite.conversations import SqliteConversations
 from shared.adapters.sqlite.customers import SqliteCustomers
 from shared.adapters.sqlite.figures import SqliteFigures
 from shared.adapters.sqlite.outbox import SqliteOutbox
+from shared.adapters.sqlite.quick_replies import SqliteQuickReplies
+from shared.adapters.sqlite.read_marks import SqliteReadMarks
 from shared.adapters.sqlite.routing_config import SqliteRoutingConfig
 from shared.adapters.sqlite.routing_log import SqliteRoutingLog
 from shared.adapters.sqlite.search import SqliteConversationSearch
@@ -27,6 +29,8 @@ class SqliteStore(
     SqliteCustomers,
     SqliteFigures,
     SqliteOutbox,
+    SqliteQuickReplies,
+    SqliteReadMarks,
     SqliteRoutingConfig,
     SqliteRoutingLog,
     SqliteSettings,

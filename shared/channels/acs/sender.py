@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from azure.communication.sms.aio import SmsClient
@@ -51,8 +52,19 @@ class AcsSmsSender:
         }
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
+        if media_urls:
+            # The reply was refused before this (422); should one still come, it fails
+            # rather than going out without its files.
+            raise SendFailed("ACS sends text only: the message's files cannot go", permanent=True)
         account = account_of(channel, AcsAccount)
         try:
             async with AsyncExitStack() as stack:

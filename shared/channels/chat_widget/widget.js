@@ -5,7 +5,9 @@
  * It keeps only the conversation token (and the read cursor) in localStorage, so the same
  * conversation resumes on every page of the site and after a reload; it long-polls the chat
  * API for news. Every text a customer or an agent wrote is shown with textContent: nothing of
- * theirs is ever parsed as HTML.
+ * theirs is ever parsed as HTML. It shows the agent typing, tells the agent when the visitor
+ * types (a signal every few seconds while they do) and when the visitor has the messages in
+ * view (a read mark), and shows an agent's files by their signed links (images inline).
  */
 (function () {
   "use strict";
@@ -18,6 +20,10 @@
   var api = (script.getAttribute("data-api") || new URL(script.src).origin).replace(/\/$/, "");
   var storageKey = "omnichannel-chat:" + widgetId;
   var WAIT_SECONDS = 20;
+  var TYPING_EVERY_MS = 3000; /* the signal lasts a few seconds on the agent's side */
+
+  var lastTypingSent = 0;
+  var unread = false; /* messages arrived since the last read mark */
 
   var saved = load();
   var running = false;
@@ -71,6 +77,8 @@
       ".occ-who{display:block;font-size:11px;color:#666}" +
       ".occ-form,.occ-compose{display:flex;flex-direction:column;gap:6px;padding:8px 12px}" +
       ".occ-compose{flex-direction:row}.occ-compose input{flex:1}" +
+      ".occ-typing{padding:0 12px 4px;color:#666;font-size:12px;font-style:italic}" +
+      ".occ-attachment{display:block}.occ-image{display:block;max-width:100%;max-height:200px}" +
       ".occ-hidden{display:none}";
     document.head.appendChild(style);
 
@@ -97,7 +105,10 @@
     compose.appendChild(leave);
     panel.appendChild(status);
     panel.appendChild(form);
+    var typing = el("div", "occ-typing occ-hidden");
+    typing.setAttribute("aria-live", "polite");
     panel.appendChild(log);
+    panel.appendChild(typing);
     panel.appendChild(compose);
     document.body.appendChild(button);
     document.body.appendChild(panel);
@@ -108,7 +119,21 @@
       if (opening && !saved) {
         showPreChat();
       }
+      if (opening) {
+        markRead();
+      }
     });
+    input.addEventListener("input", function () {
+      var now = Date.now();
+      if (!saved || !input.value.trim() || now - lastTypingSent < TYPING_EVERY_MS) {
+        return;
+      }
+      lastTypingSent = now;
+      call("POST", "/sessions/" + saved.conversation_id + "/typing").catch(function () {
+        /* a lost typing signal only hides an indicator for a moment */
+      });
+    });
+    document.addEventListener("visibilitychange", markRead);
     compose.addEventListener("submit", function (event) {
       event.preventDefault();
       var text = input.value.trim();
@@ -116,6 +141,7 @@
         return;
       }
       input.value = "";
+      lastTypingSent = 0;
       call("POST", "/sessions/" + saved.conversation_id + "/messages", {
         text: text,
         client_message_id: randomId(),
@@ -126,7 +152,14 @@
         call("POST", "/sessions/" + saved.conversation_id + "/end").then(render, showError);
       }
     });
-    return { panel: panel, status: status, form: form, log: log, compose: compose };
+    return {
+      panel: panel,
+      status: status,
+      form: form,
+      log: log,
+      typing: typing,
+      compose: compose,
+    };
   }
 
   function randomId() {
@@ -153,6 +186,9 @@
         if (saved && path.indexOf("/sessions/") === 0) {
           forget(); /* expired or unknown: start afresh */
         }
+      }
+      if (response.status === 204) {
+        return null;
       }
       if (!response.ok) {
         return response.json().then(
@@ -236,19 +272,58 @@
     item.appendChild(el("span", "occ-text", message.text));
     (message.attachments || []).forEach(function (attachment) {
       var link = el("a", "occ-attachment", attachment.name || "attachment");
-      if (/^https:\/\//.test(attachment.url)) {
+      var trusted = fetchable(attachment.url);
+      if (trusted) {
         link.href = attachment.url;
       }
       link.rel = "noopener noreferrer";
       link.target = "_blank";
       item.appendChild(link);
+      if (trusted && /^image\//.test(attachment.content_type || "")) {
+        var image = el("img", "occ-image");
+        image.alt = attachment.name || "image";
+        image.src = attachment.url;
+        link.appendChild(image);
+      }
     });
     ui.log.appendChild(item);
     ui.log.scrollTop = ui.log.scrollHeight;
   }
 
+  /* Only https links, or the app's own signed download links (http on a developer's machine):
+     never javascript: or data: URLs. */
+  function fetchable(url) {
+    return (
+      typeof url === "string" &&
+      (/^https:\/\//.test(url) || url.indexOf(api + "/api/attachments/") === 0)
+    );
+  }
+
+  function inView() {
+    return (
+      !ui.panel.classList.contains("occ-hidden") && document.visibilityState !== "hidden"
+    );
+  }
+
+  /* The visitor has the messages in view: the agent sees when it last read them. */
+  function markRead() {
+    if (!saved || !unread || !inView()) {
+      return;
+    }
+    unread = false;
+    call("POST", "/sessions/" + saved.conversation_id + "/read").catch(function () {
+      unread = true; /* try again with the next news */
+    });
+  }
+
   function render(update) {
     update.messages.forEach(appendMessage);
+    if (update.messages.length) {
+      unread = true;
+    }
+    var typing = update.status === "connected" && update.agent_typing;
+    ui.typing.textContent = typing ? (update.agent_name || "The agent") + " is typing…" : "";
+    ui.typing.classList.toggle("occ-hidden", !typing);
     if (saved) {
       saved.after = update.next_after;
       saved.state = update.state;
@@ -262,6 +337,7 @@
       ui.status.textContent = "The chat has ended";
     }
     ui.compose.classList.toggle("occ-hidden", update.status === "ended");
+    markRead();
     return update;
   }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 import requests
 from pydantic import ValidationError
@@ -47,8 +48,21 @@ class TeleSignSmsSender:
         self._status_callback_url = status_callback_url
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
+        if media_urls:
+            # The reply was refused before this (422); should one still come, it fails
+            # rather than going out without its files.
+            raise SendFailed(
+                "TeleSign sends text only: the message's files cannot go", permanent=True
+            )
         account = account_of(channel, TeleSignAccount)
         try:
             phone_number = to_international_digits(to)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from aiohttp import ClientError
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -24,7 +25,14 @@ class TwilioSmsSender:
         self._status_callback_url = status_callback_url
 
     async def send(
-        self, channel: Channel, *, message_id: str, to: str, from_: str, text: str
+        self,
+        channel: Channel,
+        *,
+        message_id: str,
+        to: str,
+        from_: str,
+        text: str,
+        media_urls: Sequence[str] = (),
     ) -> str:
         account = account_of(channel, TwilioAccount)
         sender = (
@@ -38,7 +46,12 @@ class TwilioSmsSender:
                 client = Client(account.account_sid, account.auth_token, http_client=http)
                 client.api.base_url = self._api_base_url
                 sent = await client.messages.create_async(
-                    to=to, body=text, status_callback=self._status_callback_url, **sender
+                    to=to,
+                    body=text,
+                    status_callback=self._status_callback_url,
+                    # MMS: Twilio fetches each URL (signed, expiring) when it sends.
+                    **({"media_url": list(media_urls)} if media_urls else {}),
+                    **sender,
                 )
         except TwilioRestException as exc:
             reason = f"Twilio error {exc.code}: {exc.msg}" if exc.code else str(exc.msg)

@@ -34,7 +34,8 @@ async def test_the_agent_sees_the_customer_typing_until_the_message_is_sent(
     session = await connected(client, services)
     alice = bearer(services, "alice", Role.AGENT)
     assert (await client.get(agent_url(session), headers=alice)).json() == {
-        "customer_typing": False
+        "customer_typing": False,
+        "customer_last_read_at": None,
     }
     typed = await client.post(url(session, "typing"), headers=auth(session))
     assert typed.status_code == 204

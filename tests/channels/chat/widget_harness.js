@@ -57,6 +57,7 @@ const document = {
   head: new Node("head"),
   body: new Node("body"),
   write() { throw new Error("document.write used"); },
+  addEventListener() {},
 };
 const window = {
   localStorage: { getItem: (k) => storage.get(k) ?? null, setItem: (k, v) => storage.set(k, v),

@@ -80,6 +80,20 @@ async def test_a_reply_is_created_as_twilio_documents_it(twilio_api: LoopbackApi
     }
 
 
+async def test_files_go_as_mms_media_urls(twilio_api: LoopbackApi) -> None:
+    """Twilio's Messages API takes one MediaUrl parameter per file (at most 10)."""
+    urls = ["https://omni.example.test/api/attachments/c/1?sig=a", "https://files.test/2.png"]
+    await sender(twilio_api).send(
+        channel(),
+        message_id="msg-1",
+        to="+14155550101",
+        from_="+12025550100",
+        text="Your bill",
+        media_urls=urls,
+    )
+    assert twilio_api.requests[0].form()["MediaUrl"] == urls
+
+
 async def test_a_messaging_service_sends_instead_of_the_number(twilio_api: LoopbackApi) -> None:
     service = "MG" + "a" * 32
     await send(twilio_api, channel(messaging_service_sid=service))
