@@ -29,6 +29,7 @@ from shared.domain.conversations import (
 from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.identity import Principal
+from shared.domain.outcomes import CsatFact
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -487,6 +488,39 @@ class OutboxStore(Protocol):
     async def list_sent_sms(self, *, limit: int) -> Sequence[SentSms]: ...
 
 
+OutcomeChange = Callable[[Conversation], Conversation | None]
+"""Given the conversation as stored, the conversation with its outcome changed; None: no
+change."""
+
+
+class OutcomeStore(Protocol):
+    """After the conversation: the outcome fields on the conversation (wrap-up, CSAT, the SMS
+    survey's question, transcripts emailed), an address's latest conversation, and CSAT
+    answers by the instant answered for the figures."""
+
+    async def change_conversation_outcome(
+        self, conversation_id: str, change: OutcomeChange
+    ) -> tuple[Conversation, bool] | None:
+        """Atomically read the conversation, apply `change`, and store its outcome fields
+        (`OUTCOME_FIELDS`; nothing else of what it returns). The conversation as stored after,
+        and whether `change` changed it; None for an unknown conversation."""
+        ...
+
+    async def address_conversation(
+        self, channel_id: str, customer_address: str
+    ) -> Conversation | None:
+        """The address's open conversation on the channel, else the one it opened last."""
+        ...
+
+    async def put_csat_fact(self, fact: CsatFact) -> None:
+        """Store (or replace: one per conversation) a CSAT answer for the figures."""
+        ...
+
+    async def csat_facts(self, start: datetime, end: datetime) -> Sequence[CsatFact]:
+        """The CSAT answers answered in [start, end), in time order."""
+        ...
+
+
 class Store(
     ChannelStore,
     RoutingConfigStore,
@@ -500,6 +534,7 @@ class Store(
     FiguresStore,
     CampaignStore,
     OutboxStore,
+    OutcomeStore,
     Protocol,
 ):
     async def close(self) -> None: ...

@@ -35,6 +35,7 @@ from shared.adapters.cosmos.conversations import CosmosConversations
 from shared.adapters.cosmos.customers import CosmosCustomers
 from shared.adapters.cosmos.figures import CosmosFigures
 from shared.adapters.cosmos.outbox import CosmosOutbox
+from shared.adapters.cosmos.outcomes import CosmosOutcomes
 from shared.adapters.cosmos.routing_config import CosmosRoutingConfig
 from shared.adapters.cosmos.routing_log import CosmosRoutingLog
 from shared.adapters.cosmos.settings import CosmosSettings
@@ -51,6 +52,7 @@ class CosmosStore(
     CosmosCustomers,
     CosmosFigures,
     CosmosOutbox,
+    CosmosOutcomes,
     CosmosRoutingConfig,
     CosmosRoutingLog,
     CosmosSettings,

@@ -10,6 +10,7 @@ from shared.adapters.sqlite.conversations import SqliteConversations
 from shared.adapters.sqlite.customers import SqliteCustomers
 from shared.adapters.sqlite.figures import SqliteFigures
 from shared.adapters.sqlite.outbox import SqliteOutbox
+from shared.adapters.sqlite.outcomes import SqliteOutcomes
 from shared.adapters.sqlite.routing_config import SqliteRoutingConfig
 from shared.adapters.sqlite.routing_log import SqliteRoutingLog
 from shared.adapters.sqlite.settings import SqliteSettings
@@ -25,6 +26,7 @@ class SqliteStore(
     SqliteCustomers,
     SqliteFigures,
     SqliteOutbox,
+    SqliteOutcomes,
     SqliteRoutingConfig,
     SqliteRoutingLog,
     SqliteSettings,
