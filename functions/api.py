@@ -9,6 +9,7 @@ from functions.dependencies import ContainerProvider
 from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from functions.routes import (
+    after,
     agents,
     chat,
     conversations,
@@ -38,6 +39,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         sms,
         chat,
         conversations,
+        after,
         agents,
         queues,
         supervisor,

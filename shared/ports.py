@@ -29,7 +29,7 @@ from shared.domain.conversations import (
 from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.identity import Principal
-from shared.domain.outcomes import CsatFact
+from shared.domain.outcomes import CsatFact, Email
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -574,6 +574,12 @@ class SmsSender(Protocol):
     ) -> str:
         """Send one SMS through the channel's provider account; return the provider's message
         id. Raises SendFailed."""
+        ...
+
+
+class EmailSender(Protocol):
+    async def send(self, email: Email) -> str:
+        """Send one email; return the service's operation id. Raises SendFailed."""
         ...
 
 

@@ -125,3 +125,20 @@ def awaits_sms_answer(
         and answered is None
         and requested_at <= now <= requested_at + timedelta(seconds=window_seconds)
     )
+
+
+class Email(Model):
+    """One email to send: a transcript to its customer."""
+
+    to: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    subject: str = Field(min_length=1, max_length=200)
+    text: str
+    html: str
+    key: str = Field(description="the same email retried has the same key (idempotency)")
+
+
+class SentEmail(Email):
+    """What the sandbox email sender 'sent': kept for a person or a test to see."""
+
+    operation_id: str
+    sent_at: datetime

@@ -84,7 +84,9 @@ async def test_the_address_conversation_is_the_open_one_else_the_last(store: Sto
     await store.close_conversation(first.id, T0 + timedelta(minutes=1), ClosingReason.HANDLED)
     closed = await store.address_conversation("sms-1", "+14155550101")
     assert closed is not None and closed.id == first.id and closed.status == "closed"
-    later = conversation().model_copy(update={"id": "c-later", "opened_at": T0 + timedelta(hours=1)})
+    later = conversation().model_copy(
+        update={"id": "c-later", "opened_at": T0 + timedelta(hours=1)}
+    )
     second, created = await store.open_conversation(later)
     assert created
     latest = await store.address_conversation("sms-1", "+14155550101")
@@ -111,6 +113,4 @@ async def test_csat_facts_by_the_instant_answered(store: Store) -> None:
     assert [f.conversation_id for f in await store.csat_facts(T0, T0 + timedelta(hours=30))] == [
         "c1"
     ]
-    assert [f.conversation_id for f in await store.csat_facts(T0 - timedelta(days=1), T0)] == [
-        "c3"
-    ]
+    assert [f.conversation_id for f in await store.csat_facts(T0 - timedelta(days=1), T0)] == ["c3"]

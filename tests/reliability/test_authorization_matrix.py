@@ -31,6 +31,7 @@ SUPERVISOR_ONLY = frozenset({Role.SUPERVISOR})  # taking over is a supervisor's 
 MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/sandbox/sms"): SUPERVISION,
+    ("GET", "/api/sandbox/email"): SUPERVISION,
     # Providers' webhooks: their own signatures or shared secret.
     ("POST", "/api/sms/twilio"): PUBLIC,
     ("POST", "/api/sms/twilio/status"): PUBLIC,
@@ -46,6 +47,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/chat/sessions/{conversation_id}/events"): PUBLIC,
     ("POST", "/api/chat/sessions/{conversation_id}/typing"): PUBLIC,
     ("POST", "/api/chat/sessions/{conversation_id}/end"): PUBLIC,
+    ("GET", "/api/chat/sessions/{conversation_id}/after"): PUBLIC,
+    ("POST", "/api/chat/sessions/{conversation_id}/survey"): PUBLIC,
+    ("POST", "/api/chat/sessions/{conversation_id}/transcript-email"): PUBLIC,
     # The agent's own day.
     ("GET", "/api/agents/me/presence"): AGENT,
     ("PUT", "/api/agents/me/presence"): AGENT,
@@ -70,6 +74,11 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/reopen"): AGENT,
     ("POST", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/typing"): AGENT,
+    ("POST", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
+    # Transcripts: agents (their own), supervisors and admins (any).
+    ("GET", "/api/conversations/{conversation_id}/transcript"): frozenset(
+        {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
+    ),
     # Supervision: supervisors and admins read; only a supervisor takes over.
     ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,

@@ -1,0 +1,80 @@
+"""After the conversation, for staff: the agent's wrap-up, and the transcript (text, or HTML to
+print to PDF) for agents (what they hold or held) and supervisors (any). The chat customer's
+side (survey, transcript by email) is in routes/chat.py."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.dependencies import AgentCaller, Services, require
+from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
+from shared.domain.conversations import ConversationForAgents
+from shared.domain.identity import Principal, Role
+from shared.domain.transcripts import TranscriptFormat
+
+router = APIRouter(prefix="/api", tags=["conversations"])
+
+StaffCaller = Annotated[Principal, require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
+
+
+class WrapUpRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disposition_code: str | None = Field(
+        default=None,
+        max_length=64,
+        description="one of the workstream's disposition codes (required when it has some)",
+    )
+    summary: str = Field(default="", max_length=4000)
+
+
+@router.post(
+    "/conversations/{conversation_id}/wrap-up",
+    responses={**WORK_ACTION_PROBLEMS, **problem_responses((422, "Unknown disposition code"))},
+)
+async def wrap_up(
+    conversation_id: str, request: WrapUpRequest, caller: AgentCaller, services: Services
+) -> ConversationForAgents:
+    """The primary agent's wrap-up (a disposition code and a summary), while the work is active
+    or in wrap-up; sent again, it replaces the earlier one. Closing stays `POST .../close`."""
+    return await services.outcomes.wrap_up(
+        caller.subject, conversation_id, request.disposition_code, request.summary.strip()
+    )
+
+
+@router.get(
+    "/conversations/{conversation_id}/transcript",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}, "text/html": {}}},
+        **problem_responses(404),
+    },
+)
+async def transcript(
+    conversation_id: str,
+    caller: StaffCaller,
+    services: Services,
+    format: Annotated[TranscriptFormat, Query(description="text, or HTML to print")] = (
+        TranscriptFormat.TEXT
+    ),
+) -> Response:
+    """The whole conversation with internal notes marked as notes (staff only: a customer's
+    copy never has them). HTML is one self-contained page with a print stylesheet."""
+    result = await services.outcomes.staff_transcript(caller, conversation_id, format)
+    name = (
+        f"transcript-{conversation_id[:64]}.{'html' if format is TranscriptFormat.HTML else 'txt'}"
+    )
+    return Response(
+        result.content,
+        media_type=result.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
