@@ -212,7 +212,10 @@ async def end_session(conversation: ChatConversation, services: Services) -> Cha
 class SurveyAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    score: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    score: int = Field(
+        description="1 (poor) to 5 (excellent); any other number is 422",
+        json_schema_extra={"minimum": 1, "maximum": 5},
+    )
     comment: str = Field(default="", max_length=1000)
 
 

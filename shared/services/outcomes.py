@@ -25,6 +25,7 @@ from shared.domain.conversations import (
 from shared.domain.identity import Principal, Role
 from shared.domain.message_ids import new_message_id
 from shared.domain.outcomes import (
+    CSAT_SCORES,
     CsatAnswer,
     CsatFact,
     Email,
@@ -146,7 +147,7 @@ class OutcomeService:
         )
         if result is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
-        return ConversationForAgents.model_validate(result[0].model_dump())
+        return result[0]  # sent as ConversationForAgents: supervisor-only fields left out
 
     async def _workstream(self, workstream_id: str) -> Workstream:
         workstream = await self._store.get_workstream(workstream_id)
@@ -201,14 +202,13 @@ class OutcomeService:
             agent_names=agent_names,
             for_customer=for_customer,
         )
-        agents_view = ConversationForAgents.model_validate(conversation.model_dump())
         if form is TranscriptFormat.HTML:
             return Transcript(
-                content=render_html(agents_view, header, lines),
+                content=render_html(conversation, header, lines),
                 media_type="text/html; charset=utf-8",
             )
         return Transcript(
-            content=render_text(agents_view, header, lines),
+            content=render_text(conversation, header, lines),
             media_type="text/plain; charset=utf-8",
         )
 
@@ -244,6 +244,8 @@ class OutcomeService:
 
     async def chat_survey(self, conversation: Conversation, score: int, comment: str) -> CsatAnswer:
         """The widget's answer: once the chat has ended, once per conversation (409 after)."""
+        if score not in CSAT_SCORES:
+            raise UnprocessableEntity(f"a score is a number from 1 to 5, not {score}")
         ended, item = await self._ended(conversation)
         if not ended:
             raise Conflict("the survey opens when the chat has ended")
