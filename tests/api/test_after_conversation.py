@@ -64,7 +64,7 @@ CODES = [
 ]
 
 
-# --- wrap-up ---------------------------------------------------------------------------------------
+# --- wrap-up -------------------------------------------------------------------------------------
 
 
 async def test_wrap_up_takes_a_listed_code_and_shows_in_history(
@@ -136,7 +136,7 @@ async def test_duplicate_disposition_codes_are_refused(
     assert (await client.get(path, headers=admin)).json() == record
 
 
-# --- transcripts -----------------------------------------------------------------------------------
+# --- transcripts ---------------------------------------------------------------------------------
 
 
 async def test_staff_transcripts_mark_notes_and_escape_everything(
@@ -311,7 +311,7 @@ async def test_an_email_that_cannot_be_sent_is_an_error_and_can_be_retried(
     ).status_code == 202
 
 
-# --- the SMS survey --------------------------------------------------------------------------------
+# --- the SMS survey ------------------------------------------------------------------------------
 
 
 async def test_an_sms_survey_is_answered_by_a_number_without_a_new_conversation(
