@@ -65,8 +65,9 @@ class IngestOutcome:
     conversation: Conversation
     message: Message | None
     """None when the provider message was already stored (a retry)."""
-    work_item: WorkItem | None
-    """None when the message answered its last conversation's satisfaction survey."""
+    work_item: WorkItem
+    """When the message answered its conversation's satisfaction survey: that conversation's
+    last (closed) item, as nothing new was opened."""
 
 
 class IngestService:
@@ -112,8 +113,8 @@ class IngestService:
             # survey question answers it, opening nothing.
             answered = await self._surveys.sms_answer(channel.id, workstream, inbound)
             if answered is not None:
-                conversation, message = answered
-                return IngestOutcome(conversation=conversation, message=message, work_item=None)
+                conversation, message, item = answered
+                return IngestOutcome(conversation=conversation, message=message, work_item=item)
         customer_id, candidates = await self._identify(channel, inbound.customer_address)
 
         conversation, opened = await self._store.open_conversation(

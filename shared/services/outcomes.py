@@ -371,11 +371,12 @@ class OutcomeService:
 
     async def sms_answer(
         self, channel_id: str, workstream: Workstream, inbound: InboundMessage
-    ) -> tuple[Conversation, Message | None] | None:
+    ) -> tuple[Conversation, Message | None, WorkItem] | None:
         """The customer's reply, if it answers its last conversation's survey: a number 1..5,
         while that conversation is closed and within the window after the question. Stored in
         that conversation and recorded as its answer (no new conversation, no reopen). None:
-        an ordinary message. Idempotent: a retried reply finds itself as the answer."""
+        an ordinary message. Idempotent: a retried reply finds itself as the answer. With the
+        conversation and the stored reply (None on a retry), its last (closed) work item."""
         score = sms_score(inbound.text)
         if score is None or not workstream.csat.enabled:
             return None
@@ -395,7 +396,8 @@ class OutcomeService:
             inbound.received_at,
             workstream.csat.sms_reply_window_seconds,
         )
-        if not (pending or answered_by_it):
+        last = await self._store.last_work_item(latest.id)
+        if not (pending or answered_by_it) or last is None:
             return None
         stored = await self._store.append_message(
             Message(
@@ -415,8 +417,6 @@ class OutcomeService:
         answer = CsatAnswer(
             score=score, answered_at=inbound.received_at, via="sms", message_id=message.id
         )
-        recorded, _ = await self._record(
-            latest.id, answer, await self._store.last_work_item(latest.id)
-        )
+        recorded, _ = await self._record(latest.id, answer, last)
         log.info("conversation %s: SMS survey answered %s", latest.id, score)
-        return recorded, stored
+        return recorded, stored, last

@@ -147,10 +147,10 @@ async def test_staff_transcripts_mark_notes_and_escape_everything(
     )
     (work,) = (await client.get("/api/agents/me/work", headers=alice(services))).json()
     conversation_id = work["conversation"]["id"]
-    for text, internal in (("VIP <script>alert(1)</script>", True), ("Hello Ada", False)):
+    for written, internal in (("VIP <script>alert(1)</script>", True), ("Hello Ada", False)):
         posted = await client.post(
             f"/api/conversations/{conversation_id}/messages",
-            json={"text": text, "internal": internal},
+            json={"text": written, "internal": internal},
             headers=alice(services),
         )
         assert posted.status_code == 201
