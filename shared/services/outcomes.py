@@ -350,14 +350,17 @@ class OutcomeService:
     # --- the SMS survey ------------------------------------------------------------------------
 
     async def conversation_closed(self, conversation_id: str) -> None:
-        """An agent closed an SMS conversation: if its workstream surveys, the question is
-        sent once (marked asked first, so the customer's reply is recognised as its answer)."""
+        """An agent closed an SMS conversation: if its workstream surveys and the customer has
+        not opted out, the question is sent once (marked asked first, so the customer's reply
+        is recognised as its answer)."""
         conversation = await self._store.get_conversation(conversation_id)
         if conversation is None or conversation.channel != ChannelKind.SMS:
             return
         workstream = await self._store.get_workstream(conversation.workstream_id)
         if workstream is None or not workstream.csat.enabled or conversation.csat is not None:
             return
+        if await self._store.is_opted_out(conversation.customer_address):
+            return  # STOP means no survey either
         now = self._clock.now()
         await self._store.change_conversation_outcome(
             conversation_id,

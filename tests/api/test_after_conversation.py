@@ -378,3 +378,16 @@ async def test_a_number_without_a_survey_is_an_ordinary_message(
     await arrive(services, twilio_inbound("SM-3", at=services.clock.now(), text="3"))
     stored = await services.store.get_conversation(conversation_id)
     assert stored is not None and stored.csat is None and stored.status == "open"
+
+
+async def test_no_survey_goes_to_a_customer_who_opted_out(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    await configure(client, services, "ws-sms", csat={"enabled": True})
+    conversation_id = await alices_conversation(client, services)
+    await services.store.set_sms_consent("+14155550101", opted_out=True, at=services.clock.now())
+    await client.post(f"/api/conversations/{conversation_id}/close", headers=alice(services))
+    await drain(services)
+    assert all("1 (poor)" not in s.text for s in await services.store.list_sent_sms(limit=10))
+    stored = await services.store.get_conversation(conversation_id)
+    assert stored is not None and stored.csat_requested_at is None
