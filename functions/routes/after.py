@@ -1,24 +1,23 @@
 """After the conversation, for staff: the agent's wrap-up, and the transcript (text, or HTML to
-print to PDF) for agents (what they hold or held) and supervisors (any). The chat customer's
+print to PDF) for agents (what they hold or held, under /api/conversations) and supervisors
+(any, under /api/supervisor: each role area keeps its own roles). The chat customer's
 side (survey, transcript by email) is in routes/chat.py."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.dependencies import AgentCaller, Services, require
+from functions.dependencies import AgentCaller, Services, SupervisorCaller
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
 from shared.domain.conversations import ConversationForAgents
-from shared.domain.identity import Principal, Role
 from shared.domain.transcripts import TranscriptFormat
+from shared.services.outcomes import Transcript
 
 router = APIRouter(prefix="/api", tags=["conversations"])
-
-StaffCaller = Annotated[Principal, require(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)]
 
 
 class WrapUpRequest(BaseModel):
@@ -46,28 +45,54 @@ async def wrap_up(
     )
 
 
+TRANSCRIPT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {}, "text/html": {}}},
+    **problem_responses(404),
+}
+TranscriptFormatQuery = Annotated[
+    TranscriptFormat, Query(description="text, or HTML to print (to PDF)")
+]
+
+
 @router.get(
     "/conversations/{conversation_id}/transcript",
     response_class=Response,
-    responses={
-        200: {"content": {"text/plain": {}, "text/html": {}}},
-        **problem_responses(404),
-    },
+    responses=TRANSCRIPT_RESPONSES,
 )
-async def transcript(
+async def agent_transcript(
     conversation_id: str,
-    caller: StaffCaller,
+    caller: AgentCaller,
     services: Services,
-    format: Annotated[TranscriptFormat, Query(description="text, or HTML to print")] = (
-        TranscriptFormat.TEXT
-    ),
+    format: TranscriptFormatQuery = TranscriptFormat.TEXT,
 ) -> Response:
-    """The whole conversation with internal notes marked as notes (staff only: a customer's
-    copy never has them). HTML is one self-contained page with a print stylesheet."""
-    result = await services.outcomes.staff_transcript(caller, conversation_id, format)
-    name = (
-        f"transcript-{conversation_id[:64]}.{'html' if format is TranscriptFormat.HTML else 'txt'}"
-    )
+    """The transcript of a conversation the agent holds, consults on or held last, internal
+    notes marked as notes (a customer's copy never has them). HTML is one self-contained page
+    with a print stylesheet."""
+    result = await services.outcomes.agent_transcript(caller.subject, conversation_id, format)
+    return _transcript_response(conversation_id, format, result)
+
+
+@router.get(
+    "/supervisor/conversations/{conversation_id}/transcript",
+    response_class=Response,
+    responses=TRANSCRIPT_RESPONSES,
+    tags=["supervisor"],
+)
+async def supervisor_transcript(
+    conversation_id: str,
+    _: SupervisorCaller,
+    services: Services,
+    format: TranscriptFormatQuery = TranscriptFormat.TEXT,
+) -> Response:
+    """Any conversation's transcript, for supervisors and admins, notes marked as notes."""
+    result = await services.outcomes.supervisor_transcript(conversation_id, format)
+    return _transcript_response(conversation_id, format, result)
+
+
+def _transcript_response(
+    conversation_id: str, form: TranscriptFormat, result: Transcript
+) -> Response:
+    name = f"transcript-{conversation_id[:64]}.{'html' if form is TranscriptFormat.HTML else 'txt'}"
     return Response(
         result.content,
         media_type=result.media_type,

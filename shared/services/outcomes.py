@@ -22,7 +22,6 @@ from shared.domain.conversations import (
     Message,
     SenderKind,
 )
-from shared.domain.identity import Principal, Role
 from shared.domain.message_ids import new_message_id
 from shared.domain.outcomes import (
     CSAT_SCORES,
@@ -59,9 +58,6 @@ from shared.services.agent_work import WorkRole, involvement
 from shared.services.notices import CustomerNotices
 
 log = logging.getLogger(__name__)
-
-STAFF_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-"""Read every conversation's transcript; agents read those they hold or held."""
 
 MAX_TRANSCRIPT_EMAILS = 3
 """Per conversation: a chat token is all a caller needs, so the address it mails is capped."""
@@ -157,19 +153,21 @@ class OutcomeService:
 
     # --- transcripts ---------------------------------------------------------------------------
 
-    async def staff_transcript(
-        self, caller: Principal, conversation_id: str, form: TranscriptFormat
+    async def agent_transcript(
+        self, agent_id: str, conversation_id: str, form: TranscriptFormat
     ) -> Transcript:
-        """Supervisors and admins read any conversation's; an agent those it holds, consults
-        on or held last (others are 404, as if they did not exist). Notes are in, marked."""
-        if caller.roles & STAFF_ROLES:
-            conversation = await self._store.get_conversation(conversation_id)
-            if conversation is None:
-                raise NotFound(f"conversation {conversation_id} does not exist")
-        else:
-            conversation = (
-                await involvement(self._store, caller.subject, conversation_id)
-            ).conversation
+        """An agent reads the transcript of what it holds, consults on or held last (others
+        are 404, as if they did not exist). Notes are in, marked as notes."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        return await self._transcript(part.conversation, form, for_customer=False)
+
+    async def supervisor_transcript(
+        self, conversation_id: str, form: TranscriptFormat
+    ) -> Transcript:
+        """Supervisors and admins read any conversation's, notes marked as notes."""
+        conversation = await self._store.get_conversation(conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} does not exist")
         return await self._transcript(conversation, form, for_customer=False)
 
     async def _transcript(

@@ -164,7 +164,7 @@ async def test_staff_transcripts_mark_notes_and_escape_everything(
     assert "Alice" in text.text and "[internal note]" in text.text and "Hello Ada" in text.text
 
     html = await client.get(
-        f"/api/conversations/{conversation_id}/transcript",
+        f"/api/supervisor/conversations/{conversation_id}/transcript",
         params={"format": "html"},
         headers=supervisor(services),
     )
@@ -178,8 +178,17 @@ async def test_staff_transcripts_mark_notes_and_escape_everything(
         await client.get(f"/api/conversations/{conversation_id}/transcript", headers=bob), 404
     )
     assert_problem(
-        await client.get("/api/conversations/absent/transcript", headers=supervisor(services)),
+        await client.get(
+            "/api/supervisor/conversations/absent/transcript", headers=supervisor(services)
+        ),
         404,
+    )
+    # Each role area keeps its roles: a supervisor reads transcripts under /supervisor.
+    assert_problem(
+        await client.get(
+            f"/api/conversations/{conversation_id}/transcript", headers=supervisor(services)
+        ),
+        403,
     )
     bad_format = await client.get(
         f"/api/conversations/{conversation_id}/transcript",

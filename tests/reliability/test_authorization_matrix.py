@@ -75,16 +75,14 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("POST", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
-    # Transcripts: agents (their own), supervisors and admins (any).
-    ("GET", "/api/conversations/{conversation_id}/transcript"): frozenset(
-        {Role.AGENT, Role.SUPERVISOR, Role.ADMIN}
-    ),
+    ("GET", "/api/conversations/{conversation_id}/transcript"): AGENT,
     # Supervision: supervisors and admins read; only a supervisor takes over.
     ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}/messages"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}/routing"): SUPERVISION,
+    ("GET", "/api/supervisor/conversations/{conversation_id}/transcript"): SUPERVISION,
     ("POST", "/api/supervisor/conversations/{conversation_id}/take-over"): SUPERVISOR_ONLY,
     ("GET", "/api/supervisor/agents"): SUPERVISION,
     ("GET", "/api/supervisor/intraday"): SUPERVISION,
