@@ -15,7 +15,7 @@ from functions.dependencies import AgentCaller, Services, SupervisorCaller
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
 from shared.domain.conversations import ConversationForAgents
 from shared.domain.transcripts import TranscriptFormat
-from shared.services.outcomes import Transcript
+from shared.services.outcomes import Transcript, WrapUpForm
 
 router = APIRouter(prefix="/api", tags=["conversations"])
 
@@ -29,6 +29,12 @@ class WrapUpRequest(BaseModel):
         description="one of the workstream's disposition codes (required when it has some)",
     )
     summary: str = Field(default="", max_length=4000)
+
+
+@router.get("/conversations/{conversation_id}/wrap-up", responses=problem_responses(404))
+async def wrap_up_form(conversation_id: str, caller: AgentCaller, services: Services) -> WrapUpForm:
+    """The workstream's disposition codes to pick from, and the wrap-up written so far."""
+    return await services.outcomes.wrap_up_form(caller.subject, conversation_id)
 
 
 @router.post(

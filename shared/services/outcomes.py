@@ -27,6 +27,7 @@ from shared.domain.outcomes import (
     CSAT_SCORES,
     CsatAnswer,
     CsatFact,
+    DispositionCode,
     Email,
     UnknownDisposition,
     WrapUp,
@@ -86,6 +87,14 @@ class AfterChatView(Model):
     )
 
 
+class WrapUpForm(Model):
+    """What the console's wrap-up form needs: the codes to pick from, and what was written."""
+
+    disposition_codes: tuple[DispositionCode, ...]
+    code_required: bool = Field(description="the workstream has codes: one must be picked")
+    wrap_up: WrapUp | None
+
+
 class TranscriptEmailed(Model):
     sent_to: str
     operation_id: str
@@ -115,6 +124,16 @@ class OutcomeService:
         self._email_retry_seconds = email_retry_seconds
 
     # --- wrap-up -------------------------------------------------------------------------------
+
+    async def wrap_up_form(self, agent_id: str, conversation_id: str) -> WrapUpForm:
+        """For an agent with a part in the conversation (others: 404)."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        workstream = await self._workstream(part.item.workstream_id)
+        return WrapUpForm(
+            disposition_codes=workstream.disposition_codes,
+            code_required=bool(workstream.disposition_codes),
+            wrap_up=part.conversation.wrap_up,
+        )
 
     async def wrap_up(
         self, agent_id: str, conversation_id: str, disposition_code: str | None, summary: str

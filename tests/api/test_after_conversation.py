@@ -75,6 +75,8 @@ async def test_wrap_up_takes_a_listed_code_and_shows_in_history(
     conversation_id = await alices_conversation(client, services)
     path = f"/api/conversations/{conversation_id}/wrap-up"
 
+    form = (await client.get(path, headers=alice(services))).json()
+    assert form == {"disposition_codes": CODES, "code_required": True, "wrap_up": None}
     for bad in ({"disposition_code": "nope"}, {"summary": "no code"}):
         assert_problem(await client.post(path, json=bad, headers=alice(services)), 422)
     stored = await services.store.get_conversation(conversation_id)
@@ -95,6 +97,8 @@ async def test_wrap_up_takes_a_listed_code_and_shows_in_history(
         "Resolved",
         "Reset the router.",
     )
+    form = (await client.get(path, headers=alice(services))).json()
+    assert form["wrap_up"]["disposition_code"] == "resolved"
     # Only the primary agent wraps up: others learn nothing of the conversation.
     bob = bearer(services, "bob", Role.AGENT)
     assert_problem(await client.post(path, json={"disposition_code": "resolved"}, headers=bob), 404)

@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/reopen"): AGENT,
     ("POST", "/api/conversations/{conversation_id}/typing"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/typing"): AGENT,
+    ("GET", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
     ("POST", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/transcript"): AGENT,
     # Supervision: supervisors and admins read; only a supervisor takes over.
