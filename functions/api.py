@@ -13,6 +13,7 @@ from functions.http_spans import ServerSpans
 from functions.openapi import document_problems
 from functions.problems import install_problem_handlers
 from functions.routes import (
+    after,
     agents,
     attachments,
     chat,
@@ -60,6 +61,7 @@ def create_api(container_provider: ContainerProvider = get_container) -> FastAPI
         conversations,
         customers,
         attachments,
+        after,
         agents,
         queues,
         supervisor,

@@ -277,6 +277,8 @@ module api 'app/api.bicep' = {
     attachmentsBlobEndpoint: attachmentsStorage.outputs.blobEndpoint
     attachmentsContainerName: attachmentsStorage.outputs.containerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
+    acsEndpoint: communication.outputs.endpoint
+    acsEmailSender: communication.outputs.emailSender
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
@@ -406,6 +408,7 @@ output SERVICEBUS_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
 output ACS_ENDPOINT string = communication.outputs.endpoint
+output ACS_EMAIL_SENDER string = communication.outputs.emailSender
 output ACS_EVENT_SUBSCRIPTION_CREATED bool = createAcsEventSubscription
 output ENTRA_TENANT_ID string = tokenTenantId
 output AUTH_AUDIENCE string = authAudience

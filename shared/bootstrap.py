@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from shared.adapters.acs_email import AcsEmailSender
 from shared.adapters.azure_blobs import AzureBlobStore
 from shared.adapters.cosmos.store import open_cosmos_store
 from shared.adapters.http_bot import HttpBotClient
 from shared.adapters.local_blobs import LocalBlobStore
 from shared.adapters.local_bus import LocalMessageBus
+from shared.adapters.sandbox_email import SandboxEmailSender
 from shared.adapters.sandbox_sms import SandboxSmsSender
 from shared.adapters.service_bus import ServiceBusMessageBus
 from shared.adapters.sqlite.database import SqliteDatabase
@@ -28,7 +30,15 @@ from shared.channels.twilio.sender import TwilioSmsSender
 from shared.channels.twilio.webhook import TwilioWebhook
 from shared.domain.attachments import AttachmentLimits
 from shared.domain.channels import SmsProvider
-from shared.ports import BlobStore, Clock, MessageBus, SmsSender, Store, TokenVerifier
+from shared.ports import (
+    BlobStore,
+    Clock,
+    EmailSender,
+    MessageBus,
+    SmsSender,
+    Store,
+    TokenVerifier,
+)
 from shared.services.agent_work import AgentWorkService
 from shared.services.assignments import AssignmentService
 from shared.services.attachments import AttachmentService
@@ -45,6 +55,7 @@ from shared.services.inactivity import InactivityService
 from shared.services.ingest import IngestService
 from shared.services.notices import CustomerNotices
 from shared.services.outbound import OutboundService
+from shared.services.outcomes import OutcomeService
 from shared.services.presence import PresenceService
 from shared.services.queue_metrics import QueueMetrics
 from shared.services.quick_replies import QuickReplyService
@@ -97,6 +108,9 @@ class Container:
     quick_replies: QuickReplyService
     # --- agents' files ---
     attachments: AttachmentService
+    # --- after the conversation ---
+    outcomes: OutcomeService
+    email_sender: EmailSender
 
     closers: tuple[Callable[[], Awaitable[None]], ...] = ()
 
@@ -146,6 +160,8 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
     bots = BotService(store, bus, routing, bot_client, clock, notices=notices)
     inactivity = InactivityService(store, bus, routing, clock, notices=notices)
     sentiment = SentimentSwitch(store, clock, default=settings.sentiment_enabled)
+    email_sender = _email_sender(settings, clock)
+    outcomes = OutcomeService(store, clock, notices=notices, email=email_sender)
     ingest = IngestService(
         store,
         routing,
@@ -154,6 +170,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         inactivity=inactivity,
         sentiment=sentiment,
         notices=notices,
+        surveys=outcomes,
     )
     typing = TypingService(store, clock, ttl_seconds=settings.typing_ttl_seconds)
     attachments = AttachmentService(
@@ -174,6 +191,8 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         attachments=attachments,
         typing=typing,
         quick_replies=QuickReplyService(store),
+        outcomes=outcomes,
+        email_sender=email_sender,
         settings=settings,
         store=store,
         bus=bus,
@@ -201,7 +220,7 @@ async def build_container(settings: Settings, *, clock: Clock | None = None) -> 
         channels=ChannelService(store, sms_sender),
         campaigns=CampaignService(store, bus, clock),
         routing_config=RoutingConfigService(store, routing),
-        assignments=AssignmentService(store, routing, clock, notices=notices),
+        assignments=AssignmentService(store, routing, clock, notices=notices, surveys=outcomes),
         chat=ChatService(
             store,
             ingest,
@@ -253,6 +272,18 @@ async def _open_store(
     store = await open_cosmos_store(settings)
     closers.append(store.close)
     return store
+
+
+def _email_sender(settings: Settings, clock: Clock) -> EmailSender:
+    if settings.email_sender == "sandbox":
+        return SandboxEmailSender(clock)
+    if not settings.acs_email_endpoint or not settings.acs_email_sender:
+        raise ValueError("EMAIL_SENDER=acs needs ACS_EMAIL_ENDPOINT and ACS_EMAIL_SENDER")
+    return AcsEmailSender(
+        settings.acs_email_endpoint,
+        settings.acs_email_sender,
+        managed_identity_client_id=settings.azure_client_id or None,
+    )
 
 
 async def _open_bus(settings: Settings, closers: list[Callable[[], Awaitable[None]]]) -> MessageBus:

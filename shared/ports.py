@@ -29,6 +29,7 @@ from shared.domain.conversations import (
 from shared.domain.customers import Customer
 from shared.domain.figures import ConversationState, DayFigures, FigureScope
 from shared.domain.identity import Principal
+from shared.domain.outcomes import CsatFact, Email
 from shared.domain.presence import (
     Presence,
     PresenceChange,
@@ -560,6 +561,39 @@ class ReadMarkStore(Protocol):
     async def customer_read_at(self, conversation_id: str) -> datetime | None: ...
 
 
+OutcomeChange = Callable[[Conversation], Conversation | None]
+"""Given the conversation as stored, the conversation with its outcome changed; None: no
+change."""
+
+
+class OutcomeStore(Protocol):
+    """After the conversation: the outcome fields on the conversation (wrap-up, CSAT, the SMS
+    survey's question, transcripts emailed), an address's latest conversation, and CSAT
+    answers by the instant answered for the figures."""
+
+    async def change_conversation_outcome(
+        self, conversation_id: str, change: OutcomeChange
+    ) -> tuple[Conversation, bool] | None:
+        """Atomically read the conversation, apply `change`, and store its outcome fields
+        (`OUTCOME_FIELDS`; nothing else of what it returns). The conversation as stored after,
+        and whether `change` changed it; None for an unknown conversation."""
+        ...
+
+    async def address_conversation(
+        self, channel_id: str, customer_address: str
+    ) -> Conversation | None:
+        """The address's open conversation on the channel, else the one it opened last."""
+        ...
+
+    async def put_csat_fact(self, fact: CsatFact) -> None:
+        """Store (or replace: one per conversation) a CSAT answer for the figures."""
+        ...
+
+    async def csat_facts(self, start: datetime, end: datetime) -> Sequence[CsatFact]:
+        """The CSAT answers answered in [start, end), in time order."""
+        ...
+
+
 class Store(
     ChannelStore,
     RoutingConfigStore,
@@ -576,6 +610,7 @@ class Store(
     OutboxStore,
     QuickReplyStore,
     ReadMarkStore,
+    OutcomeStore,
     Protocol,
 ):
     async def close(self) -> None: ...
@@ -668,6 +703,12 @@ class SmsSender(Protocol):
         """Send one SMS through the channel's provider account, as MMS with `media_urls` (public
         URLs the provider fetches) where it can; return the provider's message id. Raises
         SendFailed, permanent for media the provider cannot send."""
+        ...
+
+
+class EmailSender(Protocol):
+    async def send(self, email: Email) -> str:
+        """Send one email; return the service's operation id. Raises SendFailed."""
         ...
 
 

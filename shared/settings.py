@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     telesign_api_base_url: str = "https://rest-api.telesign.com"
 
+    email_sender: Literal["sandbox", "acs"] = "sandbox"
+    """Transcripts by email: recorded in memory (GET /api/sandbox/email), or sent through
+    Azure Communication Services Email with the app's identity."""
+    acs_email_endpoint: str = ""
+    """The Communication Services resource that sends email (https://<name>.communication.azure.com)."""
+    acs_email_sender: str = ""
+    """The verified sender address, e.g. DoNotReply@<guid>.azurecomm.net."""
+
     public_base_url: str = "http://localhost:7071"
     """The URL the outside world (Twilio) calls this app at: webhook signatures cover it."""
 

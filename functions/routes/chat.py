@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +19,7 @@ from functions.dependencies import Services
 from functions.problems import problem_responses
 from shared.domain.chat import CustomerMessage, StartChat
 from shared.domain.conversations import Conversation
+from shared.domain.outcomes import CsatAnswer
 from shared.errors import NotFound, Unauthorized
 from shared.services.chat import (
     ChatEvent,
@@ -27,6 +29,7 @@ from shared.services.chat import (
     ChatUpdate,
     WidgetView,
 )
+from shared.services.outcomes import AfterChatView, TranscriptEmailed
 from shared.services.typing import CustomerReadMark
 
 router = APIRouter(tags=["chat"])
@@ -210,6 +213,63 @@ async def customer_read(conversation: ChatConversation, services: Services) -> C
 )
 async def end_session(conversation: ChatConversation, services: Services) -> ChatUpdate:
     return await services.chat.end(conversation)
+
+
+# --- after the chat: the survey and the transcript by email -------------------------------
+
+
+class SurveyAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(
+        description="1 (poor) to 5 (excellent); any other number is 422",
+        json_schema_extra={"minimum": 1, "maximum": 5},
+    )
+    comment: str = Field(default="", max_length=1000)
+
+
+class TranscriptEmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@router.get(
+    "/api/chat/sessions/{conversation_id}/after", responses=problem_responses(*SESSION_PROBLEMS)
+)
+async def after_chat(conversation: ChatConversation, services: Services) -> AfterChatView:
+    """What the widget offers once the chat has ended: the survey, the transcript by email."""
+    return await services.outcomes.after_chat(conversation)
+
+
+@router.post(
+    "/api/chat/sessions/{conversation_id}/survey",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(
+        *SESSION_PROBLEMS, (409, "Not ended, no survey, or answered already")
+    ),
+)
+async def answer_survey(
+    answer: SurveyAnswer, conversation: ChatConversation, services: Services
+) -> CsatAnswer:
+    """The customer's satisfaction, once per conversation, after the chat has ended."""
+    return await services.outcomes.chat_survey(conversation, answer.score, answer.comment)
+
+
+@router.post(
+    "/api/chat/sessions/{conversation_id}/transcript-email",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(
+        *SESSION_PROBLEMS,
+        (409, "Not ended yet, or emailed too often"),
+        (503, "The email could not be sent now"),
+    ),
+)
+async def email_transcript(
+    request: TranscriptEmailRequest, conversation: ChatConversation, services: Services
+) -> TranscriptEmailed:
+    """The transcript (never an internal note) to the customer's address, after the chat."""
+    return await services.outcomes.email_transcript(conversation, request.email)
 
 
 # --- the widget and its demo --------------------------------------------------------------------

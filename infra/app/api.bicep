@@ -32,6 +32,10 @@ param keyVaultUri string
 @description('Key Vault secret the CHAT_TOKEN_SECRET setting refers to.')
 param chatTokenSecretName string
 
+@description('The Communication Services resource that sends transcripts by email, and its sender address.')
+param acsEndpoint string
+param acsEmailSender string
+
 param entraTenantId string
 param authAudience string
 param logLevel string = 'INFO'
@@ -77,6 +81,9 @@ var appSettings = {
   QUEUE_VISIBILITY_TIMEOUT_SECONDS: '30'
   AZURE_CLIENT_ID: identityClientId
   SMS_SENDER: 'providers'
+  EMAIL_SENDER: 'acs' // transcripts by email through ACS Email, with the app's identity
+  ACS_EMAIL_ENDPOINT: acsEndpoint
+  ACS_EMAIL_SENDER: acsEmailSender
   TWILIO_API_BASE_URL: 'https://api.twilio.com'
   TELESIGN_API_BASE_URL: 'https://rest-api.telesign.com'
   PUBLIC_BASE_URL: 'https://${site.properties.defaultHostName}'

@@ -12,6 +12,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind, SmsProvider
 from shared.domain.customers import ConsentAction
+from shared.domain.outcomes import CsatAnswer, WrapUp
 from shared.domain.routing_config import Locale
 from shared.domain.sentiment import ConversationSentiment, Sentiment
 
@@ -128,6 +129,15 @@ class ConversationForAgents(Model):
     reopened_at: datetime | None = Field(
         default=None, description="when it last reopened after a close"
     )
+    # --- after the conversation (shared/domain/outcomes.py) ---
+    wrap_up: WrapUp | None = Field(default=None, description="the agent's wrap-up")
+    csat: CsatAnswer | None = Field(default=None, description="the customer's satisfaction")
+    csat_requested_at: datetime | None = Field(
+        default=None, description="SMS: when the survey question was sent"
+    )
+    transcript_emails: int = Field(
+        default=0, ge=0, description="chat: transcripts the customer had emailed"
+    )
 
 
 class Conversation(ConversationForAgents):
@@ -142,6 +152,11 @@ class Conversation(ConversationForAgents):
         return self.model_copy(
             update={"status": ConversationStatus.CLOSED, "closed_at": now, "closing_reason": reason}
         )
+
+    def with_outcome_of(self, changed: Conversation) -> Conversation:
+        """This conversation with `changed`'s outcome fields and nothing else of it: what a
+        store writes for `change_conversation_outcome`, leaving the lifecycle alone."""
+        return self.model_copy(update={f: getattr(changed, f) for f in OUTCOME_FIELDS})
 
     def reopened(self, now: datetime) -> Conversation:
         return self.model_copy(
@@ -189,6 +204,10 @@ class Message(MessageForAgents):
         description="an agent's reply: the W3C traceparent it was written in, which its send "
         "and delivery reports continue",
     )
+
+
+OUTCOME_FIELDS = ("wrap_up", "csat", "csat_requested_at", "transcript_emails")
+"""The conversation's fields written after it (wrap-up, survey, transcript by email)."""
 
 
 class DeliveryReport(Model):

@@ -19,6 +19,7 @@ from pydantic import Field
 from shared.domain.base import Model
 from shared.domain.channels import ChannelKind
 from shared.domain.conversations import Conversation
+from shared.domain.outcomes import CsatFact
 from shared.domain.presence import Presence, PresenceSpan
 from shared.domain.sentiment import SentimentLabel
 from shared.domain.work import AgentState, WorkItem, WorkItemStatus
@@ -136,6 +137,8 @@ class DayFigures(Model):
     handle_seconds: float = Field(default=0.0, description="sum of assignment-to-close times")
     abandoned: int = Field(default=0, description="work closed before any agent had it")
     transfers: int = Field(default=0, description="work transferred out (by the agent)")
+    csat_answers: int = Field(default=0, description="satisfaction answers given that day")
+    csat_score_total: int = Field(default=0, description="sum of their scores (1..5 each)")
     # Agents only: the time spent in each base presence (custom presences count as their base).
     available_seconds: float = 0.0
     busy_seconds: float = 0.0
@@ -150,6 +153,10 @@ class DayFigures(Model):
     @property
     def average_handle_seconds(self) -> float | None:
         return self.handle_seconds / self.handled if self.handled else None
+
+    @property
+    def average_csat(self) -> float | None:
+        return self.csat_score_total / self.csat_answers if self.csat_answers else None
 
     @property
     def service_level(self) -> float | None:
@@ -193,6 +200,7 @@ def fold_day(
     zone: ZoneInfo,
     service_level_seconds: float,
     spans: Iterable[PresenceSpan] = (),
+    csat: Iterable[CsatFact] = (),
 ) -> list[DayFigures]:
     """The day's figures per queue and per agent, from the items alive that day and the
     presence spans that overlap it (what lies outside the day is ignored):
@@ -203,7 +211,9 @@ def fold_day(
     - handled and handle time: on close, for its queue and last agent, from when it became
       theirs; abandoned: closed while no agent had it;
     - transfers: out of the queue and by the agent it left;
-    - time per presence: each span's part within the day, for its agent."""
+    - time per presence: each span's part within the day, for its agent;
+    - satisfaction: each answer given that day, for the queue and agent that last had the
+      conversation (answers come after the close, often on a later day)."""
     tallies: dict[tuple[FigureScope, str], dict[str, float]] = {}
 
     def tally(scope: FigureScope, key: str) -> dict[str, float]:
@@ -253,6 +263,14 @@ def fold_day(
                 for counts in (queue, tally(FigureScope.AGENT, item.agent_id)):
                     add(counts, "handled")
                     add(counts, "handle_seconds", handle)
+    for fact in {f.conversation_id: f for f in csat}.values():  # one answer per conversation
+        if on_day(fact.answered_at):
+            scopes = [tally(FigureScope.QUEUE, fact.queue_id)]
+            if fact.agent_id is not None:
+                scopes.append(tally(FigureScope.AGENT, fact.agent_id))
+            for counts in scopes:
+                add(counts, "csat_answers")
+                add(counts, "csat_score_total", fact.score)
     start, end = day_window(day, zone)
     for span in {s.id: s for s in spans}.values():  # a span stored twice counts once
         piece = span.model_copy(

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from shared.domain.base import SAFE_INT, Model
 from shared.domain.channels import ChannelKind
+from shared.domain.outcomes import CsatSettings, DispositionCode, unique_codes
 from shared.domain.placeholders import fill, placeholders, require_known
 from shared.domain.presence import Presence
 
@@ -192,6 +193,20 @@ class Workstream(Model):
         default_factory=dict,
         description="the same in other languages, chosen by the conversation's locale",
     )
+
+    # --- after the conversation ---
+    csat: CsatSettings = Field(
+        default_factory=CsatSettings, description="the satisfaction survey, off unless enabled"
+    )
+    disposition_codes: tuple[DispositionCode, ...] = Field(
+        default=(),
+        description="what an agent picks from at wrap-up; none: wrap-up takes a summary only",
+    )
+
+    @field_validator("disposition_codes")
+    @classmethod
+    def _codes_unique(cls, codes: tuple[DispositionCode, ...]) -> tuple[DispositionCode, ...]:
+        return unique_codes(codes)
 
     def automated_messages_for(self, locale: str | None) -> AutomatedMessages:
         return for_locale(self.automated_messages, self.automated_messages_by_locale, locale)

@@ -30,6 +30,7 @@ from shared.ports import (
 from shared.services.agent_work import WorkView
 from shared.services.lifecycle import close_with_item
 from shared.services.notices import CustomerNotices
+from shared.services.outcomes import OutcomeService
 from shared.services.routing import RoutingService
 
 
@@ -47,8 +48,10 @@ class AssignmentService:
         clock: Clock,
         *,
         notices: CustomerNotices,
+        surveys: OutcomeService | None = None,
     ) -> None:
         self._store = store
+        self._surveys = surveys
         self._routing = routing
         self._notices = notices
         self._clock = clock
@@ -156,6 +159,7 @@ class AssignmentService:
         await close_with_item(self._store, closed)
         if item.status == WorkItemStatus.ACTIVE:  # closed without ending first
             await self._notices.announce(closed, AutomatedEvent.ENDED)
+        await self._survey(conversation_id)
         await self._routing.follow_capacity(agent_id)
         agent = await self._store.get_agent(agent_id)
         queue_ids = {item.queue_id, *(agent.queue_ids if agent else ())}
@@ -171,7 +175,13 @@ class AssignmentService:
         if conversation is None or conversation.status != ConversationStatus.OPEN:
             return False
         await close_with_item(self._store, last)
+        await self._survey(conversation_id)
         return True
+
+    async def _survey(self, conversation_id: str) -> None:
+        """An SMS conversation the agent closed gets its workstream's survey question."""
+        if self._surveys is not None:
+            await self._surveys.conversation_closed(conversation_id)
 
     async def routing_history(self, conversation_id: str) -> Sequence[RoutingDecision]:
         if await self._store.get_conversation(conversation_id) is None:

@@ -24,13 +24,22 @@ from shared.domain.presence import Presence, PresenceSpan
 from shared.domain.routing_config import Queue
 from shared.domain.staffing import StaffingAdvice, advise
 from shared.errors import BadRequest
-from shared.ports import AgentStateStore, Clock, FiguresStore, RoutingConfigStore, WorkItemStore
+from shared.ports import (
+    AgentStateStore,
+    Clock,
+    FiguresStore,
+    OutcomeStore,
+    RoutingConfigStore,
+    WorkItemStore,
+)
 from shared.services.listing import every, every_by
 
 
 # The longest history range one request may ask for (ten years): a day costs a store read, so
 # an unbounded range (year 1 to 9999) would hold a worker for hours.
-class FiguresPorts(RoutingConfigStore, WorkItemStore, AgentStateStore, FiguresStore, Protocol):
+class FiguresPorts(
+    RoutingConfigStore, WorkItemStore, AgentStateStore, FiguresStore, OutcomeStore, Protocol
+):
     """The store ports this service needs."""
 
 
@@ -46,6 +55,8 @@ class Measures(Model):
     handled: int
     abandoned: int
     transfers: int
+    csat_answers: int = Field(description="satisfaction answers given that day")
+    average_csat: float | None = Field(description="their average score, 1 to 5")
     answered_within_threshold: int
     average_wait_seconds: float | None
     longest_wait_seconds: float
@@ -163,7 +174,12 @@ class FiguresService:
         ]
         spans = [*await self._store.presence_spans(day), *await self._open_spans()]
         folded = fold_day(
-            day, items, zone=self._zone, service_level_seconds=self._threshold, spans=spans
+            day,
+            items,
+            zone=self._zone,
+            service_level_seconds=self._threshold,
+            spans=spans,
+            csat=await self._store.csat_facts(start, end),
         )
         # A record stored earlier and absent now (its work moved queue) is zeroed, not kept.
         fresh = {(f.scope, f.key) for f in folded}

@@ -43,6 +43,7 @@ from shared.services.sentiment import SentimentSwitch
 if TYPE_CHECKING:
     from shared.services.bots import BotService
     from shared.services.inactivity import InactivityService
+    from shared.services.outcomes import OutcomeService
 
 
 class IngestPorts(
@@ -66,6 +67,8 @@ class IngestOutcome:
     message: Message | None
     """None when the provider message was already stored (a retry)."""
     work_item: WorkItem
+    """When the message answered its conversation's satisfaction survey: that conversation's
+    last (closed) item, as nothing new was opened."""
 
 
 class IngestService:
@@ -79,8 +82,10 @@ class IngestService:
         bots: BotService | None = None,
         inactivity: InactivityService | None = None,
         sentiment: SentimentSwitch | None = None,
+        surveys: OutcomeService | None = None,
     ) -> None:
         self._store = store
+        self._surveys = surveys
         self._routing = routing
         self._notices = notices
         self._clock = clock
@@ -118,6 +123,13 @@ class IngestService:
                 opted_out=inbound.consent == ConsentAction.OPT_OUT,
                 at=inbound.received_at,
             )
+        if inbound.consent is None and self._surveys is not None:
+            # After the consent keywords, before any reopen: "4" within the window after the
+            # survey question answers it, opening nothing.
+            answered = await self._surveys.sms_answer(channel.id, workstream, inbound)
+            if answered is not None:
+                conversation, message, item = answered
+                return IngestOutcome(conversation=conversation, message=message, work_item=item)
         customer_id, candidates = await self._identify(channel, inbound.customer_address)
 
         conversation, opened = await self._store.open_conversation(

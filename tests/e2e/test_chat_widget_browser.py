@@ -124,3 +124,64 @@ def tiny_png() -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
     )
+
+
+def test_after_the_chat_the_visitor_rates_it_and_gets_the_transcript_by_email(
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+) -> None:
+    """The agent ends the chat: the widget offers the workstream's survey and the transcript by
+    email; both go through, and the emailed transcript has no internal note."""
+    runtime.start()
+    admin = runtime.auth("admin")
+    workstream_url = f"{runtime.base}/api/admin/workstreams/ws-chat"
+    workstream = httpx.get(workstream_url, headers=admin).json()
+    workstream["csat"] = {"enabled": True, "question": "How did we do today?"}
+    httpx.put(workstream_url, json=workstream, headers=admin).raise_for_status()
+
+    page = browser.new_page(viewport={"width": 1000, "height": 720})
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{runtime.base}/demo/")
+    page.click(".occ-button")
+    page.fill(".occ-form input[name=name]", "Ada Lovelace")
+    page.fill(".occ-form input[name=phone]", "+14155550101")
+    page.click(".occ-form button[type=submit]")
+
+    def chat_work() -> list[dict[str, Any]]:
+        return [w for w in work_of(runtime, "alice") if w["conversation"]["channel"] == "chat"]
+
+    (work,) = eventually(chat_work, "the chat offered to alice")
+    conversation_url = f"{runtime.base}/api/conversations/{work['conversation']['id']}"
+    alice = runtime.auth("alice")
+    httpx.post(
+        f"{conversation_url}/messages", json={"text": "It ships today."}, headers=alice
+    ).raise_for_status()
+    httpx.post(
+        f"{conversation_url}/messages",
+        json={"text": "VIP customer", "internal": True},
+        headers=alice,
+    ).raise_for_status()
+    expect(page.locator(".occ-agent .occ-text").last).to_have_text("It ships today.")
+    httpx.post(f"{conversation_url}/end", headers=alice).raise_for_status()
+
+    expect(page.locator(".occ-status")).to_have_text("The chat has ended")
+    expect(page.locator(".occ-survey .occ-question")).to_have_text("How did we do today?")
+    page.click(".occ-scores button:text-is('4')")
+    page.fill(".occ-survey textarea[name=comment]", "Quick <b>and</b> kind")
+    page.fill(".occ-email input[name=email]", "ada@example.com")
+    page.screenshot(path=str(screenshot("chat-widget-after.png")))
+    page.click(".occ-survey button[type=submit]")
+    expect(page.locator(".occ-thanks")).to_have_text("Thank you for your feedback!")
+    page.click(".occ-email button[type=submit]")
+    expect(page.locator(".occ-sent")).to_have_text("Transcript sent to ada@example.com")
+
+    history = httpx.get(
+        f"{runtime.base}/api/supervisor/conversations/{work['conversation']['id']}",
+        headers=runtime.auth("admin"),
+    ).json()
+    assert history["conversation"]["csat"]["score"] == 4
+    assert history["conversation"]["csat"]["comment"] == "Quick <b>and</b> kind"
+    (email,) = httpx.get(f"{runtime.base}/api/sandbox/email", headers=admin).json()
+    assert email["to"] == "ada@example.com"
+    assert "It ships today." in email["text"] and "VIP customer" not in email["text"]
+    assert "VIP customer" not in email["html"]
+    assert runtime.stop() == 0

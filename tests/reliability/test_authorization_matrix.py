@@ -33,6 +33,7 @@ EDITORS = frozenset({Role.AGENT, Role.ADMIN})  # an agent: only its conversation
 MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("GET", "/api/health"): PUBLIC,
     ("GET", "/api/sandbox/sms"): SUPERVISION,
+    ("GET", "/api/sandbox/email"): SUPERVISION,
     # Providers' webhooks: their own signatures or shared secret.
     ("POST", "/api/sms/twilio"): PUBLIC,
     ("POST", "/api/sms/twilio/status"): PUBLIC,
@@ -51,6 +52,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/chat/sessions/{conversation_id}/read"): PUBLIC,
     # Agents' files as customers fetch them: the URL's own signature and expiry.
     ("GET", "/api/attachments/{conversation_id}/{attachment_id}"): PUBLIC,
+    ("GET", "/api/chat/sessions/{conversation_id}/after"): PUBLIC,
+    ("POST", "/api/chat/sessions/{conversation_id}/survey"): PUBLIC,
+    ("POST", "/api/chat/sessions/{conversation_id}/transcript-email"): PUBLIC,
     # The agent's own day.
     ("GET", "/api/agents/me/presence"): AGENT,
     ("PUT", "/api/agents/me/presence"): AGENT,
@@ -88,12 +92,16 @@ MATRIX: dict[tuple[str, str], frozenset[Role] | None] = {
     ("POST", "/api/conversations/{conversation_id}/attachments"): AGENT,
     ("GET", "/api/quick-replies"): AGENT,
     ("GET", "/api/conversations/{conversation_id}/quick-replies/{reply_id}"): AGENT,
+    ("GET", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
+    ("POST", "/api/conversations/{conversation_id}/wrap-up"): AGENT,
+    ("GET", "/api/conversations/{conversation_id}/transcript"): AGENT,
     # Supervision: supervisors and admins read; only a supervisor takes over.
     ("GET", "/api/supervisor/customers/{customer_id}/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}/messages"): SUPERVISION,
     ("GET", "/api/supervisor/conversations/{conversation_id}/routing"): SUPERVISION,
+    ("GET", "/api/supervisor/conversations/{conversation_id}/transcript"): SUPERVISION,
     ("POST", "/api/supervisor/conversations/{conversation_id}/take-over"): SUPERVISOR_ONLY,
     ("GET", "/api/supervisor/agents"): SUPERVISION,
     ("GET", "/api/supervisor/intraday"): SUPERVISION,

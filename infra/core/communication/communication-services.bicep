@@ -1,4 +1,5 @@
-// Azure Communication Services (the ACS SMS channel) and the Event Grid system topic its SMS
+// Azure Communication Services (the ACS SMS channel, and email from an Azure-managed domain) and
+// the Event Grid system topic its SMS
 // events are published on. The subscription that delivers them to the app is
 // infra/app/acs-events.bicep: it can only be created once the app answers the handshake.
 param name string
@@ -28,6 +29,33 @@ resource communication 'Microsoft.Communication/communicationServices@2023-04-01
   tags: tags
   properties: {
     dataLocation: dataLocation
+    // Email goes out through this resource from the linked domain below.
+    linkedDomains: [
+      emailDomain.id
+    ]
+  }
+}
+
+// Email (transcripts a chat customer asks for): an Azure-managed domain, DoNotReply@<guid>.azurecomm.net,
+// linked to the resource above. The app sends with its identity and the same role as SMS: Microsoft
+// documents Read and Write on the Communication Services resource for sending e-mail with Entra ID.
+resource emailService 'Microsoft.Communication/emailServices@2023-04-01' = {
+  name: '${name}-email'
+  location: 'global'
+  tags: tags
+  properties: {
+    dataLocation: dataLocation
+  }
+}
+
+resource emailDomain 'Microsoft.Communication/emailServices/domains@2023-04-01' = {
+  parent: emailService
+  name: 'AzureManagedDomain'
+  location: 'global'
+  tags: tags
+  properties: {
+    domainManagement: 'AzureManaged'
+    userEngagementTracking: 'Disabled'
   }
 }
 
@@ -118,3 +146,4 @@ resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
 output name string = communication.name
 output endpoint string = 'https://${communication.properties.hostName}'
 output systemTopicName string = systemTopic.name
+output emailSender string = 'DoNotReply@${emailDomain.properties.mailFromSenderDomain}'

@@ -251,6 +251,12 @@ def presence_spans_key(day: date) -> str:
 """In `lookups`: the first day the aggregates timer has not finalized yet."""
 
 
+def csat_answers_key(day: date) -> str:
+    """The partition of `lookups` holding the CSAT answers of one UTC day (id = the
+    conversation's): the figures' fold reads a day's in one or two single-partition queries."""
+    return f"csat-answers:{day.isoformat()}"
+
+
 def routing_decisions_key(conversation_id: str) -> str:
     """The partition of `lookups` holding one conversation's routing decisions."""
     return f"routing-decisions:{conversation_id}"

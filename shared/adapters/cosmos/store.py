@@ -35,6 +35,7 @@ from shared.adapters.cosmos.conversations import CosmosConversations
 from shared.adapters.cosmos.customers import CosmosCustomers
 from shared.adapters.cosmos.figures import CosmosFigures
 from shared.adapters.cosmos.outbox import CosmosOutbox
+from shared.adapters.cosmos.outcomes import CosmosOutcomes
 from shared.adapters.cosmos.quick_replies import CosmosQuickReplies
 from shared.adapters.cosmos.read_marks import CosmosReadMarks
 from shared.adapters.cosmos.routing_config import CosmosRoutingConfig
@@ -57,6 +58,7 @@ class CosmosStore(
     CosmosOutbox,
     CosmosQuickReplies,
     CosmosReadMarks,
+    CosmosOutcomes,
     CosmosRoutingConfig,
     CosmosRoutingLog,
     CosmosSettings,

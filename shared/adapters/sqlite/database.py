@@ -240,6 +240,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE customer_read_marks (
         conversation_id TEXT PRIMARY KEY, read_at TEXT NOT NULL);
     """,
+    # After the conversation: an address's latest conversation (an SMS survey's answer), and
+    # CSAT answers by the instant answered (the figures' fold reads a day's).
+    """
+    CREATE INDEX conversations_by_address ON conversations (channel_id, customer_address);
+    CREATE TABLE csat_facts (
+        conversation_id TEXT PRIMARY KEY, answered_at INTEGER NOT NULL, doc TEXT NOT NULL);
+    CREATE INDEX csat_facts_by_time ON csat_facts (answered_at);
+    """,
 )
 
 

@@ -10,6 +10,7 @@ from shared.adapters.sqlite.conversations import SqliteConversations
 from shared.adapters.sqlite.customers import SqliteCustomers
 from shared.adapters.sqlite.figures import SqliteFigures
 from shared.adapters.sqlite.outbox import SqliteOutbox
+from shared.adapters.sqlite.outcomes import SqliteOutcomes
 from shared.adapters.sqlite.quick_replies import SqliteQuickReplies
 from shared.adapters.sqlite.read_marks import SqliteReadMarks
 from shared.adapters.sqlite.routing_config import SqliteRoutingConfig
@@ -31,6 +32,7 @@ class SqliteStore(
     SqliteOutbox,
     SqliteQuickReplies,
     SqliteReadMarks,
+    SqliteOutcomes,
     SqliteRoutingConfig,
     SqliteRoutingLog,
     SqliteSettings,

@@ -79,6 +79,9 @@
       ".occ-compose{flex-direction:row}.occ-compose input{flex:1}" +
       ".occ-typing{padding:0 12px 4px;color:#666;font-size:12px;font-style:italic}" +
       ".occ-attachment{display:block}.occ-image{display:block;max-width:100%;max-height:200px}" +
+      ".occ-after{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-top:1px solid #ccd}" +
+      ".occ-scores{display:flex;gap:4px}.occ-scores button{flex:1}" +
+      ".occ-scores button[aria-pressed=true]{background:#0b5cad;color:#fff}" +
       ".occ-hidden{display:none}";
     document.head.appendChild(style);
 
@@ -110,6 +113,8 @@
     panel.appendChild(log);
     panel.appendChild(typing);
     panel.appendChild(compose);
+    var after = el("div", "occ-after occ-hidden");
+    panel.appendChild(after);
     document.body.appendChild(button);
     document.body.appendChild(panel);
 
@@ -159,6 +164,7 @@
       log: log,
       typing: typing,
       compose: compose,
+      after: after,
     };
   }
 
@@ -172,10 +178,11 @@
       .join("");
   }
 
-  function call(method, path, body) {
+  function call(method, path, body, token) {
     var headers = { "Content-Type": "application/json" };
-    if (saved && saved.token) {
-      headers.Authorization = "Bearer " + saved.token;
+    var bearer = token || (saved && saved.token);
+    if (bearer) {
+      headers.Authorization = "Bearer " + bearer;
     }
     return fetch(api + "/api/chat" + path, {
       method: method,
@@ -361,8 +368,10 @@
         function (update) {
           render(update);
           if (update.status === "ended") {
+            var finished = { conversation_id: saved.conversation_id, token: saved.token };
             save(null); /* the transcript stays on screen; the next chat is a new one */
             running = false;
+            showAfterChat(finished);
             return;
           }
           next();
@@ -373,6 +382,96 @@
         }
       );
     })();
+  }
+
+  /* After the chat: the workstream's survey (1-5 and a comment) and the transcript by email,
+   * with the ended conversation's token kept in memory only. */
+  function showAfterChat(finished) {
+    var base = "/sessions/" + finished.conversation_id;
+    call("GET", base + "/after", undefined, finished.token).then(function (offer) {
+      if (!offer || !offer.ended) {
+        return;
+      }
+      while (ui.after.firstChild) {
+        ui.after.removeChild(ui.after.firstChild);
+      }
+      if (offer.survey && !offer.survey.answered) {
+        ui.after.appendChild(surveyForm(offer.survey, base, finished.token));
+      }
+      if (offer.transcript_email) {
+        ui.after.appendChild(emailForm(base, finished.token));
+      }
+      ui.after.classList.toggle("occ-hidden", !ui.after.firstChild);
+    }, showError);
+  }
+
+  function surveyForm(survey, base, token) {
+    var form = el("form", "occ-survey");
+    form.appendChild(el("span", "occ-question", survey.question));
+    var scores = el("div", "occ-scores");
+    scores.setAttribute("role", "group");
+    var chosen = 0;
+    [1, 2, 3, 4, 5].forEach(function (score) {
+      var choice = el("button", null, String(score));
+      choice.type = "button";
+      choice.setAttribute("aria-pressed", "false");
+      choice.addEventListener("click", function () {
+        chosen = score;
+        Array.prototype.forEach.call(scores.children, function (other) {
+          other.setAttribute("aria-pressed", other === choice ? "true" : "false");
+        });
+      });
+      scores.appendChild(choice);
+    });
+    form.appendChild(scores);
+    var comment = el("textarea");
+    comment.name = "comment";
+    comment.maxLength = 1000;
+    comment.setAttribute("aria-label", "Comment (optional)");
+    comment.placeholder = "Comment (optional)";
+    form.appendChild(comment);
+    var submit = el("button", null, "Send feedback");
+    submit.type = "submit";
+    form.appendChild(submit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!chosen) {
+        ui.status.textContent = "Pick a score from 1 to 5";
+        return;
+      }
+      call("POST", base + "/survey", { score: chosen, comment: comment.value.trim() }, token).then(
+        function () {
+          form.parentNode.replaceChild(el("span", "occ-thanks", "Thank you for your feedback!"), form);
+        },
+        showError
+      );
+    });
+    return form;
+  }
+
+  function emailForm(base, token) {
+    var form = el("form", "occ-email");
+    var address = el("input");
+    address.type = "email";
+    address.name = "email";
+    address.required = true;
+    address.placeholder = "you@example.com";
+    address.setAttribute("aria-label", "Email address for the transcript");
+    form.appendChild(address);
+    var submit = el("button", null, "Email me the transcript");
+    submit.type = "submit";
+    form.appendChild(submit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var to = address.value.trim();
+      if (!to) {
+        return;
+      }
+      call("POST", base + "/transcript-email", { email: to }, token).then(function (sent) {
+        form.parentNode.replaceChild(el("span", "occ-sent", "Transcript sent to " + sent.sent_to), form);
+      }, showError);
+    });
+    return form;
   }
 
   /* A site handing the visitor to another site passes the token along: resume() there. */

@@ -68,7 +68,9 @@ def test_hostile_messages_render_as_text_in_the_widget() -> None:
     assert "The chat has ended" in shown
     (link,) = nodes(page["body"], "A")
     assert link.get("href") is None  # a javascript: URL is never made a link
-    (request,) = page["requests"]
+    request, after = page["requests"]
+    assert after["url"] == "https://chat.example/api/chat/sessions/c1/after"
+    assert after["init"]["headers"]["Authorization"] == "Bearer t1"  # the ended chat's token
     assert request["url"] == "https://chat.example/api/chat/sessions/c1/messages?after=0&wait=20"
     assert request["init"]["headers"]["Authorization"] == "Bearer t1"
     assert page["storage"] == {}  # ended: the next chat is a new conversation
