@@ -1,27 +1,71 @@
 /* The agent console: a thin client of the agent API. Every text that came from a customer or
- * an agent is put on the page with textContent, never parsed as markup. */
+ * an agent is put on the page with textContent, never parsed as markup; a link a customer
+ * sent is followed only when it is http(s). */
 (function () {
   "use strict";
   var PRESENCES = ["available", "busy", "busy_dnd", "away", "offline"];
   var HEARTBEAT_MS = 30000;
   var POLL_MS = 1500;
+  var TYPING_REPEAT_MS = 2000;
+  var TITLE = document.title;
   var token = null;
   var work = [];
   var selected = null; // conversation id
   var timers = null;
+  var cards = {}; // conversation id -> the customer's card, once read
+  var alerted = {}; // work item ids whose offer already rang
+  var audio = null;
+  var lastTyped = 0;
 
   var $ = Desk.$, showError = Desk.showError, el = Desk.el;
   var api = Desk.client(function () { return token; });
 
+  function path(action) {
+    return "/conversations/" + encodeURIComponent(selected) + (action ? "/" + action : "");
+  }
+
   function clock(seconds) {
     var h = Math.floor(seconds / 3600), m = Math.floor(seconds / 60) % 60, s = seconds % 60;
     var two = function (n) { return (n < 10 ? "0" : "") + n; };
-    return (h ? h + ":" : "") + two(m) + ":" + two(s);
+    return (h ? h + ":" + two(m) : m) + ":" + two(s);
   }
 
   function elapsed(view) {
     if (!view.timer_started_at) { return ""; }
     return clock(Math.max(0, Math.floor((Date.now() - Date.parse(view.timer_started_at)) / 1000)));
+  }
+
+  function countdown(view) {
+    if (view.item.status !== "offered" || !view.item.offer_expires_at) { return ""; }
+    var left = Math.floor((Date.parse(view.item.offer_expires_at) - Date.now()) / 1000);
+    return left > 0 ? clock(left) + " to accept" : "lapsing";
+  }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+
+  function safeUrl(url) {
+    // Only web links and the app's own paths: never javascript: or data: from a customer.
+    return /^https?:\/\//i.test(url) || /^\/(?!\/)/.test(url) ? url : null;
+  }
+
+  function option(value, label) {
+    var node = el("option", null, label);
+    node.value = value;
+    return node;
+  }
+
+  function button(label, name, onClick) {
+    var node = el("button", null, label);
+    node.type = "button";
+    node.name = name;
+    node.addEventListener("click", function (event) { event.stopPropagation(); onClick(); });
+    return node;
+  }
+
+  function fact(list, term, value) {
+    if (value === undefined || value === null || value === "") { return; }
+    list.appendChild(el("dt", null, term));
+    list.appendChild(el("dd", null, String(value)));
   }
 
   // --- presence ------------------------------------------------------------------------------
@@ -39,12 +83,6 @@
     });
   }
 
-  function option(value, label) {
-    var node = el("option", null, label);
-    node.value = value;
-    return node;
-  }
-
   function choosePresence() {
     var value = $("presence").value;
     var body = value.indexOf("custom:") === 0
@@ -52,14 +90,53 @@
     api("PUT", "/agents/me/presence", body).then(loadPresence).catch(fail);
   }
 
+  // --- offers: a sound and the tab's title ---------------------------------------------------
+
+  function beep() {
+    // A short tone made on the spot (no sound file to serve); the context was created at
+    // sign-in, a user gesture, so the browser lets it play.
+    if (!audio) { return; }
+    var tone = audio.createOscillator(), gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.15, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.4);
+    tone.connect(gain);
+    gain.connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.4);
+  }
+
+  function announceOffers() {
+    var offers = work.filter(function (v) { return v.item.status === "offered"; });
+    offers.forEach(function (view) {
+      if (alerted[view.item.id]) { return; }
+      alerted[view.item.id] = true;
+      beep();
+      var rung = Number(document.body.dataset.offerAlerts || 0) + 1;
+      document.body.dataset.offerAlerts = String(rung);
+    });
+    document.title = offers.length
+      ? "(" + offers.length + ") New offer · " + TITLE : TITLE;
+  }
+
   // --- work ----------------------------------------------------------------------------------
 
   function refreshWork() {
     return api("GET", "/agents/me/work").then(function (views) {
       work = views;
+      views.forEach(function (view) {
+        if (!cards[view.conversation.id]) { loadCard(view.conversation.id); }
+      });
+      announceOffers();
       renderWork();
       if (selected) { renderConversation(); }
     });
+  }
+
+  function customerName(conversation) {
+    var card = cards[conversation.id];
+    if (card && card.customer) { return card.customer.display_name; }
+    return (conversation.pre_chat && conversation.pre_chat.name) || conversation.customer_address;
   }
 
   function renderWork() {
@@ -70,12 +147,13 @@
       var item = el("li");
       item.dataset.conversation = view.conversation.id;
       if (view.conversation.id === selected) { item.className = "selected"; }
-      item.appendChild(el("strong", null, view.conversation.customer_address));
-      item.appendChild(document.createTextNode(" "));
+      item.appendChild(el("strong", "name", customerName(view.conversation)));
+      item.appendChild(el("span", "channel", view.conversation.channel));
       item.appendChild(el("span", "status status-" + view.item.status,
         view.role === "consultant" ? "consulting" : view.item.status.replace("_", "-")));
       item.appendChild(el("span", "timer", elapsed(view)));
       if (view.item.status === "offered") {
+        item.appendChild(el("span", "countdown", countdown(view)));
         item.appendChild(button("Accept", "accept", function () { act("accept", view); }));
         item.appendChild(button("Decline", "decline", function () { act("decline", view); }));
       } else {
@@ -83,14 +161,6 @@
       }
       list.appendChild(item);
     });
-  }
-
-  function button(label, name, onClick) {
-    var node = el("button", null, label);
-    node.type = "button";
-    node.name = name;
-    node.addEventListener("click", function (event) { event.stopPropagation(); onClick(); });
-    return node;
   }
 
   function act(action, view) {
@@ -106,9 +176,77 @@
 
   function select(conversationId) {
     selected = conversationId;
+    lastMessages = "";
+    $("reply-text").value = "";
     renderWork();
     renderConversation();
-    loadCandidates();
+    loadCard(conversationId);
+    loadPickers();
+  }
+
+  function selectable() {
+    return work.filter(function (v) { return v.item.status !== "offered"; });
+  }
+
+  function step(by) {
+    var views = selectable();
+    if (!views.length) { return; }
+    var at = views.map(function (v) { return v.conversation.id; }).indexOf(selected);
+    var next = at < 0 ? (by > 0 ? 0 : views.length - 1) : (at + by + views.length) % views.length;
+    select(views[next].conversation.id);
+  }
+
+  // --- the customer's card -----------------------------------------------------------------
+
+  function loadCard(conversationId) {
+    return api("GET", "/conversations/" + encodeURIComponent(conversationId) + "/customer")
+      .then(function (card) {
+        cards[conversationId] = card;
+        renderWork();
+        if (conversationId === selected) { renderCard(card); }
+      }).catch(function () { /* not ours any more: the next refresh shows it */ });
+  }
+
+  function renderCard(card) {
+    $("customer-panel").hidden = false;
+    var customer = card.customer;
+    $("customer-name").textContent = customer ? customer.display_name
+      : (card.pre_chat.name || "Unidentified customer");
+    $("customer-name").classList.toggle("unidentified", !customer);
+    var ids = $("customer-identifiers");
+    ids.replaceChildren();
+    fact(ids, card.channel === "chat" ? "Visitor" : "From", card.customer_address);
+    fact(ids, "Status", customer ? "identified" : "unidentified");
+    if (customer) {
+      fact(ids, "Mobile", customer.mobile_phone);
+      fact(ids, "Account phone", customer.account_phone);
+      fact(ids, "Email", customer.email);
+      fact(ids, "Record", customer.id);
+    }
+    fact(ids, "Language", card.locale);
+    var candidates = $("candidate-list");
+    candidates.replaceChildren();
+    $("candidates").hidden = card.candidates.length === 0;
+    card.candidates.forEach(function (c) {
+      var row = el("li");
+      var details = [c.mobile_phone, c.account_phone, c.email].filter(Boolean).join(" · ");
+      row.appendChild(el("span", null, c.display_name + (details ? " (" + details + ")" : "")));
+      row.appendChild(button("This is " + c.display_name, "identify", function () {
+        api("PUT", path("customer"), { customer_id: c.id }).then(function (chosen) {
+          cards[card.conversation_id] = chosen;
+          renderCard(chosen);
+          renderWork();
+        }).catch(fail);
+      }));
+      candidates.appendChild(row);
+    });
+    ["pre_chat", "context"].forEach(function (field) {
+      var list = $(field === "pre_chat" ? "pre-chat" : "context");
+      var keys = Object.keys(card[field] || {});
+      list.replaceChildren();
+      keys.forEach(function (key) { fact(list, key, card[field][key]); });
+      $(field === "pre_chat" ? "pre-chat-title" : "context-title").hidden = keys.length === 0;
+    });
   }
 
   // --- the conversation -----------------------------------------------------------------------
@@ -119,21 +257,34 @@
     var view = current();
     var pane = $("conversation");
     pane.hidden = !selected;
+    $("customer-panel").hidden = !selected;
     if (!selected) { return; }
     var closed = !view;
-    $("conversation-title").textContent = view ? view.conversation.customer_address : "Closed conversation";
-    $("conversation-state").textContent = closed ? "closed"
-      : (view.role === "consultant" ? "consulting" : view.item.status.replace("_", "-"));
-    $("conversation-timer").textContent = view ? elapsed(view) : "";
+    var status = view ? view.item.status : "closed";
     var consultant = view && view.role === "consultant";
-    $("primary-actions").hidden = closed || consultant;
+    $("conversation-title").textContent = view ? customerName(view.conversation)
+      : "Closed conversation";
+    $("conversation-state").textContent = closed ? "closed"
+      : (consultant ? "consulting" : status.replace("_", "-"));
+    $("conversation-timer").textContent = view ? elapsed(view) : "";
+    $("primary-actions").hidden = closed || consultant || status !== "active";
+    $("wrap-up").hidden = consultant || status !== "wrap_up";
     $("leave").hidden = !consultant;
     $("reopen").hidden = !closed;
-    $("reply").hidden = closed;
+    $("reply").hidden = closed || status === "wrap_up";
     $("reply-internal").disabled = !!consultant;
     if (consultant) { $("reply-internal").checked = true; }
-    api("GET", "/conversations/" + encodeURIComponent(selected) + "/messages")
-      .then(renderMessages).catch(fail);
+    var conversationId = selected;
+    api("GET", path("messages")).then(function (messages) {
+      if (conversationId === selected) { renderMessages(messages); }
+    }).catch(fail);
+    if (view && !closed) {
+      api("GET", path("typing")).then(function (typing) {
+        if (conversationId === selected) { $("customer-typing").hidden = !typing.customer_typing; }
+      }).catch(function () { $("customer-typing").hidden = true; });
+    } else {
+      $("customer-typing").hidden = true;
+    }
   }
 
   function renderMessages(messages) {
@@ -147,37 +298,165 @@
       var item = el("li", kind);
       var label = m.internal ? "Internal note" + (m.agent_id ? " · " + m.agent_id : "")
         : (m.sender === "agent" ? (m.agent_id || "agent") : m.sender);
+      if (m.status && m.sender === "agent") { label += " · " + m.status; }
       item.appendChild(el("span", "label", label));
       item.appendChild(el("span", "text", m.text));
+      (m.media || []).forEach(function (file) { item.appendChild(mediaLink(file)); });
       list.appendChild(item);
     });
     list.scrollTop = list.scrollHeight;
   }
 
+  function mediaLink(file) {
+    var name = file.name || file.content_type || "file";
+    var url = safeUrl(file.url);
+    var link = el(url ? "a" : "span", "media", "📎 " + name);
+    if (url) {
+      link.href = url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+    }
+    return link;
+  }
+
   function send(event) {
-    event.preventDefault();
+    if (event) { event.preventDefault(); }
     var text = $("reply-text").value;
+    if (!text.trim() || !selected) { return; }
     var internal = $("reply-internal").checked;
-    api("POST", "/conversations/" + encodeURIComponent(selected) + "/messages",
-      { text: text, internal: internal })
+    api("POST", path("messages"), { text: text, internal: internal })
       .then(function () { $("reply-text").value = ""; renderConversation(); })
       .catch(fail);
   }
 
-  function loadCandidates() {
+  function typed() {
+    // The customer sees the agent typing: said again every few seconds while keys come.
     var view = current();
-    var select = $("consult-candidates");
-    select.replaceChildren();
-    if (!view || view.role !== "primary" || view.item.status === "offered") { return; }
-    api("GET", "/conversations/" + encodeURIComponent(selected) + "/consult-candidates")
-      .then(function (candidates) {
-        candidates.forEach(function (c) { select.appendChild(option(c.agent_id, c.display_name)); });
-      }).catch(function () { /* not primary any more: the next refresh shows it */ });
+    if (!view || view.role !== "primary" || $("reply-internal").checked) { return; }
+    if (Date.now() - lastTyped < TYPING_REPEAT_MS) { return; }
+    lastTyped = Date.now();
+    api("POST", path("typing")).catch(function () { /* typing is best effort */ });
   }
 
-  function conversationAction(path, body) {
-    return api("POST", "/conversations/" + encodeURIComponent(selected) + path, body)
+  // --- consult and transfer pickers -------------------------------------------------------
+
+  function loadPickers() {
+    var view = current();
+    var consult = $("consult-candidates"), transfer = $("transfer-target");
+    consult.replaceChildren();
+    transfer.replaceChildren();
+    if (!view || view.role !== "primary" || view.item.status !== "active") { return; }
+    var conversationId = selected;
+    api("GET", path("consult-candidates")).then(function (candidates) {
+      if (conversationId !== selected) { return; }
+      consult.replaceChildren();
+      candidates.forEach(function (c) { consult.appendChild(option(c.agent_id, c.display_name)); });
+    }).catch(function () { /* not primary any more: the next refresh shows it */ });
+    api("GET", path("transfer-targets")).then(function (targets) {
+      if (conversationId !== selected) { return; }
+      transfer.replaceChildren();
+      var queues = el("optgroup"), agents = el("optgroup");
+      queues.label = "Queues";
+      agents.label = "Agents";
+      targets.queues.forEach(function (q) { queues.appendChild(option("queue:" + q.id, q.name)); });
+      targets.agents.forEach(function (a) {
+        agents.appendChild(option("agent:" + a.agent_id, a.display_name));
+      });
+      transfer.appendChild(queues);
+      if (targets.agents.length) { transfer.appendChild(agents); }
+    }).catch(function () { /* not primary any more */ });
+  }
+
+  function conversationAction(action, body) {
+    return api("POST", path(action), body)
       .then(refreshWork).then(renderConversation).catch(fail);
+  }
+
+  function transfer() {
+    var target = $("transfer-target").value;
+    if (!target) { return; }
+    var colon = target.indexOf(":");
+    var body = {};
+    body[target.slice(0, colon) + "_id"] = target.slice(colon + 1);
+    conversationAction("transfer", body).then(function () { selected = null; renderConversation(); });
+  }
+
+  function end() {
+    var view = current();
+    if (view && view.role === "primary" && view.item.status === "active") {
+      conversationAction("end").then(function () { $("close").focus(); });
+    }
+  }
+
+  function closeWork(event) {
+    event.preventDefault();
+    conversationAction("close");
+  }
+
+  // --- keyboard -----------------------------------------------------------------------------
+
+  // One table: the handler reads it and the help overlay shows it.
+  var SHORTCUTS = [
+    { keys: "Alt+A", label: "Accept the oldest offer", alt: "a",
+      run: function () {
+        var offer = work.filter(function (v) { return v.item.status === "offered"; })[0];
+        if (offer) { act("accept", offer); }
+      } },
+    { keys: "Alt+↓", label: "Next conversation", alt: "ArrowDown", run: function () { step(1); } },
+    { keys: "Alt+↑", label: "Previous conversation", alt: "ArrowUp", run: function () { step(-1); } },
+    { keys: "Alt+R", label: "Write a reply", alt: "r",
+      run: function () { if (!$("reply").hidden) { $("reply-text").focus(); } } },
+    { keys: "Ctrl+Enter", label: "Send the reply", run: null },
+    { keys: "/", label: "Quick replies (typed first in the reply box)", run: null },
+    { keys: "Alt+N", label: "Internal note on or off", alt: "n",
+      run: function () { var box = $("reply-internal"); if (!box.disabled) { box.checked = !box.checked; } } },
+    { keys: "Alt+E", label: "End the conversation (wrap-up)", alt: "e", run: end },
+    { keys: "?", label: "This help", run: null },
+    { keys: "Esc", label: "Close this help or the quick replies", run: null }
+  ];
+
+  function renderShortcuts() {
+    var table = $("shortcuts");
+    SHORTCUTS.forEach(function (s) {
+      var row = el("tr");
+      var keys = el("td");
+      keys.appendChild(el("kbd", null, s.keys));
+      row.appendChild(keys);
+      row.appendChild(el("td", null, s.label));
+      table.appendChild(row);
+    });
+  }
+
+  function toggleHelp(show) {
+    $("help").hidden = !show;
+    if (show) { $("help-close").focus(); }
+  }
+
+  function typingTarget(target) {
+    return target && (target.tagName === "TEXTAREA" || target.tagName === "SELECT"
+      || (target.tagName === "INPUT" && target.type !== "checkbox"));
+  }
+
+  function onKey(event) {
+    if (!token) { return; }
+    if (event.key === "Escape" && !$("help").hidden) { toggleHelp(false); return; }
+    if (event.key === "?" && !typingTarget(event.target)) {
+      event.preventDefault();
+      toggleHelp($("help").hidden);
+      return;
+    }
+    if (event.altKey && !event.ctrlKey && !event.metaKey) {
+      var key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+      var shortcut = SHORTCUTS.filter(function (s) { return s.alt === key; })[0];
+      if (shortcut) { event.preventDefault(); shortcut.run(); }
+    }
+  }
+
+  function onReplyKey(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      send();
+    }
   }
 
   // --- sign-in ------------------------------------------------------------------------------
@@ -188,61 +467,72 @@
     event.preventDefault();
     token = $("token").value.trim();
     $("token").value = ""; // kept in memory only: a reload signs in again
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (Context && !audio) { audio = new Context(); }
     api("POST", "/agents/me/sign-in").then(function () {
       showError("");
       $("sign-in").hidden = true;
       $("console").hidden = false;
       $("presence-box").hidden = false;
       $("sign-out").hidden = false;
+      $("help-button").hidden = false;
       $("who").textContent = "Signed in";
       return Promise.all([loadPresence(), refreshWork()]);
     }).then(function () {
       timers = [
         setInterval(function () { api("POST", "/agents/me/heartbeat").catch(fail); }, HEARTBEAT_MS),
         setInterval(function () { refreshWork().catch(fail); }, POLL_MS),
-        setInterval(function () {
-          document.querySelectorAll(".work-list li").forEach(function (li, i) {
-            var timer = li.querySelector(".timer");
-            if (work[i] && timer) { timer.textContent = elapsed(work[i]); }
-          });
-          var view = current();
-          if (view) { $("conversation-timer").textContent = elapsed(view); }
-        }, 1000)
+        setInterval(tick, 1000)
       ];
     }).catch(fail);
+  }
+
+  function tick() {
+    document.querySelectorAll(".work-list li").forEach(function (li, i) {
+      if (!work[i]) { return; }
+      var timer = li.querySelector(".timer"), left = li.querySelector(".countdown");
+      if (timer) { timer.textContent = elapsed(work[i]); }
+      if (left) { left.textContent = countdown(work[i]); }
+    });
+    var view = current();
+    if (view) { $("conversation-timer").textContent = elapsed(view); }
   }
 
   function signOut() {
     api("POST", "/agents/me/sign-out").finally(function () {
       (timers || []).forEach(clearInterval);
-      token = null; selected = null; work = [];
+      token = null; selected = null; work = []; cards = {};
+      document.title = TITLE;
       $("sign-in").hidden = false;
       $("console").hidden = true;
       $("presence-box").hidden = true;
       $("sign-out").hidden = true;
+      $("help-button").hidden = true;
       $("who").textContent = "";
     });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    renderShortcuts();
     $("sign-in").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", signOut);
     $("presence").addEventListener("change", choosePresence);
     $("reply").addEventListener("submit", send);
+    $("reply-text").addEventListener("keydown", onReplyKey);
+    $("reply-text").addEventListener("input", typed);
     $("consult").addEventListener("click", function () {
       var agentId = $("consult-candidates").value;
-      if (agentId) { conversationAction("/consult", { agent_id: agentId }).then(loadCandidates); }
+      if (agentId) { conversationAction("consult", { agent_id: agentId }).then(loadPickers); }
     });
-    $("transfer").addEventListener("click", function () {
-      var queueId = $("transfer-queue").value.trim();
-      var agentId = $("consult-candidates").value;
-      conversationAction("/transfer", queueId ? { queue_id: queueId } : { agent_id: agentId });
-    });
-    $("end").addEventListener("click", function () { conversationAction("/end"); });
-    $("close").addEventListener("click", function () { conversationAction("/close"); });
-    $("reopen").addEventListener("click", function () { conversationAction("/reopen"); });
+    $("transfer").addEventListener("click", transfer);
+    $("end").addEventListener("click", end);
+    $("wrap-up").addEventListener("submit", closeWork);
+    $("reopen").addEventListener("click", function () { conversationAction("reopen"); });
     $("leave").addEventListener("click", function () {
-      conversationAction("/consult/leave").then(function () { selected = null; renderConversation(); });
+      conversationAction("consult/leave").then(function () { selected = null; renderConversation(); });
     });
+    $("help-button").addEventListener("click", function () { toggleHelp(true); });
+    $("help-close").addEventListener("click", function () { toggleHelp(false); });
+    document.addEventListener("keydown", onKey);
   });
 })();

@@ -263,7 +263,17 @@ class AgentWorkService:
         return await self._store.list_messages(conversation_id, include_internal=True)
 
     async def customer_card(self, agent_id: str, conversation_id: str) -> CustomerCard:
-        """Whoever works on the conversation (primary, consultant, past) reads the card."""
+        """Whoever works on the conversation (primary, consultant, past) reads the card, and
+        so does the agent it is offered to: who is asking weighs on accepting."""
+        conversation = await self._store.get_conversation(conversation_id)
+        item = None if conversation is None else await self._store.last_work_item(conversation_id)
+        if (
+            conversation is not None
+            and item is not None
+            and item.status == WorkItemStatus.OFFERED
+            and item.agent_id == agent_id
+        ):
+            return await self._card(conversation)
         part = await involvement(self._store, agent_id, conversation_id)
         return await self._card(part.conversation)
 

@@ -51,6 +51,27 @@ async def test_the_card_names_the_identified_customer(
     )
 
 
+async def test_the_agent_offered_the_work_reads_the_card_before_accepting(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    workstream = await services.store.get_workstream("ws-sms")
+    assert workstream is not None
+    await services.store.put_workstream(workstream.model_copy(update={"offer_timeout_seconds": 60}))
+    await arrive(services, inbound("SM-offer-card"))
+    (offer,) = (await client.get("/api/agents/me/work", headers=agent(services, "alice"))).json()
+    assert offer["item"]["status"] == "offered"
+    conversation_id = offer["conversation"]["id"]
+    card = await client.get(url(conversation_id, "customer"), headers=agent(services, "alice"))
+    assert card.json()["customer"]["display_name"] == "Ada Lovelace"
+    # The offer is no licence to read the conversation itself, nor to choose for it.
+    assert_problem(
+        await client.get(url(conversation_id, "messages"), headers=agent(services, "alice")), 404
+    )
+    assert_problem(
+        await client.get(url(conversation_id, "customer"), headers=agent(services, "bob")), 404
+    )
+
+
 async def test_the_agent_picks_the_customer_among_the_candidates(
     client: httpx.AsyncClient, services: Container
 ) -> None:
