@@ -28,17 +28,21 @@ def sign_in(browser: Browser, runtime: Runtime, agent: str) -> Page:
     return page
 
 
+def offer_work_on(runtime: Runtime, workstream_id: str) -> None:
+    """Offers, so that the agent accepts the conversation itself."""
+    admin = runtime.auth("admin")
+    url = f"{runtime.base}/api/admin/workstreams/{workstream_id}"
+    workstream = httpx.get(url, headers=admin).json()
+    workstream["offer_timeout_seconds"] = 300
+    httpx.put(url, json=workstream, headers=admin).raise_for_status()
+
+
 def test_an_agent_accepts_replies_and_consults_a_colleague(
     runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
 ) -> None:
     runtime.start()
     admin = runtime.auth("admin")
-    # Offers, so that Alice accepts the conversation herself.
-    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
-    workstream["offer_timeout_seconds"] = 300
-    httpx.put(
-        f"{runtime.base}/api/admin/workstreams/ws-sms", json=workstream, headers=admin
-    ).raise_for_status()
+    offer_work_on(runtime, "ws-sms")
 
     alice = sign_in(browser, runtime, "alice")
     bob = sign_in(browser, runtime, "bob")
@@ -81,4 +85,66 @@ def test_an_agent_accepts_replies_and_consults_a_colleague(
         return [s["text"] for s in sent]
 
     assert eventually(outbox, "the reply in the outbox") == ["Sorry to hear that, let me check."]
+    assert runtime.stop() == 0
+
+
+def test_the_desk_through_a_whole_conversation(
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+) -> None:
+    """Offer (countdown, tone, title), accept by keyboard, the customer's card, a reply sent
+    with Ctrl+Enter, a transfer by picking a colleague's name, wrap-up and close."""
+    runtime.start()
+    offer_work_on(runtime, "ws-sms")
+    alice = sign_in(browser, runtime, "alice")
+    bob = sign_in(browser, runtime, "bob")
+
+    assert send_sms(runtime, "Hi, I was charged twice").status_code == 200
+    offer = alice.locator("#work-list li")
+    expect(offer.locator(".status")).to_have_text("offered")
+    # The offer names the customer, counts down, rings once and shows in the tab's title.
+    expect(offer.locator(".name")).to_have_text("Ada Lovelace")
+    expect(offer.locator(".countdown")).to_contain_text("to accept")
+    expect(alice).to_have_title("(1) New offer · Agent console")
+    expect(alice.locator("body")).to_have_attribute("data-offer-alerts", "1")
+
+    # The shortcuts are one keystroke away.
+    alice.keyboard.press("?")
+    expect(alice.locator("#help")).to_be_visible()
+    expect(alice.locator("#shortcuts")).to_contain_text("Accept the oldest offer")
+    alice.keyboard.press("Escape")
+    expect(alice.locator("#help")).to_be_hidden()
+
+    alice.keyboard.press("Alt+a")
+    expect(offer.locator(".status")).to_have_text("active")
+    expect(alice).to_have_title("Agent console")
+    card = alice.locator("#customer-panel")
+    expect(card.locator("#customer-name")).to_have_text("Ada Lovelace")
+    expect(card.locator("#customer-identifiers")).to_contain_text("+14155550101")
+    expect(card.locator("#customer-identifiers")).to_contain_text("identified")
+
+    alice.keyboard.press("Alt+r")
+    expect(alice.locator("#reply-text")).to_be_focused()
+    alice.keyboard.type("Let me look at your invoice.")
+    alice.keyboard.press("Control+Enter")
+    expect(alice.locator("#messages li.agent .text")).to_have_text("Let me look at your invoice.")
+
+    alice.screenshot(path=str(screenshot("agent-console.png")), full_page=True)
+
+    # Transfer by picking a colleague's name, never typing an id.
+    expect(alice.locator("#transfer-target option", has_text="Bob Agent")).to_have_count(1)
+    alice.select_option("#transfer-target", label="Bob Agent")
+    alice.click("#transfer")
+    expect(alice.locator("#work-list li")).to_have_count(0)
+    moved = bob.locator("#work-list li")
+    expect(moved.locator(".status")).to_have_text("active")
+    moved.click()
+    expect(bob.locator("#messages li.agent .text")).to_have_text("Let me look at your invoice.")
+
+    # Wrap-up: End (Alt+E), then close.
+    bob.keyboard.press("Alt+e")
+    expect(moved.locator(".status")).to_have_text("wrap-up")
+    expect(bob.locator("#wrap-up")).to_be_visible()
+    expect(bob.locator("#reply")).to_be_hidden()
+    bob.click("#close")
+    expect(bob.locator("#work-list li")).to_have_count(0)
     assert runtime.stop() == 0
