@@ -178,6 +178,9 @@
     selected = conversationId;
     lastMessages = "";
     $("reply-text").value = "";
+    $("timeline-box").hidden = true;
+    var card = cards[conversationId];
+    if (card) { renderCard(card); }
     renderWork();
     renderConversation();
     loadCard(conversationId);
@@ -203,7 +206,7 @@
       .then(function (card) {
         cards[conversationId] = card;
         renderWork();
-        if (conversationId === selected) { renderCard(card); }
+        if (conversationId === selected) { renderCard(card); loadTimeline(card); }
       }).catch(function () { /* not ours any more: the next refresh shows it */ });
   }
 
@@ -235,6 +238,7 @@
         api("PUT", path("customer"), { customer_id: c.id }).then(function (chosen) {
           cards[card.conversation_id] = chosen;
           renderCard(chosen);
+          loadTimeline(chosen);
           renderWork();
         }).catch(fail);
       }));
@@ -247,6 +251,62 @@
       keys.forEach(function (key) { fact(list, key, card[field][key]); });
       $(field === "pre_chat" ? "pre-chat-title" : "context-title").hidden = keys.length === 0;
     });
+  }
+
+  // --- the customer's earlier conversations --------------------------------------------------
+
+  var queueNames = {}; // queue id -> name, from the transfer picker's list
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) { return "open"; }
+    return clock(seconds);
+  }
+
+  function loadTimeline(card) {
+    var box = $("timeline-box");
+    if (!card.customer) { box.hidden = true; return; }
+    api("GET", "/customers/" + encodeURIComponent(card.customer.id) + "/timeline?limit=20")
+      .then(function (page) {
+        if (card.conversation_id !== selected) { return; }
+        var earlier = page.items.filter(function (e) { return e.conversation_id !== selected; });
+        var list = $("timeline");
+        list.replaceChildren();
+        earlier.forEach(function (entry) { list.appendChild(timelineEntry(entry)); });
+        $("no-timeline").hidden = earlier.length > 0;
+        box.hidden = false;
+      })
+      .catch(function () { box.hidden = true; });
+  }
+
+  function timelineEntry(entry) {
+    var item = el("li");
+    item.dataset.conversation = entry.conversation_id;
+    item.appendChild(el("span", "when", when(entry.opened_at)));
+    var parts = [entry.channel, queueNames[entry.queue_id] || entry.queue_id,
+      entry.agent_id, duration(entry.duration_seconds), entry.outcome || entry.status];
+    item.appendChild(el("span", "what", parts.filter(Boolean).join(" · ")));
+    if (entry.csat) {
+      item.appendChild(el("span", "csat", "CSAT " + entry.csat.score + "/5"
+        + (entry.csat.comment ? ": " + entry.csat.comment : "")));
+    }
+    if (entry.wrap_up && (entry.wrap_up.disposition_label || entry.wrap_up.summary)) {
+      item.appendChild(el("span", "disposition", [entry.wrap_up.disposition_label,
+        entry.wrap_up.summary].filter(Boolean).join(": ")));
+    }
+    if (entry.transcript_url) {
+      var shown = el("ol", "messages past");
+      shown.hidden = true;
+      item.appendChild(button("Transcript", "transcript", function () {
+        shown.hidden = !shown.hidden;
+        if (shown.hidden || shown.childElementCount) { return; }
+        // The timeline names the API path; the client adds /api itself.
+        api("GET", entry.transcript_url.replace(/^\/api/, "")).then(function (messages) {
+          messages.forEach(function (m) { shown.appendChild(messageItem(m)); });
+        }).catch(fail);
+      }));
+      item.appendChild(shown);
+    }
+    return item;
   }
 
   // --- the conversation -----------------------------------------------------------------------
@@ -293,18 +353,19 @@
     lastMessages = key;
     var list = $("messages");
     list.replaceChildren();
-    messages.forEach(function (m) {
-      var kind = m.internal ? "note" : m.sender;
-      var item = el("li", kind);
-      var label = m.internal ? "Internal note" + (m.agent_id ? " · " + m.agent_id : "")
-        : (m.sender === "agent" ? (m.agent_id || "agent") : m.sender);
-      if (m.status && m.sender === "agent") { label += " · " + m.status; }
-      item.appendChild(el("span", "label", label));
-      item.appendChild(el("span", "text", m.text));
-      (m.media || []).forEach(function (file) { item.appendChild(mediaLink(file)); });
-      list.appendChild(item);
-    });
+    messages.forEach(function (m) { list.appendChild(messageItem(m)); });
     list.scrollTop = list.scrollHeight;
+  }
+
+  function messageItem(m) {
+    var item = el("li", m.internal ? "note" : m.sender);
+    var label = m.internal ? "Internal note" + (m.agent_id ? " · " + m.agent_id : "")
+      : (m.sender === "agent" ? (m.agent_id || "agent") : m.sender);
+    if (m.status && m.sender === "agent") { label += " · " + m.status; }
+    item.appendChild(el("span", "label", label));
+    item.appendChild(el("span", "text", m.text));
+    (m.media || []).forEach(function (file) { item.appendChild(mediaLink(file)); });
+    return item;
   }
 
   function mediaLink(file) {
@@ -349,16 +410,19 @@
     var conversationId = selected;
     api("GET", path("consult-candidates")).then(function (candidates) {
       if (conversationId !== selected) { return; }
-      consult.replaceChildren();
+      consult.replaceChildren(option("", candidates.length ? "Consult whom?" : "No one free"));
       candidates.forEach(function (c) { consult.appendChild(option(c.agent_id, c.display_name)); });
     }).catch(function () { /* not primary any more: the next refresh shows it */ });
     api("GET", path("transfer-targets")).then(function (targets) {
       if (conversationId !== selected) { return; }
-      transfer.replaceChildren();
+      transfer.replaceChildren(option("", "Transfer to…"));
       var queues = el("optgroup"), agents = el("optgroup");
       queues.label = "Queues";
       agents.label = "Agents";
-      targets.queues.forEach(function (q) { queues.appendChild(option("queue:" + q.id, q.name)); });
+      targets.queues.forEach(function (q) {
+        queueNames[q.id] = q.name;
+        queues.appendChild(option("queue:" + q.id, q.name));
+      });
       targets.agents.forEach(function (a) {
         agents.appendChild(option("agent:" + a.agent_id, a.display_name));
       });
