@@ -11,6 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from devserver.seed import CHAT_WIDGET_ID
 from tests.e2e.runtime import Runtime, eventually, send_sms
 
 pytestmark = pytest.mark.e2e
@@ -147,4 +148,46 @@ def test_the_desk_through_a_whole_conversation(
     expect(bob.locator("#reply")).to_be_hidden()
     bob.click("#close")
     expect(bob.locator("#work-list li")).to_have_count(0)
+    assert runtime.stop() == 0
+
+
+def test_the_card_shows_what_a_chat_visitor_typed_as_text(
+    runtime: Runtime, browser: Browser
+) -> None:
+    """Pre-chat answers and context variables reach the card word for word, never as markup:
+    a visitor's `<img onerror>` is text on the page, and no script of theirs runs."""
+    runtime.start()
+    alice = sign_in(browser, runtime, "alice")
+    dialogs: list[str] = []
+    alice.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    hostile = "<img src=x onerror=alert(1)>"
+    started = httpx.post(
+        f"{runtime.base}/api/chat/sessions",
+        json={
+            "widget_id": CHAT_WIDGET_ID,
+            "pre_chat": {"name": hostile, "topic": "<script>alert(2)</script> refund"},
+            "context": {"page": "/checkout?<b>x</b>", "cart_total": 42},
+        },
+    )
+    assert started.status_code == 201, started.text
+    session = started.json()
+    sent = httpx.post(
+        f"{runtime.base}/api/chat/sessions/{session['conversation_id']}/messages",
+        json={"text": "hello?"},
+        headers={"Authorization": f"Bearer {session['token']}"},
+    )
+    assert sent.status_code == 201, sent.text
+
+    work = alice.locator("#work-list li")
+    expect(work.locator(".name")).to_have_text(hostile)
+    work.click()
+    panel = alice.locator("#customer-panel")
+    expect(panel.locator("#customer-name")).to_have_text(hostile)
+    expect(panel.locator("#customer-identifiers")).to_contain_text("unidentified")
+    expect(panel.locator("#pre-chat")).to_contain_text("<script>alert(2)</script> refund")
+    expect(panel.locator("#context")).to_contain_text("/checkout?<b>x</b>")
+    expect(panel.locator("#context")).to_contain_text("42")
+    expect(alice.locator("img")).to_have_count(0)
+    expect(alice.locator("#customer-panel b, #customer-panel script")).to_have_count(0)
+    assert dialogs == []
     assert runtime.stop() == 0
