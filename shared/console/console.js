@@ -329,6 +329,7 @@
     $("conversation-timer").textContent = view ? elapsed(view) : "";
     $("primary-actions").hidden = closed || consultant || status !== "active";
     $("wrap-up").hidden = consultant || status !== "wrap_up";
+    if (status === "wrap_up" && !consultant) { loadWrapUp(view); } else { wrapUpFor = null; }
     $("leave").hidden = !consultant;
     $("reopen").hidden = !closed;
     $("reply").hidden = closed || status === "wrap_up";
@@ -452,9 +453,68 @@
     }
   }
 
+  // --- wrap-up and the transcript ------------------------------------------------------------
+
+  var wrapUpFor = null; // the conversation whose wrap-up form is filled
+
+  function loadWrapUp(view) {
+    if (wrapUpFor === selected) { return; }
+    wrapUpFor = selected;
+    var codes = $("disposition");
+    codes.replaceChildren();
+    $("disposition-box").hidden = true;
+    $("summary-box").hidden = true;
+    $("summary").value = "";
+    var conversationId = selected;
+    // The workstream's disposition codes and the wrap-up written so far; without the wrap-up
+    // API the form is the close button alone.
+    api("GET", path("wrap-up")).then(function (options) {
+      if (conversationId !== selected) { return; }
+      var given = options.wrap_up || (view && view.conversation.wrap_up) || null;
+      if (options.disposition_codes.length) {
+        codes.appendChild(option("", "Choose a disposition…"));
+        options.disposition_codes.forEach(function (c) {
+          codes.appendChild(option(c.code, c.label));
+        });
+        codes.value = (given && given.disposition_code) || "";
+        $("disposition-box").hidden = false;
+      }
+      $("summary").value = (given && given.summary) || "";
+      $("summary-box").hidden = false;
+    }).catch(function () { /* closing alone */ });
+  }
+
   function closeWork(event) {
     event.preventDefault();
-    conversationAction("close");
+    var written = $("summary-box").hidden ? null : {
+      disposition_code: $("disposition-box").hidden ? null : ($("disposition").value || null),
+      summary: $("summary").value
+    };
+    (written ? api("POST", path("wrap-up"), written) : Promise.resolve(null))
+      .then(function () { return conversationAction("close"); })
+      .catch(fail);
+  }
+
+  function downloadTranscript(format) {
+    // Fetched with the agent's token and saved as a file: a transcript is never rendered in
+    // the console's own origin.
+    var conversationId = selected;
+    fetch("/api" + path("transcript") + "?format=" + format,
+      { headers: { Authorization: "Bearer " + token } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("the transcript could not be read (" + response.status + ")"); }
+        return response.blob();
+      })
+      .then(function (blob) {
+        var link = el("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "transcript-" + conversationId + (format === "html" ? ".html" : ".txt");
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+      })
+      .catch(fail);
   }
 
   // --- keyboard -----------------------------------------------------------------------------
@@ -591,6 +651,8 @@
     $("transfer").addEventListener("click", transfer);
     $("end").addEventListener("click", end);
     $("wrap-up").addEventListener("submit", closeWork);
+    $("transcript-text").addEventListener("click", function () { downloadTranscript("text"); });
+    $("transcript-html").addEventListener("click", function () { downloadTranscript("html"); });
     $("reopen").addEventListener("click", function () { conversationAction("reopen"); });
     $("leave").addEventListener("click", function () {
       conversationAction("consult/leave").then(function () { selected = null; renderConversation(); });
