@@ -477,6 +477,7 @@
           codes.appendChild(option(c.code, c.label));
         });
         codes.value = (given && given.disposition_code) || "";
+        codes.required = !!options.code_required;
         $("disposition-box").hidden = false;
       }
       $("summary").value = (given && given.summary) || "";
