@@ -256,6 +256,7 @@
   // --- the customer's earlier conversations --------------------------------------------------
 
   var queueNames = {}; // queue id -> name, from the transfer picker's list
+  var namesRead = Promise.resolve(); // that list read: the timeline names queues after it
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "open"; }
@@ -265,8 +266,12 @@
   function loadTimeline(card) {
     var box = $("timeline-box");
     if (!card.customer) { box.hidden = true; return; }
-    api("GET", "/customers/" + encodeURIComponent(card.customer.id) + "/timeline?limit=20")
-      .then(function (page) {
+    Promise.all([
+      api("GET", "/customers/" + encodeURIComponent(card.customer.id) + "/timeline?limit=20"),
+      namesRead
+    ])
+      .then(function (read) {
+        var page = read[0];
         if (card.conversation_id !== selected) { return; }
         var earlier = page.items.filter(function (e) { return e.conversation_id !== selected; });
         var list = $("timeline");
@@ -332,6 +337,7 @@
     if (status === "wrap_up" && !consultant) { loadWrapUp(view); } else { wrapUpFor = null; }
     $("leave").hidden = !consultant;
     $("reopen").hidden = !closed;
+    $("transcript").hidden = false;
     $("reply").hidden = closed || status === "wrap_up";
     $("reply-internal").disabled = !!consultant;
     if (consultant) { $("reply-internal").checked = true; }
@@ -414,7 +420,7 @@
       consult.replaceChildren(option("", candidates.length ? "Consult whom?" : "No one free"));
       candidates.forEach(function (c) { consult.appendChild(option(c.agent_id, c.display_name)); });
     }).catch(function () { /* not primary any more: the next refresh shows it */ });
-    api("GET", path("transfer-targets")).then(function (targets) {
+    namesRead = api("GET", path("transfer-targets")).then(function (targets) {
       if (conversationId !== selected) { return; }
       transfer.replaceChildren(option("", "Transfer to…"));
       var queues = el("optgroup"), agents = el("optgroup");
@@ -429,7 +435,7 @@
       });
       transfer.appendChild(queues);
       if (targets.agents.length) { transfer.appendChild(agents); }
-    }).catch(function () { /* not primary any more */ });
+    }).catch(function () { /* not primary any more: the timeline shows queue ids */ });
   }
 
   function conversationAction(action, body) {
