@@ -178,6 +178,7 @@
     selected = conversationId;
     lastMessages = "";
     $("reply-text").value = "";
+    closeQuick();
     $("timeline-box").hidden = true;
     var card = cards[conversationId];
     if (card) { renderCard(card); }
@@ -583,10 +584,100 @@
     }
   }
 
+  // --- quick replies: "/" then words in the reply box ---------------------------------------
+
+  var quick = { items: [], at: 0, asked: "", timer: null };
+
+  function quickQuery() {
+    var text = $("reply-text").value;
+    return /^\/[^\n]*$/.test(text) ? text.slice(1) : null;
+  }
+
+  function quickOpen() { return !$("quick-replies").hidden; }
+
+  function closeQuick() {
+    $("quick-replies").hidden = true;
+    quick.items = [];
+    quick.asked = "";
+  }
+
+  function lookUpQuick() {
+    var words = quickQuery();
+    if (words === null || !selected) { closeQuick(); return; }
+    clearTimeout(quick.timer);
+    quick.timer = setTimeout(function () {
+      var conversationId = selected;
+      quick.asked = words;
+      api("GET", "/quick-replies?q=" + encodeURIComponent(words.trim())
+        + "&conversation_id=" + encodeURIComponent(conversationId))
+        .then(function (found) {
+          // An answer to an older question, or for another conversation, is dropped.
+          if (conversationId !== selected || quick.asked !== words || quickQuery() !== words) {
+            return;
+          }
+          quick.items = found;
+          quick.at = 0;
+          renderQuick();
+        }).catch(closeQuick);
+    }, 120);
+  }
+
+  function renderQuick() {
+    var list = $("quick-replies");
+    list.replaceChildren();
+    if (!quick.items.length) {
+      list.appendChild(el("li", "muted", "No quick reply matches"));
+    }
+    quick.items.forEach(function (reply, i) {
+      var item = el("li");
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", String(i === quick.at));
+      item.dataset.reply = reply.id;
+      item.appendChild(el("strong", "title", reply.title));
+      item.appendChild(el("span", "preview", reply.text));
+      item.addEventListener("mousedown", function (event) {
+        event.preventDefault(); // keep the reply box's focus
+        insertQuick(reply);
+      });
+      list.appendChild(item);
+    });
+    list.hidden = false;
+  }
+
+  function insertQuick(reply) {
+    closeQuick();
+    // Filled for this conversation by the server: the customer's and agent's names, context.
+    api("GET", path("quick-replies/" + encodeURIComponent(reply.id))).then(function (filled) {
+      var box = $("reply-text");
+      box.value = filled.text;
+      box.focus();
+      box.setSelectionRange(box.value.length, box.value.length);
+      showError(filled.missing && filled.missing.length
+        ? "Fill in before sending: " + filled.missing.join(", ") : "");
+    }).catch(fail);
+  }
+
   function onReplyKey(event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
+      closeQuick();
       send();
+      return;
+    }
+    if (!quickOpen()) { return; }
+    var count = quick.items.length;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (count) {
+        quick.at = (quick.at + (event.key === "ArrowDown" ? 1 : count - 1)) % count;
+        renderQuick();
+      }
+    } else if (event.key === "Enter" || event.key === "Tab") {
+      if (count) { event.preventDefault(); insertQuick(quick.items[quick.at]); }
+    } else if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      closeQuick();
     }
   }
 
@@ -650,7 +741,11 @@
     $("presence").addEventListener("change", choosePresence);
     $("reply").addEventListener("submit", send);
     $("reply-text").addEventListener("keydown", onReplyKey);
-    $("reply-text").addEventListener("input", typed);
+    $("reply-text").addEventListener("input", function () {
+      if (quickQuery() === null) { typed(); }
+      lookUpQuick();
+    });
+    $("reply-text").addEventListener("blur", function () { setTimeout(closeQuick, 150); });
     $("consult").addEventListener("click", function () {
       var agentId = $("consult-candidates").value;
       if (agentId) { conversationAction("consult", { agent_id: agentId }).then(loadPickers); }
