@@ -39,7 +39,7 @@ def offer_work_on(runtime: Runtime, workstream_id: str) -> None:
 
 
 def test_an_agent_accepts_replies_and_consults_a_colleague(
-    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+    runtime: Runtime, browser: Browser
 ) -> None:
     runtime.start()
     admin = runtime.auth("admin")
@@ -77,8 +77,6 @@ def test_an_agent_accepts_replies_and_consults_a_colleague(
     note = alice.locator("#messages li.note")
     expect(note.locator(".text")).to_have_text("Parcels from that depot are late this week.")
     expect(note.locator(".label")).to_contain_text("Internal note")
-
-    alice.screenshot(path=str(screenshot("agent-console.png")), full_page=True)
 
     # The reply went to the customer; the note never did (invariant 5).
     def outbox() -> list[str]:
