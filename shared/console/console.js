@@ -178,6 +178,8 @@
     selected = conversationId;
     lastMessages = "";
     $("reply-text").value = "";
+    attached = [];
+    renderAttached();
     closeQuick();
     $("timeline-box").hidden = true;
     var card = cards[conversationId];
@@ -341,6 +343,7 @@
     $("transcript").hidden = false;
     $("reply").hidden = closed || status === "wrap_up";
     $("reply-internal").disabled = !!consultant;
+    $("attach-box").hidden = !view || view.role !== "primary";
     if (consultant) { $("reply-internal").checked = true; }
     var conversationId = selected;
     api("GET", path("messages")).then(function (messages) {
@@ -393,9 +396,59 @@
     var text = $("reply-text").value;
     if (!text.trim() || !selected) { return; }
     var internal = $("reply-internal").checked;
-    api("POST", path("messages"), { text: text, internal: internal })
-      .then(function () { $("reply-text").value = ""; renderConversation(); })
+    var body = { text: text, internal: internal };
+    if (attached.length) {
+      body.media = attached.map(function (file) { return { attachment_id: file.id }; });
+    }
+    api("POST", path("messages"), body)
+      .then(function () {
+        $("reply-text").value = "";
+        attached = [];
+        renderAttached();
+        renderConversation();
+      })
       .catch(fail);
+  }
+
+  // --- files sent with a reply ----------------------------------------------------------------
+
+  var attached = []; // uploaded, not sent yet: {id, name, size}
+
+  function upload() {
+    var file = $("attach-file").files[0];
+    $("attach-file").value = "";
+    if (!file || !selected) { return; }
+    // The raw bytes with their type; the server checks size and type (413, 415, 422).
+    fetch("/api" + path("attachments") + "?name=" + encodeURIComponent(file.name), {
+      method: "POST",
+      headers: {
+        Authorization: "Bearer " + token,
+        "Content-Type": file.type || "application/octet-stream"
+      },
+      body: file
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        if (!response.ok) { throw new Error(data.detail || response.statusText); }
+        return data;
+      });
+    }).then(function (uploaded) {
+      attached.push(uploaded);
+      renderAttached();
+      showError("");
+    }).catch(fail);
+  }
+
+  function renderAttached() {
+    var list = $("attached");
+    list.replaceChildren();
+    attached.forEach(function (file, i) {
+      var item = el("li", null, file.name);
+      item.appendChild(button("×", "unattach", function () {
+        attached.splice(i, 1);
+        renderAttached();
+      }));
+      list.appendChild(item);
+    });
   }
 
   function typed() {
@@ -753,6 +806,8 @@
     $("transfer").addEventListener("click", transfer);
     $("end").addEventListener("click", end);
     $("wrap-up").addEventListener("submit", closeWork);
+    $("attach").addEventListener("click", function () { $("attach-file").click(); });
+    $("attach-file").addEventListener("change", upload);
     $("transcript-text").addEventListener("click", function () { downloadTranscript("text"); });
     $("transcript-html").addEventListener("click", function () { downloadTranscript("html"); });
     $("reopen").addEventListener("click", function () { conversationAction("reopen"); });
