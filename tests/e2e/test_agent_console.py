@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from devserver.seed import CHAT_WIDGET_ID
 from tests.e2e.runtime import Runtime, eventually, send_sms
@@ -157,7 +157,12 @@ def test_the_card_shows_what_a_chat_visitor_typed_as_text(
     runtime.start()
     alice = sign_in(browser, runtime, "alice")
     dialogs: list[str] = []
-    alice.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def refuse(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    alice.on("dialog", refuse)
     hostile = "<img src=x onerror=alert(1)>"
     started = httpx.post(
         f"{runtime.base}/api/chat/sessions",
