@@ -351,10 +351,15 @@
     }).catch(fail);
     if (view && !closed) {
       api("GET", path("typing")).then(function (typing) {
-        if (conversationId === selected) { $("customer-typing").hidden = !typing.customer_typing; }
+        if (conversationId !== selected) { return; }
+        $("customer-typing").hidden = !typing.customer_typing;
+        var read = typing.customer_last_read_at;
+        $("read-state").hidden = !read;
+        $("read-state").textContent = read ? "Read " + new Date(read).toLocaleTimeString() : "";
       }).catch(function () { $("customer-typing").hidden = true; });
     } else {
       $("customer-typing").hidden = true;
+      $("read-state").hidden = true;
     }
   }
 
