@@ -387,7 +387,7 @@
   function mediaLink(file) {
     var name = file.name || file.content_type || "file";
     var url = safeUrl(file.url);
-    var link = el(url ? "a" : "span", "media", "📎 " + name);
+    var link = el(url ? "a" : "span", "media", name);
     if (url) {
       link.href = url;
       link.target = "_blank";
