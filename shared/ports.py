@@ -239,6 +239,14 @@ class ConversationStore(Protocol):
         it returns. The conversation as stored after; None for an unknown conversation."""
         ...
 
+    async def identify_customer(
+        self, conversation_id: str, customer_id: str
+    ) -> Conversation | None:
+        """The conversation is this customer's from now on: `customer_id` set, the candidates
+        cleared (the agent chose among them). The conversation as stored after; None if
+        unknown."""
+        ...
+
     async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
         """The party is typing until `until` (a past instant: it stopped). A small record
         that expires, so every instance sees it."""

@@ -1,6 +1,7 @@
 """Every agent action on one conversation, `/api/conversations/{id}/*`: messages and notes,
-accepting or declining an offer, picking, consulting, transferring, typing, ending (wrap-up),
-closing and reopening. An agent acts only on its own conversations: others are 404."""
+the customer's card, accepting or declining an offer, picking, consulting, transferring (and
+whom to), typing, ending (wrap-up), closing and reopening. An agent acts only on its own
+conversations: others are 404."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.dependencies import AgentCaller, Services
 from functions.problems import WORK_ACTION_PROBLEMS, problem_responses
 from shared.domain.conversations import MessageForAgents
-from shared.services.agent_work import WorkView
-from shared.services.collaboration import ConsultCandidate, TransferTarget
+from shared.services.agent_work import CustomerCard, WorkView
+from shared.services.collaboration import ConsultCandidate, TransferTarget, TransferTargets
 from shared.services.typing import AgentTypingView
 
 router = APIRouter(prefix="/api", tags=["conversations"])
@@ -35,6 +36,12 @@ class NewMessage(BaseModel):
         "the reply: on chat, and on SMS as MMS where the provider sends it (Twilio); where the "
         "channel cannot, the reply is refused (422), never sent without them",
     )
+
+
+class CustomerChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: str = Field(min_length=1, description="one of the card's candidates")
 
 
 class ConsultRequest(BaseModel):
@@ -63,6 +70,36 @@ async def post_message(
         internal=new.internal,
         attachment_ids=[ref.attachment_id for ref in new.media],
     )
+
+
+@router.get("/conversations/{conversation_id}/customer", responses=problem_responses(404))
+async def customer_card(
+    conversation_id: str, caller: AgentCaller, services: Services
+) -> CustomerCard:
+    """Who the customer is: the identified record or the candidates, pre-chat answers and
+    context variables."""
+    return await services.agent_work.customer_card(caller.subject, conversation_id)
+
+
+@router.put(
+    "/conversations/{conversation_id}/customer",
+    responses={**WORK_ACTION_PROBLEMS, **problem_responses((403, "A consultant cannot choose"))},
+)
+async def identify_customer(
+    conversation_id: str, choice: CustomerChoice, caller: AgentCaller, services: Services
+) -> CustomerCard:
+    """The primary agent picks which candidate record the customer is."""
+    return await services.agent_work.identify_customer(
+        caller.subject, conversation_id, choice.customer_id
+    )
+
+
+@router.get("/conversations/{conversation_id}/transfer-targets", responses=WORK_ACTION_PROBLEMS)
+async def transfer_targets(
+    conversation_id: str, caller: AgentCaller, services: Services
+) -> TransferTargets:
+    """Queues and agents the primary agent may transfer to, by name."""
+    return await services.collaboration.transfer_targets(caller.subject, conversation_id)
 
 
 @router.get("/conversations/{conversation_id}/consult-candidates", responses=WORK_ACTION_PROBLEMS)

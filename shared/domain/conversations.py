@@ -148,6 +148,9 @@ class Conversation(ConversationForAgents):
     # The changes below are the stores' to make atomically; written here once so every store
     # makes the same one (shared/domain/lifecycle.py has the rules).
 
+    def identified_as(self, customer_id: str) -> Conversation:
+        return self.model_copy(update={"customer_id": customer_id, "customer_candidates": ()})
+
     def closed(self, now: datetime, reason: ClosingReason) -> Conversation:
         return self.model_copy(
             update={"status": ConversationStatus.CLOSED, "closed_at": now, "closing_reason": reason}

@@ -23,15 +23,17 @@ from shared.domain.conversations import (
     SenderKind,
     TypingParty,
 )
+from shared.domain.customers import Customer
 from shared.domain.message_ids import new_message_id
 from shared.domain.presence import CustomPresence, Presence, PresenceChange, PresenceState
-from shared.domain.routing_config import SignOutPolicy
+from shared.domain.routing_config import Locale, SignOutPolicy
 from shared.domain.work import AGENT_WORKING, WorkItem, WorkItemStatus
 from shared.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
 from shared.ports import (
     Clock,
     CollaborationStore,
     ConversationStore,
+    CustomerStore,
     MessageBus,
     ReadMarkStore,
     RoutingConfigStore,
@@ -47,6 +49,7 @@ class InvolvementPorts(ConversationStore, WorkItemStore, Protocol):
 
 class AgentWorkPorts(
     RoutingConfigStore,
+    CustomerStore,
     ConversationStore,
     WorkItemStore,
     CollaborationStore,
@@ -79,6 +82,23 @@ class WorkView(Model):
     customer_last_read_at: datetime | None = Field(
         default=None, description="chat: when the customer last had the conversation in view"
     )
+
+
+class CustomerCard(Model):
+    """Who the customer of a conversation is, as the agent's desk shows it beside the
+    conversation: the identified record, or the records its address matched to choose from,
+    and what the customer told the widget."""
+
+    conversation_id: str
+    channel: ChannelKind
+    customer_address: str
+    customer: Customer | None = Field(description="the identified record; None if unidentified")
+    candidates: tuple[Customer, ...] = Field(
+        description="records the address matched when it matched several: the agent picks one"
+    )
+    pre_chat: dict[str, str]
+    context: dict[str, bool | float | str]
+    locale: Locale | None = None
 
 
 class PresenceView(Model):
@@ -275,6 +295,59 @@ class AgentWorkService:
             for m in message.media
         ]
         return message.model_copy(update={"media": tuple(media)})
+
+    async def customer_card(self, agent_id: str, conversation_id: str) -> CustomerCard:
+        """Whoever works on the conversation (primary, consultant, past) reads the card, and
+        so does the agent it is offered to: who is asking weighs on accepting."""
+        conversation = await self._store.get_conversation(conversation_id)
+        item = None if conversation is None else await self._store.last_work_item(conversation_id)
+        if (
+            conversation is not None
+            and item is not None
+            and item.status == WorkItemStatus.OFFERED
+            and item.agent_id == agent_id
+        ):
+            return await self._card(conversation)
+        part = await involvement(self._store, agent_id, conversation_id)
+        return await self._card(part.conversation)
+
+    async def _card(self, conversation: Conversation) -> CustomerCard:
+        customer = None
+        if conversation.customer_id is not None:
+            customer = await self._store.get_customer(conversation.customer_id)
+        candidates = [await self._store.get_customer(c) for c in conversation.customer_candidates]
+        return CustomerCard(
+            conversation_id=conversation.id,
+            channel=conversation.channel,
+            customer_address=conversation.customer_address,
+            customer=customer,
+            candidates=tuple(c for c in candidates if c is not None),
+            pre_chat=conversation.pre_chat,
+            context=conversation.context,
+            locale=conversation.locale,
+        )
+
+    async def identify_customer(
+        self, agent_id: str, conversation_id: str, customer_id: str
+    ) -> CustomerCard:
+        """The primary agent says which of the candidate records the customer is; the
+        conversation then counts in that customer's history. Anyone else is refused, and so is
+        a record that is not a candidate, changing nothing."""
+        part = await involvement(self._store, agent_id, conversation_id)
+        if part.role is WorkRole.CONSULTANT:
+            raise Forbidden("only the primary agent identifies the customer (you are consulting)")
+        if part.role is WorkRole.PAST:
+            raise Conflict("the conversation is closed: reopen it to identify the customer")
+        if customer_id not in part.conversation.customer_candidates:
+            raise Conflict(
+                f"customer {customer_id} is not among this conversation's candidates"
+                if part.conversation.customer_candidates
+                else "the conversation has no candidates to choose from"
+            )
+        identified = await self._store.identify_customer(conversation_id, customer_id)
+        if identified is None:
+            raise NotFound(f"conversation {conversation_id} is not in your work")
+        return await self._card(identified)
 
     async def post_message(
         self,

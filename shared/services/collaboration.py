@@ -59,6 +59,31 @@ class TransferTarget(Model):
     agent_id: str | None = Field(default=None, min_length=1)
 
 
+class TransferQueue(Model):
+    id: str
+    name: str
+
+
+class TransferAgent(Model):
+    agent_id: str
+    display_name: str
+    remaining_capacity: int
+    queue_ids: tuple[str, ...] = Field(description="the queues it serves, among those listed")
+
+
+class TransferTargets(Model):
+    """What the transfer picker offers, by name: every queue, and the agents of those queues
+    who could take the work now (a presence the workstream allows, room for it)."""
+
+    queues: tuple[TransferQueue, ...]
+    agents: tuple[TransferAgent, ...]
+
+
+# Enough for any desk's picker; a deployment with more queues types into the API instead.
+MAX_TRANSFER_QUEUES = 200
+_QUEUE_PAGE = 100
+
+
 class CollaborationService:
     def __init__(
         self,
@@ -151,6 +176,42 @@ class CollaborationService:
             moved = await self._to_agent(agent_id, part.item, target.agent_id)
         await self._released(agent_id)
         return self._view(part, moved, WorkRole.PRIMARY)
+
+    async def transfer_targets(self, agent_id: str, conversation_id: str) -> TransferTargets:
+        part = await self._as_primary(agent_id, conversation_id, "transfer")
+        queues: list[TransferQueue] = []
+        after: str | None = None
+        while len(queues) < MAX_TRANSFER_QUEUES:
+            page = await self._store.list_queues(after=after, limit=_QUEUE_PAGE)
+            queues.extend(TransferQueue(id=q.id, name=q.name) for q in page)
+            if len(page) < _QUEUE_PAGE:
+                break
+            after = page[-1].id
+        queues = queues[:MAX_TRANSFER_QUEUES]
+        workstream = await self._store.get_workstream(part.item.workstream_id)
+        agents: dict[str, TransferAgent] = {}
+        for queue in queues:
+            for member in await self._store.queue_agents(queue.id):
+                if (
+                    member.agent.id == agent_id
+                    or member.remaining_capacity < part.item.capacity_units
+                    or (
+                        workstream is not None
+                        and member.presence not in workstream.allowed_presences
+                    )
+                ):
+                    continue
+                known = agents.get(member.agent.id)
+                agents[member.agent.id] = TransferAgent(
+                    agent_id=member.agent.id,
+                    display_name=member.agent.display_name,
+                    remaining_capacity=member.remaining_capacity,
+                    queue_ids=(*(known.queue_ids if known else ()), queue.id),
+                )
+        return TransferTargets(
+            queues=tuple(sorted(queues, key=lambda q: q.name.casefold())),
+            agents=tuple(sorted(agents.values(), key=lambda a: a.display_name.casefold())),
+        )
 
     async def _released(self, agent_id: str) -> None:
         """The sender's capacity is free: its queues' backlog is served at once."""

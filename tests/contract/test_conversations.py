@@ -200,6 +200,21 @@ async def test_a_customers_conversations_open_and_closed_list_by_cursor(store: S
     assert await store.customer_conversations("cust-nobody", after=None, limit=5) == []
 
 
+async def test_an_agent_identifies_the_customer_among_the_candidates(store: Store) -> None:
+    """The conversation becomes the chosen customer's: in its history, candidates cleared."""
+    conv, _ = await store.open_conversation(
+        conversation("+14155550310").model_copy(
+            update={"customer_candidates": ("cust-ada", "cust-ann")}
+        )
+    )
+    identified = await store.identify_customer(conv.id, "cust-ann")
+    assert identified is not None
+    assert (identified.customer_id, identified.customer_candidates) == ("cust-ann", ())
+    assert await store.get_conversation(conv.id) == identified
+    assert await store.customer_conversations("cust-ann", after=None, limit=5) == [identified]
+    assert await store.identify_customer("no-such-conversation", "cust-ann") is None
+
+
 async def test_conversations_are_read_by_the_list_in_the_order_asked(store: Store) -> None:
     convs = [(await store.open_conversation(conversation(f"+1415555040{n}")))[0] for n in range(3)]
     asked = [convs[2].id, "missing", convs[0].id, convs[2].id]

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
+from devserver.seed import CHAT_WIDGET_ID
 from tests.e2e.runtime import Runtime, eventually, send_sms
 
 pytestmark = pytest.mark.e2e
@@ -28,17 +29,21 @@ def sign_in(browser: Browser, runtime: Runtime, agent: str) -> Page:
     return page
 
 
+def offer_work_on(runtime: Runtime, workstream_id: str) -> None:
+    """Offers, so that the agent accepts the conversation itself."""
+    admin = runtime.auth("admin")
+    url = f"{runtime.base}/api/admin/workstreams/{workstream_id}"
+    workstream = httpx.get(url, headers=admin).json()
+    workstream["offer_timeout_seconds"] = 300
+    httpx.put(url, json=workstream, headers=admin).raise_for_status()
+
+
 def test_an_agent_accepts_replies_and_consults_a_colleague(
-    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+    runtime: Runtime, browser: Browser
 ) -> None:
     runtime.start()
     admin = runtime.auth("admin")
-    # Offers, so that Alice accepts the conversation herself.
-    workstream = httpx.get(f"{runtime.base}/api/admin/workstreams/ws-sms", headers=admin).json()
-    workstream["offer_timeout_seconds"] = 300
-    httpx.put(
-        f"{runtime.base}/api/admin/workstreams/ws-sms", json=workstream, headers=admin
-    ).raise_for_status()
+    offer_work_on(runtime, "ws-sms")
 
     alice = sign_in(browser, runtime, "alice")
     bob = sign_in(browser, runtime, "bob")
@@ -73,12 +78,119 @@ def test_an_agent_accepts_replies_and_consults_a_colleague(
     expect(note.locator(".text")).to_have_text("Parcels from that depot are late this week.")
     expect(note.locator(".label")).to_contain_text("Internal note")
 
-    alice.screenshot(path=str(screenshot("agent-console.png")), full_page=True)
-
     # The reply went to the customer; the note never did (invariant 5).
     def outbox() -> list[str]:
         sent = httpx.get(f"{runtime.base}/api/sandbox/sms", headers=admin).json()
         return [s["text"] for s in sent]
 
     assert eventually(outbox, "the reply in the outbox") == ["Sorry to hear that, let me check."]
+    assert runtime.stop() == 0
+
+
+def test_the_desk_through_a_whole_conversation(
+    runtime: Runtime, browser: Browser, screenshot: Callable[[str], Path]
+) -> None:
+    """Offer (countdown, tone, title), accept by keyboard, the customer's card, a reply sent
+    with Ctrl+Enter, a transfer by picking a colleague's name, wrap-up and close."""
+    runtime.start()
+    offer_work_on(runtime, "ws-sms")
+    alice = sign_in(browser, runtime, "alice")
+    bob = sign_in(browser, runtime, "bob")
+
+    assert send_sms(runtime, "Hi, I was charged twice").status_code == 200
+    offer = alice.locator("#work-list li")
+    expect(offer.locator(".status")).to_have_text("offered")
+    # The offer names the customer, counts down, rings once and shows in the tab's title.
+    expect(offer.locator(".name")).to_have_text("Ada Lovelace")
+    expect(offer.locator(".countdown")).to_contain_text("to accept")
+    expect(alice).to_have_title("(1) New offer · Agent console")
+    expect(alice.locator("body")).to_have_attribute("data-offer-alerts", "1")
+
+    # The shortcuts are one keystroke away.
+    alice.keyboard.press("?")
+    expect(alice.locator("#help")).to_be_visible()
+    expect(alice.locator("#shortcuts")).to_contain_text("Accept the oldest offer")
+    alice.keyboard.press("Escape")
+    expect(alice.locator("#help")).to_be_hidden()
+
+    alice.keyboard.press("Alt+a")
+    expect(offer.locator(".status")).to_have_text("active")
+    expect(alice).to_have_title("Agent console")
+    card = alice.locator("#customer-panel")
+    expect(card.locator("#customer-name")).to_have_text("Ada Lovelace")
+    expect(card.locator("#customer-identifiers")).to_contain_text("+14155550101")
+    expect(card.locator("#customer-identifiers")).to_contain_text("identified")
+
+    alice.keyboard.press("Alt+r")
+    expect(alice.locator("#reply-text")).to_be_focused()
+    alice.keyboard.type("Let me look at your invoice.")
+    alice.keyboard.press("Control+Enter")
+    expect(alice.locator("#messages li.agent .text")).to_have_text("Let me look at your invoice.")
+
+    alice.screenshot(path=str(screenshot("agent-console.png")), full_page=True)
+
+    # Transfer by picking a colleague's name, never typing an id.
+    expect(alice.locator("#transfer-target option", has_text="Bob Agent")).to_have_count(1)
+    alice.select_option("#transfer-target", label="Bob Agent")
+    alice.click("#transfer")
+    expect(alice.locator("#work-list li")).to_have_count(0)
+    moved = bob.locator("#work-list li")
+    expect(moved.locator(".status")).to_have_text("active")
+    moved.click()
+    expect(bob.locator("#messages li.agent .text")).to_have_text("Let me look at your invoice.")
+
+    # Wrap-up: End (Alt+E), then close.
+    bob.keyboard.press("Alt+e")
+    expect(moved.locator(".status")).to_have_text("wrap-up")
+    expect(bob.locator("#wrap-up")).to_be_visible()
+    expect(bob.locator("#reply")).to_be_hidden()
+    bob.click("#close")
+    expect(bob.locator("#work-list li")).to_have_count(0)
+    assert runtime.stop() == 0
+
+
+def test_the_card_shows_what_a_chat_visitor_typed_as_text(
+    runtime: Runtime, browser: Browser
+) -> None:
+    """Pre-chat answers and context variables reach the card word for word, never as markup:
+    a visitor's `<img onerror>` is text on the page, and no script of theirs runs."""
+    runtime.start()
+    alice = sign_in(browser, runtime, "alice")
+    dialogs: list[str] = []
+
+    def refuse(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    alice.on("dialog", refuse)
+    hostile = "<img src=x onerror=alert(1)>"
+    started = httpx.post(
+        f"{runtime.base}/api/chat/sessions",
+        json={
+            "widget_id": CHAT_WIDGET_ID,
+            "pre_chat": {"name": hostile, "topic": "<script>alert(2)</script> refund"},
+            "context": {"page": "/checkout?<b>x</b>", "cart_total": 42},
+        },
+    )
+    assert started.status_code == 201, started.text
+    session = started.json()
+    sent = httpx.post(
+        f"{runtime.base}/api/chat/sessions/{session['conversation_id']}/messages",
+        json={"text": "hello?"},
+        headers={"Authorization": f"Bearer {session['token']}"},
+    )
+    assert sent.status_code == 201, sent.text
+
+    work = alice.locator("#work-list li")
+    expect(work.locator(".name")).to_have_text(hostile)
+    work.click()
+    panel = alice.locator("#customer-panel")
+    expect(panel.locator("#customer-name")).to_have_text(hostile)
+    expect(panel.locator("#customer-identifiers")).to_contain_text("unidentified")
+    expect(panel.locator("#pre-chat")).to_contain_text("<script>alert(2)</script> refund")
+    expect(panel.locator("#context")).to_contain_text("/checkout?<b>x</b>")
+    expect(panel.locator("#context")).to_contain_text("42")
+    expect(alice.locator("img")).to_have_count(0)
+    expect(alice.locator("#customer-panel b, #customer-panel script")).to_have_count(0)
+    assert dialogs == []
     assert runtime.stop() == 0

@@ -389,6 +389,19 @@ class CosmosConversations(CosmosBase):
         await update(self._conversations, conversation_id, conversation_id, apply)
         return outcome[0] if outcome else None
 
+    async def identify_customer(
+        self, conversation_id: str, customer_id: str
+    ) -> Conversation | None:
+        """One read-modify-write of the conversation's document under its ETag."""
+        outcome: list[Conversation] = []
+
+        def apply(doc: Doc) -> Doc | None:
+            outcome[:] = [load_record(Conversation, doc).identified_as(customer_id)]
+            return {**doc, "data": model_json(outcome[0])}
+
+        await update(self._conversations, conversation_id, conversation_id, apply)
+        return outcome[0] if outcome else None
+
     async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
         key = layout.typing_key(conversation_id)
         await self._lookups.upsert(

@@ -234,6 +234,22 @@ class SqliteConversations(SqliteBase):
 
         return await self._db.atomic(apply)
 
+    async def identify_customer(
+        self, conversation_id: str, customer_id: str
+    ) -> Conversation | None:
+        def apply(db: sqlite3.Connection) -> Conversation | None:
+            current = read_doc(db, Conversation, "conversations", conversation_id)
+            if current is None:
+                return None
+            changed = current.identified_as(customer_id)
+            db.execute(
+                "UPDATE conversations SET doc = ? WHERE id = ?",
+                (doc_json(changed), conversation_id),
+            )
+            return changed
+
+        return await self._db.atomic(apply)
+
     async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
         await self._db.atomic(
             lambda db: db.execute(
