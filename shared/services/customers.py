@@ -22,6 +22,7 @@ from shared.domain.channels import ChannelKind
 from shared.domain.conversations import ClosingReason, Conversation, ConversationStatus
 from shared.domain.customers import Customer, name_key
 from shared.domain.identity import Principal, Role
+from shared.domain.outcomes import CsatAnswer, WrapUp
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.domain.search import SearchPosition, epoch_ms
 from shared.domain.work import WorkItem, WorkItemStatus
@@ -83,6 +84,10 @@ class TimelineEntry(Model):
         description="its messages, for this caller: the supervisor's route for supervisors and "
         "admins; for an agent the agent's route when the agent held it, else None"
     )
+    wrap_up: WrapUp | None = Field(
+        default=None, description="the agent's disposition and summary, once written"
+    )
+    csat: CsatAnswer | None = Field(default=None, description="the customer's satisfaction")
 
 
 def sees_everything(caller: Principal) -> bool:
@@ -208,6 +213,8 @@ class CustomerService:
             duration_seconds=duration,
             outcome=conversation.closing_reason,
             transcript_url=transcript_url(caller, conversation.id, item),
+            wrap_up=conversation.wrap_up,
+            csat=conversation.csat,
         )
 
     # --- writing -----------------------------------------------------------------------

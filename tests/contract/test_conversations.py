@@ -16,6 +16,7 @@ from shared.domain.conversations import (
     TypingParty,
 )
 from shared.domain.message_ids import new_message_id
+from shared.domain.search import ConversationQuery
 from shared.domain.sentiment import Sentiment, SentimentLabel, roll
 from shared.ports import SentimentUpdate, Store
 from tests.contract.builders import T0, agent, conversation, item, message
@@ -212,6 +213,10 @@ async def test_an_agent_identifies_the_customer_among_the_candidates(store: Stor
     assert (identified.customer_id, identified.customer_candidates) == ("cust-ann", ())
     assert await store.get_conversation(conv.id) == identified
     assert await store.customer_conversations("cust-ann", after=None, limit=5) == [identified]
+    # Searches by customer find it under the chosen one (the stores' search projections).
+    query = ConversationQuery(customer_id="cust-ann", opened_from=T0.date(), opened_to=T0.date())
+    found = await store.search_conversations(query, after=None, limit=5)
+    assert [hit.conversation.id for hit in found] == [conv.id]
     assert await store.identify_customer("no-such-conversation", "cust-ann") is None
 
 

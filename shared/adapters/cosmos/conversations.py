@@ -399,8 +399,11 @@ class CosmosConversations(CosmosBase):
             outcome[:] = [load_record(Conversation, doc).identified_as(customer_id)]
             return {**doc, "data": model_json(outcome[0])}
 
-        await update(self._conversations, conversation_id, conversation_id, apply)
-        return outcome[0] if outcome else None
+        if await update(self._conversations, conversation_id, conversation_id, apply) is None:
+            return None
+        # Searches by customer find it under its new customer (the search projection).
+        await index_conversation(self._search, self._opening_days, outcome[0])
+        return outcome[0]
 
     async def set_typing(self, conversation_id: str, party: TypingParty, until: datetime) -> None:
         key = layout.typing_key(conversation_id)
