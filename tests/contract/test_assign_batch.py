@@ -75,8 +75,7 @@ async def test_a_batch_stops_at_the_first_past_capacity_and_records_only_what_it
     await agent(store, "a2", capacity=3)
     items = [await waiting_item(store, age=n) for n in range(4)]
     given = await store.assign_batch(
-        [planned(items[0], "a1"), planned(items[1], "a1"), planned(items[2], "a1")]
-        + [planned(items[3], "a2")],
+        [*(planned(i, "a1") for i in items[:3]), planned(items[3], "a2")],
         T0,
     )
     assert [g.id for g in given] == [items[0].id, items[1].id]
