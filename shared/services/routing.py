@@ -48,7 +48,7 @@ class RoutingPorts(RoutingConfigStore, WorkItemStore, AgentStateStore, RoutingLo
 log = logging.getLogger(__name__)
 
 BATCH = 50
-CYCLE = 500
+CYCLE = 200
 """Waiting items one routing cycle plans and hands the store in one batch: larger amortises the
 transaction and the reads of the queue's members, smaller keeps a decision's wait for its
 cycle short (bench/README.md)."""
