@@ -176,7 +176,8 @@ async def seed(database: SqliteDatabase, store: SqliteStore, agents: int, skills
     items = []
     classifying = 0.0
     for n in range(ITEMS):
-        queue_id, priority, required = rng.choice(queue_ids), rng.choice([0, 0, 0, 1]), ()
+        queue_id, priority = rng.choice(queue_ids), rng.choice([0, 0, 0, 1])
+        required: tuple[Skill, ...] = ()
         if skills:
             facts = RoutingFacts(
                 channel="sms",

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.containers import CosmosBase
 from shared.adapters.cosmos.documents import (
-    MeteredContainer,
     create_if_absent,
     query_records,
     read_or_none,
 )
 from shared.adapters.cosmos.layout import document
+from shared.adapters.cosmos.metrics import MeteredContainer
 from shared.domain.work import RoutingDecision
 
 
