@@ -41,7 +41,7 @@ from shared.domain.quick_replies import QuickReply
 from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
 from shared.domain.search import ConversationQuery, SearchHit, SearchPosition
 from shared.domain.sentiment import ConversationSentiment, SentimentSettings
-from shared.domain.work import AgentState, RoutingDecision, WorkItem
+from shared.domain.work import AgentState, PlannedAssignment, RoutingDecision, WorkItem
 
 
 class Clock(Protocol):
@@ -339,6 +339,22 @@ class WorkItemStore(Protocol):
         agent's last assignment is `now`, and in a round-robin queue the agent becomes the
         queue's cursor. `round_robin` says whether the item's queue is one, when the caller
         knows; a store may skip the cursor when it is False (None: the cursor is written)."""
+        ...
+
+    async def assign_batch(
+        self,
+        planned: Sequence[PlannedAssignment],
+        now: datetime,
+        *,
+        round_robin: bool | None = None,
+    ) -> list[WorkItem]:
+        """A routing cycle's assignments, each as `assign` makes it (item still waiting, agent
+        within capacity counting the ones before it), in order, stopping at the first that no
+        longer holds: returns the items given, a prefix of `planned`, so the caller retries
+        from the first refused one and priority order is kept. The decision of each one given
+        is recorded with it, and no other. SQLite makes the prefix in one transaction; a store
+        without multi-document transactions makes them one by one with `assign`'s guarantees.
+        """
         ...
 
     async def accept_offer(self, item_id: str, agent_id: str, now: datetime) -> WorkItem | None:

@@ -185,3 +185,14 @@ class RoutingDecision(Model):
     candidates: tuple[CandidateVerdict, ...] = ()
     chosen_agent_id: str | None = None
     reason: str
+
+
+class PlannedAssignment(Model):
+    """One assignment a routing cycle decided: the item to the agent (offered until
+    `offer_until`, or outright), and the decision to record if, and only if, the store makes
+    it. A cycle hands the store many at once (WorkItemStore.assign_batch)."""
+
+    item_id: str
+    agent_id: str
+    offer_until: datetime | None = None
+    decision: RoutingDecision

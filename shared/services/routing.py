@@ -25,6 +25,7 @@ from shared.domain.routing_config import (
 from shared.domain.work import (
     AgentState,
     CandidateVerdict,
+    PlannedAssignment,
     RoutingDecision,
     WorkItem,
     WorkItemStatus,
@@ -48,6 +49,10 @@ class RoutingPorts(RoutingConfigStore, WorkItemStore, AgentStateStore, RoutingLo
 log = logging.getLogger(__name__)
 
 BATCH = 50
+CYCLE = 200
+"""Waiting items one routing cycle plans and hands the store in one batch: larger amortises the
+transaction and the reads of the queue's members, smaller keeps a decision's wait for its
+cycle short (bench/README.md)."""
 SKIP_AFTER_RETURN = timedelta(minutes=5)
 """How long an agent who declined an item (or let its offer lapse) is passed over for it."""
 MAX_LEFT_OUT_IN_DECISION = 50
@@ -55,10 +60,12 @@ MAX_LEFT_OUT_IN_DECISION = 50
 
 
 @dataclass(frozen=True)
-class _Won:
+class _Planned:
     item: WorkItem
+    workstream: Workstream
+    assignment: PlannedAssignment
     agent: AgentState
-    """The agent's state after the assignment, as the pass's indexes must now see it."""
+    """The agent's state after the assignment, as the cycle's indexes must now see it."""
 
 
 class RoutingService:
@@ -270,10 +277,13 @@ class RoutingService:
         """Assign (or offer) waiting items, by priority then age, until none is left or none
         fits; pick-mode work waits for an agent to pick it.
 
-        Each pass reads the members once and indexes the eligible ones by the queue's method
-        (shared/domain/agent_index.py), so a decision takes the best off the top instead of
-        ranking every member. Each assignment is the store's atomic check-and-set, so routers
-        racing on one agent cannot push it over capacity; a lost race moves to the next.
+        A cycle reads up to CYCLE waiting items and the members once, indexes the eligible
+        members by the queue's method (shared/domain/agent_index.py) so a decision takes the
+        best off the top, plans every item against the capacity the ones before it take, and
+        hands the plan to the store's `assign_batch`: one transaction on SQLite, which checks
+        each assignment as `assign` does and stops at the first that no longer holds, so
+        routers racing on one agent cannot push it over capacity. A cycle stopped short
+        (another router won a race) re-reads and plans again from the refused item.
         """
         queue = await self._store.get_queue(queue_id)
         if queue is None:
@@ -286,16 +296,17 @@ class RoutingService:
                 await self._route_at_opening(queue_id, opens, explain_item_id=explain_item_id)
                 return []
         cursor = None
-        if queue.assignment_method == AssignmentMethod.ROUND_ROBIN:
+        round_robin = queue.assignment_method == AssignmentMethod.ROUND_ROBIN
+        if round_robin:
             cursor = await self._store.round_robin_cursor(queue_id)
         assigned: list[WorkItem] = []
         workstreams: dict[str, Workstream | None] = {}
         while True:
             now = self._clock.now()
-            waiting = await self._store.waiting_items(queue_id, limit=BATCH)
+            waiting = await self._store.waiting_items(queue_id, limit=CYCLE)
             members = await self._store.queue_agents(queue_id)
             indexes: dict[str, AgentIndex] = {}
-            progressed = False
+            planned: list[_Planned] = []
             for item in waiting:
                 if item.workstream_id not in workstreams:
                     workstreams[item.workstream_id] = await self._store.get_workstream(
@@ -308,7 +319,7 @@ class RoutingService:
                     indexes[workstream.id] = AgentIndex(
                         queue, workstream, members, last_assigned_agent_id=cursor
                     )
-                won = await self._assign_best(
+                plan = await self._plan(
                     item,
                     queue,
                     workstream,
@@ -316,18 +327,38 @@ class RoutingService:
                     now,
                     explain=item.id == explain_item_id,
                 )
-                if won is None:
+                if plan is None:
                     continue
+                # The cycle's indexes see the agent as if it had the item already: the next
+                # items are planned against the capacity this one takes.
                 for index in indexes.values():
-                    index.assigned(won.agent)
-                cursor = won.agent.agent.id
-                assigned.append(won.item)
-                progressed = True
-            if not progressed or len(waiting) < BATCH:
+                    index.assigned(plan.agent)
+                cursor = plan.agent.agent.id
+                planned.append(plan)
+            given = await self._store.assign_batch(
+                [p.assignment for p in planned], now, round_robin=round_robin
+            )
+            for plan, won in zip(planned, given, strict=False):
+                await self._announce(won, plan, now)
+            assigned.extend(given)
+            if len(given) < len(planned):
+                # Another router took the refused item, or the agent's capacity, since the
+                # cycle read them: the next cycle re-reads both and plans again from there.
+                log.info(
+                    "routing cycle of queue %s stopped at item %s: re-planning",
+                    queue_id,
+                    planned[len(given)].item.id,
+                )
+                cursor = given[-1].agent_id if given else await self._cursor(queue_id, round_robin)
+                continue
+            if not planned or len(waiting) < CYCLE:
                 await self._schedule_overflow_check(queue)
                 return assigned
 
-    async def _assign_best(
+    async def _cursor(self, queue_id: str, round_robin: bool) -> str | None:
+        return await self._store.round_robin_cursor(queue_id) if round_robin else None
+
+    async def _plan(
         self,
         item: WorkItem,
         queue: Queue,
@@ -336,79 +367,77 @@ class RoutingService:
         now: datetime,
         *,
         explain: bool,
-    ) -> _Won | None:
-        verdicts: dict[str, CandidateVerdict] = {}
-        refused: list[str] = []
+    ) -> _Planned | None:
+        """The best agent for the item in the cycle's index, with the decision that records
+        it; None (the item waits) if no one fits, recorded only for an item being explained."""
+        candidate, skipped = index.choose(item, now)
+        if candidate is None:
+            if explain:
+                left_out = sorted(index.left_out.items())[:MAX_LEFT_OUT_IN_DECISION]
+                await self.record_decision(
+                    item,
+                    reason=f"no eligible agent among {len(index) + len(index.left_out)} "
+                    "members: it waits",
+                    method=queue.assignment_method,
+                    candidates=(
+                        *skipped,
+                        *(CandidateVerdict(agent_id=a, skipped=why) for a, why in left_out),
+                    ),
+                )
+            return None
+        agent_id = candidate.agent.id
         offer_until = (
             None
             if workstream.offer_timeout_seconds is None
             else now + timedelta(seconds=workstream.offer_timeout_seconds)
         )
-        while True:
-            candidate, skipped = index.choose(item, now, passed=refused)
-            verdicts.update((v.agent_id, v) for v in skipped)
-            if candidate is None:
-                if explain:
-                    left_out = sorted(index.left_out.items())[:MAX_LEFT_OUT_IN_DECISION]
-                    await self.record_decision(
-                        item,
-                        reason=f"no eligible agent among {len(index) + len(index.left_out)} "
-                        "members: it waits",
-                        method=queue.assignment_method,
-                        candidates=(
-                            *verdicts.values(),
-                            *(CandidateVerdict(agent_id=a, skipped=why) for a, why in left_out),
-                        ),
-                    )
-                return None
-            agent_id = candidate.agent.id
-            won = await self._store.assign(
-                item.id,
-                agent_id,
-                now,
-                offer_until=offer_until,
-                round_robin=queue.assignment_method == AssignmentMethod.ROUND_ROBIN,
+        action = "assigned" if offer_until is None else "offered"
+        # Built from values already validated (the item and agents as the store read them, the
+        # queue's method): model_construct skips validating them again, 10,000 times a second.
+        decision = RoutingDecision.model_construct(
+            id=uuid.uuid4().hex,
+            item_id=item.id,
+            conversation_id=item.conversation_id,
+            queue_id=item.queue_id,
+            decided_at=now,
+            method=queue.assignment_method,
+            mode=WorkDistribution.PUSH,
+            candidates=(
+                *skipped,
+                CandidateVerdict.model_construct(agent_id=agent_id, skipped=None),
+            ),
+            chosen_agent_id=agent_id,
+            reason=f"{action} by {queue.assignment_method}",
+        )
+        return _Planned(
+            item=item,
+            workstream=workstream,
+            assignment=PlannedAssignment.model_construct(
+                item_id=item.id, agent_id=agent_id, offer_until=offer_until, decision=decision
+            ),
+            agent=candidate.model_copy(
+                update={
+                    "used_capacity": candidate.used_capacity + item.capacity_units,
+                    "last_assigned_at": now,
+                    "idle_since": None,
+                }
+            ),
+        )
+
+    async def _announce(self, won: WorkItem, plan: _Planned, now: datetime) -> None:
+        """What follows an assignment the store made: presence follows capacity, the customer
+        is told (an offer is told when accepted), an offer's lapse is scheduled."""
+        agent_id = plan.assignment.agent_id
+        offer_until = plan.assignment.offer_until
+        log.debug("item %s %s to agent %s", won.id, won.status, agent_id)
+        telemetry.work_given(won, now, offered=offer_until is not None)
+        await self.follow_capacity(agent_id)
+        if offer_until is None:
+            await self._notices.announce(
+                won, AutomatedEvent.AGENT_ASSIGNED, workstream=plan.workstream, agent_id=agent_id
             )
-            if won is not None:
-                verdicts[agent_id] = CandidateVerdict(agent_id=agent_id)
-                action = "assigned" if offer_until is None else "offered"
-                telemetry.work_given(won, now, offered=offer_until is not None)
-                await self.record_decision(
-                    won,
-                    reason=f"{action} by {queue.assignment_method}",
-                    method=queue.assignment_method,
-                    candidates=tuple(verdicts.values()),
-                    chosen_agent_id=agent_id,
-                )
-                log.info("item %s %s to agent %s", won.id, action, agent_id)
-                await self.follow_capacity(agent_id)
-                if offer_until is None:  # an offer is announced when accepted
-                    await self._notices.announce(
-                        won, AutomatedEvent.AGENT_ASSIGNED, workstream=workstream, agent_id=agent_id
-                    )
-                else:
-                    await self._schedule_lapse(won, offer_until)
-                return _Won(
-                    item=won,
-                    agent=candidate.model_copy(
-                        update={
-                            "used_capacity": candidate.used_capacity + won.capacity_units,
-                            "last_assigned_at": now,
-                            "idle_since": None,
-                        }
-                    ),
-                )
-            current = await self._store.get_work_item(item.id)
-            if current is None or current.status != WorkItemStatus.WAITING:
-                return None  # another router took it, and recorded why
-            # The agent's capacity went elsewhere since the pass read it.
-            refused.append(agent_id)
-            verdicts[agent_id] = CandidateVerdict(
-                agent_id=agent_id, skipped="its capacity was taken by another router meanwhile"
-            )
-            fresh = await self._store.agent_state(agent_id)
-            if fresh is not None:
-                index.update(fresh)
+        else:
+            await self._schedule_lapse(won, offer_until)
 
     async def record_decision(
         self,

@@ -18,8 +18,9 @@ from shared.adapters.cosmos.containers import (
 )
 from shared.adapters.cosmos.documents import Doc, query_records, read_or_none, update
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
+from shared.adapters.cosmos.routing_log import write_routing_decision
 from shared.adapters.cosmos.search_index import index_work
-from shared.domain.work import WorkItem, WorkItemStatus
+from shared.domain.work import PlannedAssignment, WorkItem, WorkItemStatus
 
 _NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
 
@@ -108,6 +109,33 @@ class CosmosWorkItems(CosmosBase):
             )
         await index_work(self._conversations, self._search, self._opening_days, assigned)
         return assigned
+
+    async def assign_batch(
+        self,
+        planned: Sequence[PlannedAssignment],
+        now: datetime,
+        *,
+        round_robin: bool | None = None,
+    ) -> list[WorkItem]:
+        """One by one, each with `assign`'s guarantees (the agent's hold first, then the item
+        by ETag): an item lives in its queue's partition and the agent's holds in the agents'
+        partition, so no transactional batch spans an item and its hold (docs/cosmos.md). The
+        decision of each one given is written after it, as `record_routing_decision` would; a
+        crash between the two loses a log entry, never work or capacity."""
+        given: list[WorkItem] = []
+        for plan in planned:
+            won = await self.assign(
+                plan.item_id,
+                plan.agent_id,
+                now,
+                offer_until=plan.offer_until,
+                round_robin=round_robin,
+            )
+            if won is None:
+                break
+            await write_routing_decision(self._lookups, plan.decision)
+            given.append(won)
+        return given
 
     async def _take_item(
         self, item_doc: Doc, agent_id: str, now: datetime, offer_until: datetime | None

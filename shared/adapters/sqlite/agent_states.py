@@ -41,7 +41,8 @@ class SqliteAgentStates(SqliteBase):
         used = int(row["used"])
         last, released = row["last_assigned_at"], row["released_at"]
         since = row["presence_since"]
-        return AgentState(
+        # Every part is validated already (the agent's document, the columns parsed here).
+        return AgentState.model_construct(
             presence_since=datetime.fromisoformat(since) if since else None,
             agent=agent,
             presence=Presence(row["presence"]) if row["presence"] else agent.default_presence,

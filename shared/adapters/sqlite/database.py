@@ -248,6 +248,15 @@ MIGRATIONS: tuple[str, ...] = (
         conversation_id TEXT PRIMARY KEY, answered_at INTEGER NOT NULL, doc TEXT NOT NULL);
     CREATE INDEX csat_facts_by_time ON csat_facts (answered_at);
     """,
+    # A queue's waiting work in routing order (priority, then age, then id) straight off the
+    # index: the routing cycle reads it without a sort. It serves every query the old
+    # (queue_id, status, ...) index did, which goes: one index fewer for each assignment to
+    # update.
+    """
+    CREATE INDEX waiting_in_order
+        ON work_items (queue_id, status, priority DESC, enqueued_at, id);
+    DROP INDEX waiting_by_queue;
+    """,
 )
 
 

@@ -6,9 +6,16 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.sqlite.tables import SqliteBase, load_row, read_doc
+from shared.adapters.sqlite.tables import (
+    HOLDING_PLACEHOLDERS,
+    HOLDING_STATUSES,
+    SqliteBase,
+    doc_json,
+    load_row,
+    read_doc,
+)
 from shared.domain.routing_config import Agent
-from shared.domain.work import WorkItem, WorkItemStatus
+from shared.domain.work import PlannedAssignment, WorkItem, WorkItemStatus
 
 
 class SqliteWorkItems(SqliteBase):
@@ -86,6 +93,95 @@ class SqliteWorkItems(SqliteBase):
                 (item.queue_id, agent_id),
             )
             return assigned
+
+        return await self._db.atomic(assign_in_transaction)
+
+    async def assign_batch(
+        self,
+        planned: Sequence[PlannedAssignment],
+        now: datetime,
+        *,
+        round_robin: bool | None = None,
+    ) -> list[WorkItem]:
+        if not planned:
+            return []
+
+        # One transaction for the cycle: three reads for every item and agent in it, then the
+        # writes as executemany. What `assign` checks per item is checked here in order, the
+        # capacity each assignment takes counted for the ones after it.
+        def assign_in_transaction(db: sqlite3.Connection) -> list[WorkItem]:
+            item_ids = list(dict.fromkeys(p.item_id for p in planned))
+            agent_ids = list(dict.fromkeys(p.agent_id for p in planned))
+            # By primary key only: a status condition here lets the planner walk every
+            # waiting item by the status index instead.
+            items = {
+                row[0]: row[2]
+                for row in db.execute(
+                    "SELECT id, status, doc FROM work_items "  # noqa: S608
+                    f"WHERE id IN ({','.join('?' * len(item_ids))})",
+                    item_ids,
+                )
+                if row[1] == WorkItemStatus.WAITING
+            }
+            agent_marks = ",".join("?" * len(agent_ids))
+            room = {
+                row[0]: int(row[1])
+                for row in db.execute(
+                    "SELECT id, json_extract(doc, '$.max_capacity') FROM agents "  # noqa: S608
+                    f"WHERE id IN ({agent_marks})",
+                    agent_ids,
+                )
+            }
+            for agent_id, used in db.execute(
+                "SELECT agent_id, SUM(capacity_units) FROM work_items "  # noqa: S608
+                f"WHERE agent_id IN ({agent_marks}) AND status IN ({HOLDING_PLACEHOLDERS}) "
+                "GROUP BY agent_id",
+                (*agent_ids, *HOLDING_STATUSES),
+            ):
+                room[agent_id] -= int(used)
+            given: list[WorkItem] = []
+            for plan in planned:
+                doc = items.pop(plan.item_id, None)  # popped: an item is given once
+                if doc is None or plan.agent_id not in room:
+                    break
+                item = WorkItem.model_validate_json(doc)
+                if item.capacity_units > room[plan.agent_id]:
+                    break
+                room[plan.agent_id] -= item.capacity_units
+                given.append(item.given_to(plan.agent_id, now, plan.offer_until))
+            if not given:
+                return given
+            db.executemany(
+                "UPDATE work_items SET status = ?, agent_id = ?, doc = ? WHERE id = ?",
+                [(g.status, g.agent_id, doc_json(g), g.id) for g in given],
+            )
+            db.executemany(
+                "UPDATE agent_presence SET last_assigned_at = ? WHERE agent_id = ?",
+                [
+                    (now.isoformat(), agent_id)
+                    for agent_id in dict.fromkeys(g.agent_id for g in given)
+                ],
+            )
+            if round_robin is not False:  # each queue's cursor: its last agent given work
+                db.executemany(
+                    "INSERT INTO queue_cursors (queue_id, agent_id) VALUES (?, ?) "
+                    "ON CONFLICT (queue_id) DO UPDATE SET agent_id = excluded.agent_id",
+                    list({g.queue_id: g.agent_id for g in given}.items()),
+                )
+            db.executemany(
+                "INSERT INTO routing_decisions (id, conversation_id, decided_at, doc) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                [
+                    (
+                        p.decision.id,
+                        p.decision.conversation_id,
+                        p.decision.decided_at.isoformat(),
+                        doc_json(p.decision),
+                    )
+                    for p in planned[: len(given)]
+                ],
+            )
+            return given
 
         return await self._db.atomic(assign_in_transaction)
 
