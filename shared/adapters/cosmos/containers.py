@@ -57,7 +57,9 @@ class CosmosBase:
         self._hold_grace = hold_grace
 
         def container(spec: layout.ContainerSpec) -> MeteredContainer:
-            return MeteredContainer(database.get_container_client(spec.name), self.metrics)
+            return MeteredContainer(
+                database.get_container_client(spec.name), self.metrics, spec.indexed_paths
+            )
 
         self._config = container(layout.CONFIG)
         self._lookups = container(layout.LOOKUPS)
@@ -167,7 +169,7 @@ class CosmosBase:
             }
             changed = {**stored_fields(doc), "holds": {**holds, item.id: entry}}
             try:
-                await self._work.replace(changed, etag=doc["_etag"])
+                await self._work.replace(changed, etag=doc["_etag"], previous=doc)
             except exceptions.CosmosAccessConditionFailedError:
                 continue
             return True

@@ -122,7 +122,7 @@ class CosmosConversations(CosmosBase):
     async def _replace_claim(self, current: Doc, claim: Doc) -> bool:
         """Replace the claim as read (its ETag): False if another caller changed it first."""
         try:
-            await self._lookups.replace(claim, etag=current["_etag"])
+            await self._lookups.replace(claim, etag=current["_etag"], previous=current)
         except exceptions.CosmosAccessConditionFailedError:
             return False
         return True

@@ -110,7 +110,7 @@ class CosmosWorkItems(CosmosBase):
     ) -> WorkItem:
         """Second write: the item becomes the agent's, if still the version read (ETag)."""
         assigned = load_record(WorkItem, item_doc).given_to(agent_id, now, offer_until)
-        await self._work.replace(item_document(assigned), etag=item_doc["_etag"])
+        await self._work.replace(item_document(assigned), etag=item_doc["_etag"], previous=item_doc)
         return assigned
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
