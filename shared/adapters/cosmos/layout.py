@@ -84,8 +84,9 @@ CONFIG = ContainerSpec(
 )
 
 # Deterministic keys: uniqueness claims and id -> partition pointers. pk = id = the key
-# (one logical partition per key), except customer-phone keys, which hold one document per
-# customer (id = customer id). Creating a key that exists answers 409: already done.
+# (one logical partition per key, found by a point read), except customer-email keys, which
+# hold one document per customer (id = customer id). Creating a key that exists answers 409:
+# already done.
 LOOKUPS = ContainerSpec(name="lookups", indexed_paths=("/pk",), default_ttl=-1)
 
 # One partition per customer: pk = id = customer id. Point reads only.
@@ -165,11 +166,12 @@ def work_item_key(item_id: str) -> str:
 
 
 def customer_phone_key(e164: str) -> str:
+    """One document (id = pk = the key) listing the customers with that number."""
     return f"customer-phone:{e164}"
 
 
 def customer_email_key(email: str) -> str:
-    """Like customer-phone keys: one document per customer with that (lower-cased) email."""
+    """One document per customer with that (lower-cased) email (id = customer id)."""
     return f"customer-email:{email.lower()}"
 
 
