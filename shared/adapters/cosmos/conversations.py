@@ -158,7 +158,6 @@ class CosmosConversations(CosmosBase):
                 "conversation",
                 conversation,
                 seq=0,
-                open_item=None,
             ),
         )
         return conversation

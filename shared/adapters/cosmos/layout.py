@@ -192,6 +192,15 @@ def queue_partition(queue_id: str) -> str:
     return f"queue:{queue_id}"
 
 
+OPEN_ITEM_POINTER_ID = "open-item"
+"""In each conversation's partition of `conversations`: `open_item`, the pointer to its
+unclosed work item (with a copy to create the item from), and `last_item`. Its own small
+document, so setting the pointer is a create (~5 RU) rather than a patch of the conversation
+(~11 RU: a patch deletes and inserts the whole document)."""
+
+OPEN_ITEM_POINTER_SEQ = -1
+"""Its `seq` (the partition's unique key): the conversation is 0, its messages 1.."""
+
 ROUND_ROBIN_CURSOR_ID = "round-robin-cursor"
 """In each queue's partition of `work`: the agent the queue assigned last."""
 
