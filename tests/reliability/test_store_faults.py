@@ -23,7 +23,6 @@ from shared import bootstrap
 from shared.bootstrap import Container, build_container
 from tests.support import PUBLIC_BASE_URL, catalog, post_twilio_sms
 
-
 SENTIMENT_SWITCH_TTL = timedelta(seconds=31)
 """Past the switch's 30 s (shared/services/sentiment.py)."""
 
