@@ -27,6 +27,7 @@ from croniter import croniter
 
 from shared.adapters.local_bus import LeasedMessage, LocalMessageBus
 from shared.adapters.service_bus import CONTENT_TYPE
+from shared.adapters.sqlite.database import recoverable_commits
 
 log = logging.getLogger("devserver")
 
@@ -118,7 +119,15 @@ def as_service_bus_message(leased: LeasedMessage) -> ServiceBusMessage:
 
 async def consume(function: QueueFunction, queue: LocalMessageBus) -> None:
     """Run one consumer of a queue until cancelled. Complete on return, abandon on error; a
-    message in flight when cancelled stays leased and is released at the next start."""
+    message in flight when cancelled stays leased and is released at the next start.
+
+    Its commits need not wait for the disk (`recoverable_commits`): a delivery whose writes a
+    power loss dropped was not completed either, so it is delivered again."""
+    with recoverable_commits():
+        await _consume(function, queue)
+
+
+async def _consume(function: QueueFunction, queue: LocalMessageBus) -> None:
     while True:
         leased = await queue.receive(function.queue_name)
         if leased is None:
@@ -134,7 +143,13 @@ async def consume(function: QueueFunction, queue: LocalMessageBus) -> None:
 
 
 async def run_timer(function: TimerFunction) -> None:
-    """Call the timer function on its NCRONTAB schedule (six fields, seconds first)."""
+    """Call the timer function on its NCRONTAB schedule (six fields, seconds first). Its
+    commits need not wait for the disk: each timer redoes what an earlier run left undone."""
+    with recoverable_commits():
+        await _run_timer(function)
+
+
+async def _run_timer(function: TimerFunction) -> None:
     if function.run_on_startup:
         await _fire(function, past_due=False)
     schedule = croniter(function.schedule, datetime.now(UTC), second_at_beginning=True)

@@ -131,6 +131,7 @@ class IngestService:
                 conversation, message, item = answered
                 return IngestOutcome(conversation=conversation, message=message, work_item=item)
         customer_id, candidates = await self._identify(channel, inbound.customer_address)
+        sentiment = await self.sentiment_of(inbound.text)
 
         conversation, opened = await self._store.open_conversation(
             Conversation(
@@ -143,6 +144,10 @@ class IngestService:
                 customer_id=customer_id,
                 customer_candidates=candidates,
                 opened_at=now,
+                # A conversation this message opens starts with its sentiment (it is message
+                # 1): the roll after the message is stored then finds it folded in and writes
+                # nothing, which saves rewriting the document just created (~10 RU on Cosmos).
+                sentiment=None if sentiment is None else roll(None, 1, sentiment),
             ),
             reopen_closed_since=reopen_since(now, workstream.reopen_window_seconds),
         )
@@ -158,7 +163,7 @@ class IngestService:
                 provider_message_id=provider_id,
                 status=DeliveryStatus.RECEIVED,
                 created_at=inbound.received_at,
-                sentiment=await self.sentiment_of(inbound.text),
+                sentiment=sentiment,
             )
         )
         item = await self.route_conversation(

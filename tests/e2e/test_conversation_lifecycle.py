@@ -121,7 +121,9 @@ def test_an_offer_lapses_on_time_not_at_the_next_sweep(runtime: Runtime) -> None
         datetime.fromisoformat(first_lapse["decided_at"])
         - datetime.fromisoformat(offered["decided_at"])
     ).total_seconds()
-    assert 2.0 <= seconds < 3.0, seconds
+    # The offer's 2 s run from the routing pass's instant, which precedes the recording of
+    # its decision by the assignment's writes (milliseconds): hence the lower bound's margin.
+    assert 1.9 <= seconds < 3.0, seconds
     assert runtime.stop() == 0
 
 

@@ -126,7 +126,7 @@ class CosmosAgentStates(CosmosBase):
                 "presence": str(new.presence),
             }
             try:
-                await self._work.replace(changed, etag=doc["_etag"])
+                await self._work.replace(changed, etag=doc["_etag"], previous=doc)
             except exceptions.CosmosAccessConditionFailedError:
                 continue
             return PresenceChange(before=live.presence, after=new.presence, state=new)

@@ -143,7 +143,7 @@ class CosmosCollaboration(CosmosBase):
                     "moving_to": queue_id,
                 }
             try:
-                await self._work.replace(body, etag=doc["_etag"])
+                await self._work.replace(body, etag=doc["_etag"], previous=doc)
             except exceptions.CosmosAccessConditionFailedError:
                 continue
             if queue_id != item.queue_id:

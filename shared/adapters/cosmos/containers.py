@@ -58,7 +58,9 @@ class CosmosBase:
         self._hold_grace = hold_grace
 
         def container(spec: layout.ContainerSpec) -> MeteredContainer:
-            return MeteredContainer(database.get_container_client(spec.name), self.metrics)
+            return MeteredContainer(
+                database.get_container_client(spec.name), self.metrics, spec.indexed_paths
+            )
 
         self._config = container(layout.CONFIG)
         self._lookups = container(layout.LOOKUPS)
@@ -124,9 +126,13 @@ class CosmosBase:
         doc = await self._item_doc(item_id)
         return None if doc is None else load_record(WorkItem, doc)
 
+    async def _item_pointer(self, conversation_id: str) -> Doc | None:
+        """The conversation's open-item pointer document (None: it never had an item)."""
+        return await read_or_none(self._conversations, layout.OPEN_ITEM_POINTER_ID, conversation_id)
+
     async def open_work_item(self, conversation_id: str) -> WorkItem | None:
-        conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
-        pointer = None if conversation is None else conversation.get("open_item")
+        pointers = await self._item_pointer(conversation_id)
+        pointer = None if pointers is None else pointers.get("open_item")
         if pointer is None:
             return None
         doc = await read_or_none(
@@ -170,7 +176,7 @@ class CosmosBase:
             }
             changed = {**stored_fields(doc), "holds": {**holds, item.id: entry}}
             try:
-                await self._work.replace(changed, etag=doc["_etag"])
+                await self._work.replace(changed, etag=doc["_etag"], previous=doc)
             except exceptions.CosmosAccessConditionFailedError:
                 continue
             return True
@@ -268,7 +274,9 @@ class CosmosBase:
                 "open_item": open_item_pointer(item),
             }
 
-        await update(self._conversations, item.conversation_id, item.conversation_id, repoint)
+        await update(
+            self._conversations, layout.OPEN_ITEM_POINTER_ID, item.conversation_id, repoint
+        )
         await delete_if_present(self._work, item.id, str(moving["pk"]))
         return body
 
@@ -279,13 +287,23 @@ def load_record[M: BaseModel](kind: type[M], doc: Doc) -> M:
 
 def open_item_pointer(item: WorkItem) -> Doc:
     """The conversation's pointer to its open item, with a copy to create the item from if
-    its own write never happened. The copy leaves out default values: the conversation is
-    rewritten on every message, and a document past 1 KB costs twice the RU to write."""
+    its own write never happened. The copy leaves out default values: a document past 1 KB
+    costs more to write."""
     return {
         "id": item.id,
         "queue_id": item.queue_id,
         "item": item.model_dump(mode="json", exclude_defaults=True),
     }
+
+
+def item_pointer_document(conversation_id: str, item: WorkItem) -> Doc:
+    return document(
+        layout.OPEN_ITEM_POINTER_ID,
+        conversation_id,
+        "item-pointer",
+        seq=layout.OPEN_ITEM_POINTER_SEQ,
+        open_item=open_item_pointer(item),
+    )
 
 
 def item_document(item: WorkItem) -> Doc:

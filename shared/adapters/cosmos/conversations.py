@@ -45,13 +45,16 @@ class CosmosConversations(CosmosBase):
     ) -> tuple[Conversation, bool]:
         key = layout.open_conversation_key(candidate.channel_id, candidate.customer_address)
         fresh = _claim(key, candidate)
+        # The claim is read first: most messages belong to an open conversation, and a read
+        # (1 RU, or ~1 for a 404) costs less than a create that fails with 409.
+        current = await read_or_none(self._lookups, key, key)
         while True:
-            if await create_if_absent(self._lookups, fresh):
-                await self._materialize_conversation(fresh)
-                return candidate, True
-            current = await read_or_none(self._lookups, key, key)
             if current is None:
-                continue  # never deleted today; a claim written by an older version may be
+                if await create_if_absent(self._lookups, fresh):
+                    await self._materialize_conversation(fresh)
+                    return candidate, True
+                current = await read_or_none(self._lookups, key, key)
+                continue  # (None: never deleted today; a claim written by an older version may be)
             named = await self._settled(current)
             if named is not None and named.status == ConversationStatus.OPEN:
                 return named, False
@@ -62,13 +65,13 @@ class CosmosConversations(CosmosBase):
                 and named.closed_at >= reopen_closed_since
             ):
                 reopened = named.reopened(candidate.opened_at)
-                if await self._replace_claim(current, _claim(key, reopened, materialized=True)):
+                if await self._replace_claim(current, _claim(key, reopened)):
                     await self._write_conversation(reopened)
                     return reopened, False
-                continue
-            if await self._replace_claim(current, fresh):
+            elif await self._replace_claim(current, fresh):
                 await self._materialize_conversation(fresh)
                 return candidate, True
+            current = await read_or_none(self._lookups, key, key)
 
     async def close_conversation(
         self, conversation_id: str, now: datetime, reason: ClosingReason
@@ -82,7 +85,7 @@ class CosmosConversations(CosmosBase):
         def close(claim: Doc) -> Doc | None:
             if claim["conversation"]["id"] != conversation_id or claim.get("closed_at"):
                 return None
-            return _claim(key, closed, materialized=True)
+            return _claim(key, closed)
 
         # The claim first: the address may open a new conversation as soon as it is written.
         await update(self._lookups, key, key, close)
@@ -102,19 +105,18 @@ class CosmosConversations(CosmosBase):
             named = await self._settled(claim)
             if named is not None and named.status == ConversationStatus.OPEN:
                 return None  # the address has an open conversation (this one, reopened, or not)
-            if await self._replace_claim(claim, _claim(key, reopened, materialized=True)):
+            if await self._replace_claim(claim, _claim(key, reopened)):
                 written = await self._write_conversation(reopened, expect=ConversationStatus.CLOSED)
                 return reopened if written else None
 
     async def _settled(self, claim: Doc) -> Conversation | None:
         """The conversation the claim names, its document brought in line with the claim
-        (written, closed or reopened) if a crash left it behind."""
-        if not claim["materialized"]:
-            return await self._materialize_conversation(claim)
+        (written, closed or reopened) if a crash left it behind. The document is read in any
+        case, so the claim needs no mark saying it was written (a patch: ~11 RU)."""
         named = Conversation.model_validate(claim["conversation"])
         stored = await self.get_conversation(named.id)
         if stored is None:
-            return None
+            return await self._materialize_conversation(claim)
         if stored.status != named.status or stored.closed_at != named.closed_at:
             await self._write_conversation(named)
             return await self.get_conversation(named.id)
@@ -123,7 +125,7 @@ class CosmosConversations(CosmosBase):
     async def _replace_claim(self, current: Doc, claim: Doc) -> bool:
         """Replace the claim as read (its ETag): False if another caller changed it first."""
         try:
-            await self._lookups.replace(claim, etag=current["_etag"])
+            await self._lookups.replace(claim, etag=current["_etag"], previous=current)
         except exceptions.CosmosAccessConditionFailedError:
             return False
         return True
@@ -151,7 +153,7 @@ class CosmosConversations(CosmosBase):
         return written is not None
 
     async def _materialize_conversation(self, claim: Doc) -> Conversation:
-        """Write the claimed conversation (idempotent), then mark the claim as written."""
+        """Write the claimed conversation (idempotent: 409 means it is written)."""
         conversation = Conversation.model_validate(claim["conversation"])
         await create_if_absent(
             self._conversations,
@@ -161,14 +163,9 @@ class CosmosConversations(CosmosBase):
                 "conversation",
                 conversation,
                 seq=0,
-                open_item=None,
             ),
         )
         await index_conversation(self._search, self._opening_days, conversation)
-        if not claim["materialized"]:
-            await self._lookups.patch(
-                claim["id"], claim["pk"], [{"op": "set", "path": "/materialized", "value": True}]
-            )
         return conversation
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
@@ -443,12 +440,11 @@ def _message_locator(message: Message) -> Doc:
     )
 
 
-def _claim(key: str, conversation: Conversation, *, materialized: bool = False) -> Doc:
+def _claim(key: str, conversation: Conversation) -> Doc:
     return document(
         key,
         key,
         "open-conversation",
         conversation=model_json(conversation),
-        materialized=materialized,
         closed_at=None if conversation.closed_at is None else conversation.closed_at.isoformat(),
     )

@@ -74,7 +74,7 @@ async def update(
         if changed is None:
             return None
         try:
-            return await container.replace(changed, etag=current["_etag"])
+            return await container.replace(changed, etag=current["_etag"], previous=current)
         except exceptions.CosmosAccessConditionFailedError:
             continue
 

@@ -85,8 +85,9 @@ CONFIG = ContainerSpec(
 )
 
 # Deterministic keys: uniqueness claims and id -> partition pointers. pk = id = the key
-# (one logical partition per key), except customer-phone keys, which hold one document per
-# customer (id = customer id). Creating a key that exists answers 409: already done.
+# (one logical partition per key, found by a point read), except customer-email keys, which
+# hold one document per customer (id = customer id). Creating a key that exists answers 409:
+# already done.
 LOOKUPS = ContainerSpec(name="lookups", indexed_paths=("/pk",), default_ttl=-1)
 
 # One partition per customer: pk = id = customer id. Point reads, and the admin's and agents'
@@ -190,11 +191,12 @@ def work_item_key(item_id: str) -> str:
 
 
 def customer_phone_key(e164: str) -> str:
+    """One document (id = pk = the key) listing the customers with that number."""
     return f"customer-phone:{e164}"
 
 
 def customer_email_key(email: str) -> str:
-    """Like customer-phone keys: one document per customer with that (lower-cased) email."""
+    """One document per customer with that (lower-cased) email (id = customer id)."""
     return f"customer-email:{email.lower()}"
 
 
@@ -225,6 +227,15 @@ def sms_consent_key(address: str) -> str:
 def queue_partition(queue_id: str) -> str:
     return f"queue:{queue_id}"
 
+
+OPEN_ITEM_POINTER_ID = "open-item"
+"""In each conversation's partition of `conversations`: `open_item`, the pointer to its
+unclosed work item (with a copy to create the item from), and `last_item`. Its own small
+document, so setting the pointer is a create (~5 RU) rather than a patch of the conversation
+(~11 RU: a patch deletes and inserts the whole document)."""
+
+OPEN_ITEM_POINTER_SEQ = -1
+"""Its `seq` (the partition's unique key): the conversation is 0, its messages 1.."""
 
 ROUND_ROBIN_CURSOR_ID = "round-robin-cursor"
 """In each queue's partition of `work`: the agent the queue assigned last."""

@@ -4,9 +4,22 @@ Every call goes through `MeteredContainer`, which counts it and adds up two figu
 - the request charge the response reports (`x-ms-request-charge`), when it reports one;
 - an estimate from Cosmos DB's documented costs, always, so figures exist even where a server
   reports no charge or a flat one (the local protocol server answers 1 for everything).
-Documented costs used for the estimate: a point read of 1 KB is 1 RU; a write (create,
-upsert, replace, patch, delete) of 1 KB is about 5.5 RU with the indexing policies here; a
-query is about 2.5 RU plus 1 RU per KB it returns; a request that fails (404, 409, 412) ~1 RU.
+
+Documented costs used for the estimate ("Understand request units consumption", Azure Cosmos
+DB docs, April 2026, session consistency, one region):
+- a point read of 1 KB is 1 RU (1.04 at 2 KB, 1.14 at 4 KB, ...);
+- a create is the document's write charge (4.95 at 1 KB, 6.29 at 2 KB, 6.67 at 4 KB, ...)
+  plus 0.2 RU per indexed term it adds;
+- a replace deletes and inserts: twice the write charge, plus 0.4 RU per indexed term it
+  changes; an upsert is charged as a replace (the response does not say which it was); a
+  patch is a replace plus 0.4 RU per patch operation;
+- a delete is the write charge plus 0.2 RU per indexed term it removes;
+- a query, which the docs price by the work it does, is taken as 2.5 RU plus 1 RU per KB it
+  returns (what single-partition queries on an index cost in practice);
+- a request that fails (404, 409, 412) as ~1 RU.
+Indexed terms are counted from the container's indexing policy (`layout.ContainerSpec`),
+`id` and `_ts` included, which Cosmos DB always indexes. A transactional batch costs the sum
+of its operations.
 """
 
 from __future__ import annotations
@@ -35,8 +48,26 @@ class OperationKind(StrEnum):
     QUERY_CROSS_PARTITION = "query_cross_partition"
 
 
-READ_RU_PER_KB = 1.0
-WRITE_RU_PER_KB = 5.5
+# (document size in KB, point read RU, document write RU), from the documented table.
+DOCUMENTED_CHARGES = (
+    (1, 1.00, 4.95),
+    (2, 1.04, 6.29),
+    (4, 1.14, 6.67),
+    (8, 1.33, 7.04),
+    (16, 1.67, 9.52),
+    (32, 2.19, 11.23),
+    (64, 4.76, 22.67),
+    (128, 9.95, 48.19),
+    (256, 20.28, 98.29),
+    (512, 40.95, 184.57),
+    (1024, 145.90, 625.00),
+    (2048, 291.80, 1250.00),
+)
+INDEX_TERM_WRITE_RU = 0.2
+"""Per indexed term a create adds or a delete removes; a replace removes and adds: twice."""
+PATCH_OPERATION_RU = 0.4
+ALWAYS_INDEXED_TERMS = 2
+"""`id` and `_ts`."""
 QUERY_BASE_RU = 2.5
 QUERY_RU_PER_KB = 1.0
 FAILED_REQUEST_RU = 1.0
@@ -52,16 +83,67 @@ _WRITES = frozenset(
 )
 
 
-def estimate_request_units(kind: OperationKind, payload_bytes: int, *, failed: bool) -> float:
-    kilobytes = max(1, math.ceil(payload_bytes / 1024))
+def _charges(payload_bytes: int) -> tuple[float, float]:
+    """(point read, document write) RU for a document of this size: the documented row of
+    the smallest size that holds it."""
+    kilobytes = payload_bytes / 1024
+    for size, read, write in DOCUMENTED_CHARGES:
+        if kilobytes <= size:
+            return read, write
+    size, read, write = DOCUMENTED_CHARGES[-1]
+    return read * kilobytes / size, write * kilobytes / size
+
+
+def estimate_request_units(
+    kind: OperationKind,
+    payload_bytes: int,
+    *,
+    failed: bool,
+    indexed_terms: int = 0,
+    patch_operations: int = 0,
+) -> float:
+    """`indexed_terms`: the terms a write adds, changes or removes (id and _ts included)."""
     if failed:
         return FAILED_REQUEST_RU
-    if kind in _WRITES:
-        return WRITE_RU_PER_KB * kilobytes
+    read, write = _charges(payload_bytes)
+    if kind in (OperationKind.CREATE, OperationKind.DELETE):
+        return write + INDEX_TERM_WRITE_RU * indexed_terms
+    if kind in (OperationKind.REPLACE, OperationKind.UPSERT, OperationKind.PATCH):
+        return (
+            2 * write
+            + 2 * INDEX_TERM_WRITE_RU * indexed_terms
+            + PATCH_OPERATION_RU * patch_operations
+        )
     if kind == OperationKind.POINT_READ:
-        return READ_RU_PER_KB * kilobytes
-    returned_kb = math.ceil(payload_bytes / 1024)
-    return QUERY_BASE_RU + QUERY_RU_PER_KB * returned_kb
+        return read
+    return QUERY_BASE_RU + QUERY_RU_PER_KB * math.ceil(payload_bytes / 1024)
+
+
+def indexed_terms(indexed_paths: Sequence[str], body: Mapping[str, Any]) -> int:
+    """The index terms a document has under an indexing policy that includes only these
+    paths (`/a/b`, `/a/[]` for each element of an array), plus id and _ts."""
+    return ALWAYS_INDEXED_TERMS + sum(len(_values_at(body, path)) for path in indexed_paths)
+
+
+def changed_terms(
+    indexed_paths: Sequence[str], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> int:
+    """The indexed terms a replace changes: paths whose values differ, plus _ts."""
+    changed = 1
+    for path in indexed_paths:
+        if _values_at(before, path) != _values_at(after, path):
+            changed += max(1, len(_values_at(after, path)))
+    return changed
+
+
+def _values_at(body: Mapping[str, Any], path: str) -> list[Any]:
+    values: list[Any] = [body]
+    for part in path.strip("/").split("/"):
+        if part == "[]":
+            values = [v for value in values if isinstance(value, list) for v in value]
+        else:
+            values = [value[part] for value in values if isinstance(value, dict) and part in value]
+    return values
 
 
 class MetricsSnapshot(BaseModel):
@@ -100,11 +182,19 @@ class CosmosMetrics:
         payload_bytes: int,
         *,
         failed: bool = False,
+        indexed_terms: int = 0,
+        patch_operations: int = 0,
     ) -> None:
         """One operation; `responses` are the headers of its responses (a query may take
         several pages), whose reported charges add up."""
         self._operations[kind] += 1
-        self._estimated += estimate_request_units(kind, payload_bytes, failed=failed)
+        self._estimated += estimate_request_units(
+            kind,
+            payload_bytes,
+            failed=failed,
+            indexed_terms=indexed_terms,
+            patch_operations=patch_operations,
+        )
         charges = [c for c in map(_reported_charge, responses) if c is not None]
         if not charges:
             self._without_charge += 1
@@ -129,6 +219,13 @@ def _reported_charge(headers: Mapping[str, Any] | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _touches_index(patched: str, indexed_paths: Sequence[str]) -> bool:
+    return any(
+        path == patched or path.startswith(patched + "/") or patched.startswith(path + "/")
+        for path in indexed_paths
+    )
+
+
 def _size(body: Any) -> int:
     return len(json.dumps(body, separators=(",", ":"), default=str))
 
@@ -137,15 +234,25 @@ class MeteredContainer:
     """A container whose every call is counted. Only the calls the store uses, with the
     options it uses: ETag conditions always mean "if not modified since I read it"."""
 
-    def __init__(self, container: ContainerProxy, metrics: CosmosMetrics) -> None:
+    def __init__(
+        self,
+        container: ContainerProxy,
+        metrics: CosmosMetrics,
+        indexed_paths: Sequence[str] = (),
+    ) -> None:
         self._container = container
         self._metrics = metrics
+        self._indexed_paths = tuple(indexed_paths)
+        """The container's indexing policy: what a write's index terms are counted from."""
 
     async def _call(
         self,
         kind: OperationKind,
         request_bytes: int,
         call: Callable[[Callable[[Mapping[str, Any], Any], None]], Any],
+        *,
+        indexed_terms: int = 0,
+        patch_operations: int = 0,
     ) -> Any:
         headers: list[Mapping[str, Any]] = []
 
@@ -157,9 +264,20 @@ class MeteredContainer:
         except exceptions.CosmosHttpResponseError as error:
             self._metrics.record(kind, [*headers, error.headers], request_bytes, failed=True)
             raise
-        size = request_bytes if kind in _WRITES else _size(result)
-        self._metrics.record(kind, headers, size)
+        # A patch rewrites the whole document: its size is the document's, not the patch's.
+        written = kind in _WRITES and kind != OperationKind.PATCH
+        size = request_bytes if written else _size(result)
+        self._metrics.record(
+            kind,
+            headers,
+            size,
+            indexed_terms=indexed_terms,
+            patch_operations=patch_operations,
+        )
         return result
+
+    def _terms(self, body: Mapping[str, Any]) -> int:
+        return indexed_terms(self._indexed_paths, body)
 
     async def read(self, item_id: str, partition_key: str) -> dict[str, Any]:
         result = await self._call(
@@ -174,6 +292,7 @@ class MeteredContainer:
             OperationKind.CREATE,
             _size(body),
             lambda hook: self._container.create_item(body, response_hook=hook),
+            indexed_terms=self._terms(body),
         )
         return dict(result)
 
@@ -182,10 +301,20 @@ class MeteredContainer:
             OperationKind.UPSERT,
             _size(body),
             lambda hook: self._container.upsert_item(body, response_hook=hook),
+            indexed_terms=self._terms(body),
         )
 
-    async def replace(self, body: dict[str, Any], *, etag: str) -> dict[str, Any]:
-        """Replace the document if it is still the version read (its ETag); 412 otherwise."""
+    async def replace(
+        self, body: dict[str, Any], *, etag: str, previous: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Replace the document if it is still the version read (its ETag); 412 otherwise.
+        `previous`: that version, when the caller has it, so only changed index terms count
+        (without it, every term of the new version is counted as changed)."""
+        terms = (
+            self._terms(body)
+            if previous is None
+            else changed_terms(self._indexed_paths, previous, body)
+        )
         result = await self._call(
             OperationKind.REPLACE,
             _size(body),
@@ -196,6 +325,7 @@ class MeteredContainer:
                 match_condition=MatchConditions.IfNotModified,
                 response_hook=hook,
             ),
+            indexed_terms=terms,
         )
         return dict(result)
 
@@ -217,6 +347,9 @@ class MeteredContainer:
                 filter_predicate=filter_predicate,
                 response_hook=hook,
             ),
+            indexed_terms=1
+            + sum(_touches_index(op["path"], self._indexed_paths) for op in operations),
+            patch_operations=len(operations),
         )
         return dict(result)
 
@@ -231,6 +364,8 @@ class MeteredContainer:
                 match_condition=None if etag is None else MatchConditions.IfNotModified,
                 response_hook=hook,
             ),
+            # The document is not at hand: each indexed path is taken as one term.
+            indexed_terms=ALWAYS_INDEXED_TERMS + len(self._indexed_paths),
         )
 
     async def query(

@@ -13,43 +13,58 @@ from shared.adapters.cosmos.containers import (
     MOVING,
     CosmosBase,
     item_document,
+    item_pointer_document,
     load_record,
     open_item_pointer,
 )
-from shared.adapters.cosmos.documents import Doc, query_records, read_or_none, update
+from shared.adapters.cosmos.documents import (
+    Doc,
+    create_if_absent,
+    query_records,
+    read_or_none,
+    update,
+)
 from shared.adapters.cosmos.layout import document, epoch_micros, stored_fields
 from shared.adapters.cosmos.routing_log import write_routing_decision
 from shared.adapters.cosmos.search_index import index_work
 from shared.domain.work import PlannedAssignment, WorkItem, WorkItemStatus
 
-_NO_OPEN_ITEM = "FROM c WHERE NOT IS_DEFINED(c.open_item) OR IS_NULL(c.open_item)"
-
 
 class CosmosWorkItems(CosmosBase):
     async def create_work_item(self, item: WorkItem) -> tuple[WorkItem, bool]:
-        """The conversation document holds the pointer to its unclosed item: set only if
-        unset (a conditional patch), then the item is written where its queue is."""
+        """The conversation's pointer document names its unclosed item: created with it (the
+        first item), or set under its ETag only if unset; then the item is written where its
+        queue is."""
         pointer = open_item_pointer(item)
-        try:
-            await self._conversations.patch(
-                item.conversation_id,
-                item.conversation_id,
-                [{"op": "set", "path": "/open_item", "value": pointer}],
-                filter_predicate=_NO_OPEN_ITEM,
-            )
-        except exceptions.CosmosAccessConditionFailedError:
-            conversation = await self._conversations.read(
-                item.conversation_id, item.conversation_id
-            )
-            existing = await self._materialize_item(conversation["open_item"])
-            if existing.status == WorkItemStatus.CLOSED:
-                # A close stopped before clearing its pointer: finish it, then try again.
-                await self._clear_open_item(existing)
+        if await create_if_absent(
+            self._conversations, item_pointer_document(item.conversation_id, item)
+        ):
+            return await self._new_item(pointer), True
+        while True:
+            doc = await self._item_pointer(item.conversation_id)
+            if doc is None:  # never deleted today
                 return await self.create_work_item(item)
-            return existing, False
+            if doc.get("open_item") is not None:
+                existing = await self._materialize_item(doc["open_item"])
+                if existing.status == WorkItemStatus.CLOSED:
+                    # A close stopped before clearing its pointer: finish it, then try again.
+                    await self._clear_open_item(existing)
+                    continue
+                return existing, False
+            try:
+                await self._conversations.replace(
+                    {**stored_fields(doc), "open_item": pointer}, etag=doc["_etag"], previous=doc
+                )
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+            return await self._new_item(pointer), True
+
+    async def _new_item(self, pointer: Doc) -> WorkItem:
+        """The item the pointer names, written, and its queue added to its conversation's
+        searchable parties."""
         created = await self._materialize_item(pointer)
         await index_work(self._conversations, self._search, self._opening_days, created)
-        return created, True
+        return created
 
     async def queues_with_waiting_items(self) -> Sequence[str]:
         """For the sweep timer, not the hot path: this query spans every partition."""
@@ -142,7 +157,7 @@ class CosmosWorkItems(CosmosBase):
     ) -> WorkItem:
         """Second write: the item becomes the agent's, if still the version read (ETag)."""
         assigned = load_record(WorkItem, item_doc).given_to(agent_id, now, offer_until)
-        await self._work.replace(item_document(assigned), etag=item_doc["_etag"])
+        await self._work.replace(item_document(assigned), etag=item_doc["_etag"], previous=item_doc)
         return assigned
 
     async def agent_items(self, agent_id: str) -> Sequence[WorkItem]:
@@ -264,7 +279,9 @@ class CosmosWorkItems(CosmosBase):
             # The last item stays named: reopen and history find it (last_work_item).
             return {**doc, "open_item": None, "last_item": {"id": closed.id}}
 
-        await update(self._conversations, closed.conversation_id, closed.conversation_id, clear)
+        await update(
+            self._conversations, layout.OPEN_ITEM_POINTER_ID, closed.conversation_id, clear
+        )
 
     async def move_waiting_item(self, item_id: str, queue_id: str) -> WorkItem | None:
         """Items live in their queue's partition, so a move is: mark the old document moving
@@ -313,11 +330,11 @@ class CosmosWorkItems(CosmosBase):
         unclosed = await self.open_work_item(conversation_id)
         if unclosed is not None:
             return unclosed
-        conversation = await read_or_none(self._conversations, conversation_id, conversation_id)
-        if conversation is None:
+        pointers = await self._item_pointer(conversation_id)
+        if pointers is None:
             return None
         # A close that stopped before clearing its pointer left the closed item there.
-        pointer = conversation.get("open_item") or conversation.get("last_item")
+        pointer = pointers.get("open_item") or pointers.get("last_item")
         return None if pointer is None else await self.get_work_item(str(pointer["id"]))
 
     async def items_alive(
