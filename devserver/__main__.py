@@ -8,7 +8,9 @@ import contextlib
 import importlib
 import logging
 import os
+import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -59,7 +61,8 @@ async def serve(args: argparse.Namespace) -> None:
     if args.seed_demo:
         await seed_demo(services.store, twilio_auth_token=services.settings.twilio_auth_token)
     workers = start_workers(catalog, services.local_bus, args.consumers_per_queue)
-    server = uvicorn.Server(
+    server = AnnouncingServer(
+        lambda: print(banner(services, catalog), flush=True),
         uvicorn.Config(
             function_app.api,
             host=args.host,
@@ -68,14 +71,27 @@ async def serve(args: argparse.Namespace) -> None:
             # Chat long-polls and event streams stay open for seconds: Ctrl-C must not wait
             # for them, their clients reconnect.
             timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
-        )
+        ),
     )
-    print(banner(services, catalog), flush=True)
     try:
         await server.serve()
     finally:
         await stop_workers(workers)
         await close_container()
+
+
+class AnnouncingServer(uvicorn.Server):
+    """Announces itself (the banner) once its port accepts connections, so the URLs it prints
+    work as soon as they are read."""
+
+    def __init__(self, announce: Callable[[], None], config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._announce()
 
 
 def check_settings() -> None:
