@@ -61,7 +61,8 @@ async def test_the_migration_indexes_what_was_stored_before_it(
     from shared.domain.customers import Customer
     from shared.domain.search import agent_party
 
-    before = MIGRATIONS[:-1]
+    search = next(i for i, m in enumerate(MIGRATIONS) if "TABLE conversation_search" in m)
+    before = MIGRATIONS[:search]
     monkeypatch.setattr(sqlite_database, "MIGRATIONS", before)
     old = SqliteDatabase(tmp_path / "old.db")
     await old.open()
@@ -80,7 +81,7 @@ async def test_the_migration_indexes_what_was_stored_before_it(
     await store_before.assign(created.id, "a9", T0)
     await old.close()
 
-    monkeypatch.setattr(sqlite_database, "MIGRATIONS", (*before, MIGRATIONS[-1]))
+    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS)
     migrated = SqliteDatabase(tmp_path / "old.db")
     await migrated.open()
     store = SqliteStore(migrated)
