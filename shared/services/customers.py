@@ -49,8 +49,13 @@ class CustomerInput(Model):
 
 class CustomerChange(Model):
     """A change to a customer: the fields given are changed (null clears a phone or email);
-    those left out stay as they are."""
+    those left out stay as they are. The record as read may be sent back whole: its `id` and
+    `merged_into` are checked against the record, never changed here."""
 
+    id: str | None = Field(default=None, description="the record's id, if given: the path's")
+    merged_into: str | None = Field(
+        default=None, description="as read, if given: a merge is `POST .../merge`"
+    )
     display_name: str | None = Field(default=None, min_length=1, max_length=200)
     mobile_phone: str | None = Field(default=None, max_length=40)
     account_phone: str | None = Field(default=None, max_length=40)
@@ -245,6 +250,10 @@ class CustomerService:
                 f"customer {customer_id} is not the customer of a conversation you hold or held"
             )
         given = change.model_dump(include=change.model_fields_set)
+        if given.pop("id", customer_id) != customer_id:
+            raise UnprocessableEntity(f"the body's id is not {customer_id}: ids do not change")
+        if given.pop("merged_into", None) is not None:
+            raise UnprocessableEntity("merged_into changes only by a merge (POST .../merge)")
         if given.get("display_name", "") is None:
             raise UnprocessableEntity("display_name cannot be cleared")
         changed = _customer({**current.model_dump(), **given})

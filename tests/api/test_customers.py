@@ -91,6 +91,26 @@ async def test_a_customer_is_created_normalized_read_found_and_changed(
     assert await stored(services, customer["id"]) == changed.json()
 
 
+async def test_the_record_as_read_saves_back_unchanged(
+    client: httpx.AsyncClient, services: Container
+) -> None:
+    """A desk that reads a customer, edits a field and sends the whole record back is
+    answered with the change; its id and merged_into are checked, never changed."""
+    read = (await client.get(f"/api/customers/{ADA}", headers=admin(services))).json()
+    saved = await client.patch(f"/api/customers/{ADA}", json=read, headers=admin(services))
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == read
+    renamed = await client.patch(
+        f"/api/customers/{ADA}", json={**read, "display_name": "Ada King"}, headers=admin(services)
+    )
+    assert renamed.json() == {**read, "display_name": "Ada King"}
+    before = await stored(services, ADA)
+    for wrong in ({**read, "id": "cust-grace"}, {**read, "merged_into": "cust-grace"}):
+        refused = await client.patch(f"/api/customers/{ADA}", json=wrong, headers=admin(services))
+        assert_problem(refused, 422)
+    assert await stored(services, ADA) == before
+
+
 async def test_the_customer_list_pages_by_cursor(
     client: httpx.AsyncClient, services: Container
 ) -> None:
