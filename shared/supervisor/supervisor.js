@@ -86,6 +86,12 @@
 
   // --- figures ------------------------------------------------------------------------------
 
+  // The day's average satisfaction (1 to 5) and how many answers it comes from.
+  function csat(figures) {
+    if (!figures.csat_answers) { return "–"; }
+    return figures.average_csat.toFixed(1) + " (" + figures.csat_answers + ")";
+  }
+
   function renderIntraday(intraday) {
     $("day").textContent = intraday.day + " (" + intraday.time_zone + "), target " +
       percent(intraday.service_level_target) + " within " + intraday.service_level_seconds + " s";
@@ -95,7 +101,7 @@
       var needed = q.staffing ? q.staffing.agents_needed : "–";
       var tr = row([q.name, q.waiting_now, duration(q.longest_waiting_seconds), q.incoming,
         q.offered, q.assigned, q.abandoned, q.transfers, percent(q.service_level),
-        duration(q.average_handle_seconds), q.agents_available, needed]);
+        duration(q.average_handle_seconds), csat(q), q.agents_available, needed]);
       tr.dataset.queue = q.key;
       if (q.staffing && q.staffing.shortfall > 0) { tr.lastChild.className = "num short"; }
       body.appendChild(tr);
@@ -104,7 +110,7 @@
     agents.replaceChildren();
     intraday.agents.forEach(function (a) {
       var tr = row([a.key, a.offered, a.assigned, a.handled, duration(a.average_handle_seconds),
-        a.transfers, duration(a.available_seconds), duration(a.busy_seconds),
+        csat(a), a.transfers, duration(a.available_seconds), duration(a.busy_seconds),
         duration(a.busy_dnd_seconds), duration(a.away_seconds), duration(a.offline_seconds)]);
       tr.dataset.agent = a.key;
       agents.appendChild(tr);
