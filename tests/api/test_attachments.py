@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -16,11 +16,11 @@ import pytest
 
 from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
-from shared.bus_messages import INBOUND
 from shared.domain.channels import AcsAccount, TeleSignAccount
 from shared.domain.identity import Role
+from tests.api.test_agent_flow import alices_conversation
 from tests.cosmos_server import cosmos_app_settings
-from tests.support import ManualClock, assert_problem, bearer, drain, twilio_inbound
+from tests.support import ManualClock, assert_problem, bearer, drain
 
 LIMIT = 4096
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -45,19 +45,6 @@ def alice(services: Container) -> dict[str, str]:
 def stored_files(services: Container) -> list[Path]:
     folder = services.settings.sqlite_path.parent / "attachments"
     return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
-
-
-async def sms_conversation(client: httpx.AsyncClient, services: Container) -> str:
-    message = twilio_inbound("SMfile1", at=datetime(2026, 11, 1, tzinfo=UTC), text="hi")
-    await services.bus.send(
-        INBOUND,
-        message.model_dump_json(),
-        session_id=message.session_key,
-        message_id=message.provider_message_id,
-    )
-    await drain(services)
-    (work,) = (await client.get("/api/agents/me/work", headers=alice(services))).json()
-    return str(work["conversation"]["id"])
 
 
 async def chat_session(client: httpx.AsyncClient, services: Container) -> dict[str, Any]:
@@ -130,7 +117,7 @@ async def test_a_file_on_chat_reaches_the_widget_by_a_signed_url(
 async def test_a_file_on_sms_goes_as_mms_through_twilio(
     client: httpx.AsyncClient, services: Container
 ) -> None:
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     uploaded = await upload(client, services, conversation_id, PDF, "application/pdf", "bill.pdf")
     assert uploaded.status_code == 201, uploaded.text
     reply = await client.post(
@@ -165,7 +152,7 @@ async def test_a_file_on_sms_goes_as_mms_through_twilio(
 async def test_a_file_on_a_text_only_sms_provider_is_refused_before_anything_is_kept(
     client: httpx.AsyncClient, services: Container, account: AcsAccount | TeleSignAccount
 ) -> None:
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     uploaded = await upload(client, services, conversation_id, PDF, "application/pdf")
     assert uploaded.status_code == 201, uploaded.text
     files = stored_files(services)
@@ -191,7 +178,7 @@ async def test_a_file_on_a_text_only_sms_provider_is_refused_before_anything_is_
 async def test_bad_uploads_and_replies_are_refused_changing_nothing(
     client: httpx.AsyncClient, services: Container
 ) -> None:
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     before = await services.store.list_messages(conversation_id, include_internal=True)
     too_large = await upload(client, services, conversation_id, b"x" * (LIMIT + 1), "text/plain")
     assert_problem(too_large, 413, f"the limit is {LIMIT}")
@@ -233,7 +220,7 @@ async def test_a_forged_or_expired_download_link_is_refused(
     client: httpx.AsyncClient, clocked: Container, clock: ManualClock
 ) -> None:
     services = clocked
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     uploaded = await upload(client, services, conversation_id, PDF, "application/pdf")
     assert uploaded.status_code == 201, uploaded.text
     url = uploaded.json()["url"]

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from devserver.seed import CHAT_WIDGET_ID
 from shared.bootstrap import Container
-from shared.bus_messages import INBOUND
 from shared.domain.identity import Role
+from tests.api.test_agent_flow import alices_conversation
 from tests.cosmos_server import cosmos_app_settings
-from tests.support import assert_problem, bearer, drain, twilio_inbound
+from tests.support import assert_problem, bearer, drain
 
 
 @pytest.fixture(params=["sqlite", "cosmos"])
@@ -34,20 +33,6 @@ def admin(services: Container) -> dict[str, str]:
 
 def agent(services: Container, agent_id: str = "alice") -> dict[str, str]:
     return bearer(services, agent_id, Role.AGENT)
-
-
-async def sms_conversation(client: httpx.AsyncClient, services: Container) -> str:
-    """Ada writes by SMS; Alice holds the conversation (workstream ws-sms)."""
-    message = twilio_inbound("SMqr1", at=datetime(2026, 11, 1, tzinfo=UTC), text="hi")
-    await services.bus.send(
-        INBOUND,
-        message.model_dump_json(),
-        session_id=message.session_key,
-        message_id=message.provider_message_id,
-    )
-    await drain(services)
-    (work,) = (await client.get("/api/agents/me/work", headers=agent(services))).json()
-    return str(work["conversation"]["id"])
 
 
 async def chat_conversation(
@@ -131,7 +116,7 @@ async def test_an_agent_finds_the_replies_of_the_workstreams_it_holds(
 ) -> None:
     alice = agent(services)
     assert (await client.get("/api/quick-replies", headers=alice)).json() == []
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
 
     async def titles(**params: str) -> list[str]:
         found = await client.get("/api/quick-replies", params=params, headers=alice)
@@ -164,7 +149,7 @@ async def test_a_reply_is_filled_for_the_conversation(
     client: httpx.AsyncClient, services: Container
 ) -> None:
     alice = agent(services)
-    conversation_id = await sms_conversation(client, services)
+    conversation_id = await alices_conversation(client, services)
     rendered = await client.get(
         f"/api/conversations/{conversation_id}/quick-replies/qr-greeting-sms", headers=alice
     )
