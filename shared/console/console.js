@@ -562,25 +562,8 @@
   }
 
   function downloadTranscript(format) {
-    // Fetched with the agent's token and saved as a file: a transcript is never rendered in
-    // the console's own origin.
-    var conversationId = selected;
-    fetch("/api" + path("transcript") + "?format=" + format,
-      { headers: { Authorization: "Bearer " + token } })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("the transcript could not be read (" + response.status + ")"); }
-        return response.blob();
-      })
-      .then(function (blob) {
-        var link = el("a");
-        link.href = URL.createObjectURL(blob);
-        link.download = "transcript-" + conversationId + (format === "html" ? ".html" : ".txt");
-        document.body.appendChild(link);
-        link.click();
-        link.remove();
-        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
-      })
-      .catch(fail);
+    var file = "transcript-" + selected + (format === "html" ? ".html" : ".txt");
+    Desk.download(path("transcript") + "?format=" + format, token, file).catch(fail);
   }
 
   // --- keyboard -----------------------------------------------------------------------------

@@ -198,6 +198,14 @@
       .catch(function (e) { showError("Take over: " + e.message); });
   }
 
+  function downloadTranscript(format) {
+    if (!monitored) { return; }
+    var file = "transcript-" + monitored + (format === "html" ? ".html" : ".txt");
+    Desk.download("/supervisor/conversations/" + encodeURIComponent(monitored) +
+      "/transcript?format=" + format, token, file)
+      .catch(function (e) { showError("Transcript: " + e.message); });
+  }
+
   // --- the loop -----------------------------------------------------------------------------
 
   function refresh() {
@@ -242,6 +250,8 @@
     $("sign-in").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", signOut);
     $("take-over").addEventListener("click", takeOver);
+    $("transcript-text").addEventListener("click", function () { downloadTranscript("text"); });
+    $("transcript-html").addEventListener("click", function () { downloadTranscript("html"); });
     $("stop-monitoring").addEventListener("click", function () {
       monitored = null;
       $("monitor").hidden = true;

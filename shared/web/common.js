@@ -34,5 +34,24 @@ var Desk = (function () {
     return node;
   }
 
-  return { $: $, showError: showError, client: client, el: el };
+  // A transcript (or any file the API serves) fetched with the token and saved as a file: it is
+  // never rendered in the page's own origin. Rejects with why it could not be read.
+  function download(path, token, fileName) {
+    return fetch("/api" + path, { headers: { Authorization: "Bearer " + token } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("the file could not be read (" + response.status + ")"); }
+        return response.blob();
+      })
+      .then(function (blob) {
+        var link = el("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = fileName;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+      });
+  }
+
+  return { $: $, showError: showError, client: client, el: el, download: download };
 })();

@@ -67,6 +67,14 @@ def test_a_supervisor_watches_the_floor_and_monitors_a_conversation(
 
     page.screenshot(path=str(screenshot("supervisor-page.png")), full_page=True)
 
+    # The transcript saved as a file, the note marked as one, the customer's text as text.
+    with page.expect_download() as downloading:
+        page.click("#transcript-text")
+    saved = Path(downloading.value.path()).read_text(encoding="utf-8")
+    assert HOSTILE in saved
+    assert "Customer is upset <b>twice</b>" in saved
+    assert downloading.value.suggested_filename == f"transcript-{conversation_id}.txt"
+
     # The demo admin is no agent: taking over says why, and the work stays with Alice.
     page.click("#take-over")
     expect(page.locator("#error")).to_contain_text("Take over")
