@@ -2,11 +2,21 @@
 
 Every writer of what a search filters on calls in here after its own write: the conversation
 opened, closed or reopened, or given another customer; a message stored; a work item waiting in
-a queue or held by an agent. The projection is one document per conversation in its opening
-day's partition; its arrays (queues, agents, words) only grow, each change one ETag
-read-modify-write, skipped when nothing is new. A crash between a write and its projection
-leaves the projection behind until the conversation's next change (a search is an agent's aid,
-not a guarantee the routing depends on).
+a queue or held by an agent. All of a conversation's documents live in its opening day's
+partition:
+
+- the projection, one per conversation (id = the conversation's): its fields and its parties
+  (queue_ids, agent_ids), sets that only grow, each change one ETag read-modify-write, skipped
+  when nothing is new. It is created before the conversation's document, so no conversation
+  exists without it;
+- a words document per message (id = the message's): its words (or, for an internal note,
+  note_words), created once and never changed. A create is about half a replace, needs no read
+  first, and does not grow with the conversation the way a replaced word set does.
+
+A crash between a message and its words document leaves that message unfound until the message
+is written again (a redelivery or retry of the same message creates the missing document); a
+crash between an item change and its party leaves the party out until the conversation's next
+item change (a search is an agent's aid, not a guarantee the routing depends on).
 """
 
 from __future__ import annotations
@@ -29,9 +39,13 @@ from shared.domain.search import (
 )
 from shared.domain.work import AGENT_WORKING, WorkItem
 
-ARRAYS = ("queue_ids", "agent_ids", "words", "note_words")
-"""The projection's growing sets; queue_ids and agent_ids hold parties (queue:<id>, agent:<id>)
-so an agent's scope is one set of values to look for in either."""
+PROJECTION = "conversation-search"
+WORDS = "search-words"
+"""The two kinds of document (`type`) in the search container."""
+
+ARRAYS = ("queue_ids", "agent_ids")
+"""The projection's growing sets: parties (queue:<id>, agent:<id>), so an agent's scope is one
+set of values to look for in either."""
 
 
 def search_partition(conversation: Conversation) -> str:
@@ -70,6 +84,25 @@ class OpeningDays:
         return self._partitions.get(conversation_id)
 
 
+def projection_document(conversation: Conversation, partition: str) -> Doc:
+    return {
+        **document(conversation.id, partition, PROJECTION),
+        **conversation_fields(conversation),
+        **{name: [] for name in ARRAYS},
+    }
+
+
+async def index_opened(
+    search: MeteredContainer, days: OpeningDays, conversation: Conversation
+) -> None:
+    """The projection of a conversation about to be written: a create, no read first (a new
+    conversation has none). Found (a retry, or a conversation written again): brought up to
+    date instead."""
+    partition = days.remember(conversation)
+    if not await create_if_absent(search, projection_document(conversation, partition)):
+        await index_conversation(search, days, conversation)
+
+
 async def index_conversation(
     search: MeteredContainer, days: OpeningDays, conversation: Conversation
 ) -> None:
@@ -92,13 +125,23 @@ async def index_conversation(
 async def index_message(
     conversations: MeteredContainer, search: MeteredContainer, days: OpeningDays, message: Message
 ) -> None:
+    """The message's words document: created once (a second call finds it, ~1 RU)."""
     words = search_words(message.text)
-    await _add(
-        conversations,
+    if not words:
+        return
+    partition = days.partition(message.conversation_id)
+    if partition is None:
+        conversation = await _conversation(conversations, message.conversation_id)
+        if conversation is None:
+            return
+        partition = days.remember(conversation)
+    await create_if_absent(
         search,
-        days,
-        message.conversation_id,
-        {"note_words" if message.internal else "words": list(words)},
+        {
+            **document(message.id, partition, WORDS),
+            "conversation_id": message.conversation_id,
+            ("note_words" if message.internal else "words"): list(words),
+        },
     )
 
 
@@ -124,7 +167,7 @@ async def _add(
     conversation_id: str,
     additions: dict[str, list[str]],
 ) -> None:
-    """Add values to the projection's sets (queue_ids, agent_ids, words, note_words)."""
+    """Add values to the projection's sets (queue_ids, agent_ids)."""
     wanted = {name: list(dict.fromkeys(values)) for name, values in additions.items() if values}
     if not wanted:
         return
@@ -140,8 +183,7 @@ async def _add(
         return changed if changed != doc else None
 
     async def load() -> Conversation | None:
-        doc = await read_or_none(conversations, conversation_id, conversation_id)
-        return None if doc is None else Conversation.model_validate(doc["data"])
+        return await _conversation(conversations, conversation_id)
 
     partition = days.partition(conversation_id)
     if partition is None:
@@ -170,10 +212,14 @@ async def _change(
         conversation = await load()
         if conversation is None:
             return
-        fresh = {
-            **document(conversation.id, partition, "conversation-search"),
-            **conversation_fields(conversation),
-            **{name: list(additions.get(name, [])) for name in ARRAYS},
-        }
+        fresh = projection_document(conversation, partition)
+        fresh |= {name: list(additions.get(name, [])) for name in ARRAYS}
         if await create_if_absent(search, fresh):
             return
+
+
+async def _conversation(
+    conversations: MeteredContainer, conversation_id: str
+) -> Conversation | None:
+    doc = await read_or_none(conversations, conversation_id, conversation_id)
+    return None if doc is None else Conversation.model_validate(doc["data"])
