@@ -13,10 +13,10 @@ import pytest
 from shared.adapters.cosmos import layout
 from shared.adapters.cosmos.metrics import OperationKind
 from shared.adapters.cosmos.store import CosmosStore
-from shared.domain.conversations import Conversation
+from shared.domain.conversations import ClosingReason, Conversation, ConversationStatus
 from shared.domain.message_ids import new_message_id
 from shared.domain.search import ConversationQuery, opening_day, search_words
-from tests.contract.builders import T0, conversation, message
+from tests.contract.builders import T0, agent, conversation, item, message
 from tests.contract.conftest import cosmos_store
 
 
@@ -124,3 +124,39 @@ async def test_a_projection_written_with_its_words_on_it_is_still_found(tmp_path
         assert await found(store, words=search_words("legacy")) == [opened.id]
         assert await found(store, words=search_words("secret")) == []
         assert await found(store, words=search_words("secret"), include_notes=True) == [opened.id]
+
+
+async def test_the_queue_after_the_opening_is_added_without_reading_the_projection(
+    tmp_path: Path,
+) -> None:
+    async with cosmos_store(tmp_path) as store:
+        opened, _ = await store.open_conversation(conversation())
+        store.metrics.reset()
+        await store.create_work_item(item(opened.id, queue="q1"))
+        # The item's pointer and item creates, its locator; the projection's replace starts
+        # from the copy this instance created (its ETag), with no read of it.
+        assert store.metrics.snapshot().count(OperationKind.POINT_READ) == 0
+        assert await found(store, queue_id="q1") == [opened.id]
+
+
+async def test_another_instances_writes_are_kept_whatever_copy_this_one_has(
+    tmp_path: Path,
+) -> None:
+    async with cosmos_store(tmp_path) as first, cosmos_store(tmp_path) as second:
+        await agent(first, "a1", queues=("q1",))
+        opened, _ = await first.open_conversation(conversation())
+        waiting, _ = await second.create_work_item(item(opened.id, queue="q1"))
+        # `first` adds the agent from its stale copy (no queue on it): refused (412), read
+        # again, and both parties are kept.
+        assert await first.assign(waiting.id, "a1", T0) is not None
+        for store in (first, second):
+            assert await found(store, queue_id="q1") == [opened.id]
+            assert await found(store, agent_id="a1") == [opened.id]
+
+        # Fields that change back and forth are never written from a stale copy: closed by
+        # `second`, reopened by `first`, which wrote it open last.
+        await second.close_conversation(opened.id, T0, ClosingReason.HANDLED)
+        assert await found(first, status=ConversationStatus.CLOSED) == [opened.id]
+        assert await first.reopen_conversation(opened.id, T0) is not None
+        assert await found(second, status=ConversationStatus.OPEN) == [opened.id]
+        assert await found(second, status=ConversationStatus.CLOSED) == []
