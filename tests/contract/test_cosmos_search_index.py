@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from shared.adapters.cosmos import layout
+from shared.adapters.cosmos import search as search_module
 from shared.adapters.cosmos.metrics import OperationKind
 from shared.adapters.cosmos.store import CosmosStore
 from shared.domain.conversations import ClosingReason, Conversation, ConversationStatus
@@ -160,3 +161,37 @@ async def test_another_instances_writes_are_kept_whatever_copy_this_one_has(
         assert await first.reopen_conversation(opened.id, T0) is not None
         assert await found(second, status=ConversationStatus.OPEN) == [opened.id]
         assert await found(second, status=ConversationStatus.CLOSED) == []
+
+
+async def test_candidates_queried_in_slices_come_newest_first_and_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Words narrow a day to candidate conversations, asked for a few ids at a time: the
+    slices' hits merge newest first, and pages resume after the last hit."""
+    monkeypatch.setattr(search_module, "IDS_PER_QUERY", 2)
+    async with cosmos_store(tmp_path) as store:
+        made = []
+        for n in range(7):
+            candidate = conversation(f"+1415555020{n}").model_copy(
+                update={"opened_at": T0 + timedelta(minutes=n % 4)}
+            )
+            opened, _ = await store.open_conversation(candidate)
+            await store.append_message(message(opened.id, "parcel" if n != 3 else "other"))
+            made.append(opened)
+        expected = [
+            c.id
+            for c in sorted(made, key=lambda c: (c.opened_at, c.id), reverse=True)
+            if c.id != made[3].id
+        ]
+        query = ConversationQuery(
+            opened_from=T0.date(), opened_to=T0.date(), words=search_words("parcel")
+        )
+        seen: list[str] = []
+        after = None
+        while True:
+            hits = await store.search_conversations(query, after=after, limit=4)
+            seen += [hit.conversation.id for hit in hits]
+            if len(hits) < 4:
+                break
+            after = hits[-1].position
+        assert seen == expected
