@@ -144,7 +144,9 @@ async def test_a_message_id_naming_its_conversation_needs_no_claim(tmp_path: Pat
         stored = await store.append_message(reply)
         written = store.metrics.snapshot()
         assert stored is not None
-        assert written.count(OperationKind.CREATE) == 1  # the message only
+        # The message and its words for search (search_index.py); no claim, no rewrite.
+        assert written.count(OperationKind.CREATE) == 2
+        assert written.count(OperationKind.REPLACE) == 0
         store.metrics.reset()
         assert await store.get_message(reply.id) == stored
         assert store.metrics.snapshot().operations == {OperationKind.POINT_READ: 1}

@@ -20,7 +20,11 @@ from shared.adapters.cosmos.documents import (
     update,
 )
 from shared.adapters.cosmos.layout import document, epoch_micros, model_json
-from shared.adapters.cosmos.search_index import index_conversation, index_message
+from shared.adapters.cosmos.search_index import (
+    index_conversation,
+    index_message,
+    index_opened,
+)
 from shared.domain.conversations import (
     ClosingReason,
     Conversation,
@@ -153,8 +157,12 @@ class CosmosConversations(CosmosBase):
         return written is not None
 
     async def _materialize_conversation(self, claim: Doc) -> Conversation:
-        """Write the claimed conversation (idempotent: 409 means it is written)."""
+        """Write the claimed conversation (idempotent: 409 means it is written). Its search
+        projection first: a crash between the two leaves a projection whose conversation is
+        missing (a search skips it; the claim's next caller writes the conversation), never a
+        conversation search cannot find."""
         conversation = Conversation.model_validate(claim["conversation"])
+        await index_opened(self._search, self._opening_days, conversation)
         await create_if_absent(
             self._conversations,
             document(
@@ -165,7 +173,6 @@ class CosmosConversations(CosmosBase):
                 seq=0,
             ),
         )
-        await index_conversation(self._search, self._opening_days, conversation)
         return conversation
 
     async def get_conversation(self, conversation_id: str) -> Conversation | None:
@@ -252,7 +259,11 @@ class CosmosConversations(CosmosBase):
             # 409: the message is there already (another writer), or the number was taken.
             existing = await read_or_none(self._conversations, stored.id, partition)
             if existing is not None:
-                return load_record(Message, existing), False
+                found = load_record(Message, existing)
+                # A retry of the same message: its words document too, should a crash have
+                # come between the two (a create that finds it costs ~1 RU).
+                await index_message(self._conversations, self._search, self._opening_days, found)
+                return found, False
 
     async def _message_doc(self, message_id: str) -> Doc | None:
         """An id naming its conversation is one point read there; any other, its claim first."""

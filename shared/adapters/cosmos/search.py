@@ -1,14 +1,17 @@
-"""ConversationSearchStore on Cosmos DB: the `search` container's projection (search_index.py).
+"""ConversationSearchStore on Cosmos DB: the `search` container (search_index.py).
 
 A search reads the days of its range newest first, one single-partition query per day
-(`pk = day:<date>`) on the indexed fields, `TOP` what the page still needs, ordered by the
-composite index (opened_ms, id) descending; it stops as soon as the page is full. Whole words
-match by `ARRAY_CONTAINS` on the indexed word sets. No query spans partitions.
+(`pk = day:<date>`) on the projections' indexed fields, `TOP` what the page still needs,
+ordered by the composite index (opened_ms, id) descending; it stops as soon as the page is
+full. Words are whole words, each message's in its own words document: a search with words
+first asks the day's words documents (one query, on the indexed word sets, `ARRAY_CONTAINS`)
+which conversations have every word, then the projections among those. No query spans
+partitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from shared.adapters.cosmos import layout
@@ -59,13 +62,47 @@ def search_filter(
             )
             parameters[f"@party{n}"] = party
         where.append("(" + (" OR ".join(either) or "false") + ")")
+    return " AND ".join(where), parameters
+
+
+def words_query(query: ConversationQuery) -> tuple[str, dict[str, Any]]:
+    """A day's words documents with any of the query's words, and which of them each has
+    (`w<n>`), for `conversations_with_every_word`."""
+    columns, matches = [], []
+    parameters: dict[str, Any] = {}
     for n, word in enumerate(query.words):
         found = f"ARRAY_CONTAINS(c.words, @word{n})"
         if query.include_notes:
             found = f"({found} OR ARRAY_CONTAINS(c.note_words, @word{n}))"
-        where.append(found)
+        columns.append(f"{found} AS w{n}")
+        matches.append(found)
         parameters[f"@word{n}"] = word
-    return " AND ".join(where), parameters
+    sql = (
+        "SELECT c.id, c.conversation_id, "  # noqa: S608 (parameters; the text is ours)
+        + ", ".join(columns)
+        + " FROM c WHERE c.pk = @pk AND ("
+        + " OR ".join(matches)
+        + ")"
+    )
+    return sql, parameters
+
+
+def conversations_with_every_word(rows: Sequence[Mapping[str, Any]], word_count: int) -> list[str]:
+    """The conversations whose messages, together, have every word of the query. A row
+    without `conversation_id` is a projection written before words had their own documents
+    (its words on it): its id is the conversation's."""
+    found: dict[str, set[int]] = {}
+    for row in rows:
+        conversation_id = str(row.get("conversation_id") or row["id"])
+        found.setdefault(conversation_id, set()).update(
+            n for n in range(word_count) if row.get(f"w{n}") is True
+        )
+    return [c for c, words in found.items() if len(words) == word_count]
+
+
+IDS_PER_QUERY = 500
+"""Candidate conversations per projection query when words narrowed the day (a parameter
+array; Cosmos DB bounds a query's size)."""
 
 
 class CosmosConversationSearch(CosmosBase):
@@ -78,13 +115,7 @@ class CosmosConversationSearch(CosmosBase):
             if after is not None and after.opened_ms < day_start_ms(day):
                 continue  # the page resumes in an earlier day
             partition = layout.search_day_key(day)
-            rows = await self._search.query(
-                "SELECT TOP @limit c.id, c.opened_ms FROM c WHERE c.pk = @pk AND "  # noqa: S608
-                + condition
-                + " ORDER BY c.opened_ms DESC, c.id DESC",
-                {**parameters, "@pk": partition, "@limit": limit - len(hits)},
-                partition_key=partition,
-            )
+            rows = await self._day_page(query, partition, condition, parameters, limit - len(hits))
             for row in rows:
                 # The conversation itself, a point read in its own partition: the projection
                 # holds only what is searched on.
@@ -99,6 +130,41 @@ class CosmosConversationSearch(CosmosBase):
             if len(hits) >= limit:
                 break
         return hits
+
+    async def _day_page(
+        self,
+        query: ConversationQuery,
+        partition: str,
+        condition: str,
+        parameters: dict[str, Any],
+        wanted: int,
+    ) -> list[dict[str, Any]]:
+        """The day's first `wanted` matching projections (id, opened_ms), newest first."""
+        select = (
+            "SELECT TOP @limit c.id, c.opened_ms FROM c WHERE c.pk = @pk AND "  # noqa: S608
+            + condition
+        )
+        order = " ORDER BY c.opened_ms DESC, c.id DESC"
+        parameters = {**parameters, "@pk": partition, "@limit": wanted}
+        if not query.words:
+            return list(
+                await self._search.query(select + order, parameters, partition_key=partition)
+            )
+        sql, word_parameters = words_query(query)
+        matches = await self._search.query(
+            sql, {**word_parameters, "@pk": partition}, partition_key=partition
+        )
+        candidates = conversations_with_every_word(matches, len(query.words))
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(candidates), IDS_PER_QUERY):
+            rows += await self._search.query(
+                select + " AND ARRAY_CONTAINS(@ids, c.id)" + order,
+                {**parameters, "@ids": candidates[start : start + IDS_PER_QUERY]},
+                partition_key=partition,
+            )
+        # Each slice came newest first; together, the newest `wanted` of them all.
+        rows.sort(key=lambda row: (int(row["opened_ms"]), str(row["id"])), reverse=True)
+        return rows[:wanted]
 
     async def reassign_conversations(
         self, from_customer_id: str, to_customer_id: str | None
