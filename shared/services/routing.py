@@ -56,7 +56,8 @@ cycle short (bench/README.md)."""
 SKIP_AFTER_RETURN = timedelta(minutes=5)
 """How long an agent who declined an item (or let its offer lapse) is passed over for it."""
 MAX_LEFT_OUT_IN_DECISION = 50
-"""A decision that finds no one lists at most this many members left out, and why."""
+"""A decision that finds no one lists at most this many members left out, and at most this
+many its skills rule out, and why."""
 
 
 @dataclass(frozen=True)
@@ -373,6 +374,7 @@ class RoutingService:
         candidate, skipped = index.choose(item, now)
         if candidate is None:
             if explain:
+                lacking = index.lacking_skills(item)[:MAX_LEFT_OUT_IN_DECISION]
                 left_out = sorted(index.left_out.items())[:MAX_LEFT_OUT_IN_DECISION]
                 await self.record_decision(
                     item,
@@ -381,6 +383,7 @@ class RoutingService:
                     method=queue.assignment_method,
                     candidates=(
                         *skipped,
+                        *lacking,
                         *(CandidateVerdict(agent_id=a, skipped=why) for a, why in left_out),
                     ),
                 )
