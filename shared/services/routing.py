@@ -302,9 +302,16 @@ class RoutingService:
             cursor = await self._store.round_robin_cursor(queue_id)
         assigned: list[WorkItem] = []
         workstreams: dict[str, Workstream | None] = {}
+        exhausted: set[str] = set()
+        """Workstreams whose index the last cycle, committed in full, left without an agent
+        with capacity: another cycle could give their items to no one, so it reads no members
+        for them (whoever frees capacity, or comes back, requests routing of their own)."""
         while True:
             now = self._clock.now()
             waiting = await self._store.waiting_items(queue_id, limit=CYCLE)
+            if exhausted and all(item.workstream_id in exhausted for item in waiting):
+                await self._schedule_overflow_check(queue)
+                return assigned
             members = await self._store.queue_agents(queue_id)
             indexes: dict[str, AgentIndex] = {}
             planned: list[_Planned] = []
@@ -351,10 +358,12 @@ class RoutingService:
                     planned[len(given)].item.id,
                 )
                 cursor = given[-1].agent_id if given else await self._cursor(queue_id, round_robin)
+                exhausted = set()
                 continue
             if not planned or len(waiting) < CYCLE:
                 await self._schedule_overflow_check(queue)
                 return assigned
+            exhausted = {workstream_id for workstream_id, index in indexes.items() if not index}
 
     async def _cursor(self, queue_id: str, round_robin: bool) -> str | None:
         return await self._store.round_robin_cursor(queue_id) if round_robin else None
