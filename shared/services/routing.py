@@ -305,11 +305,14 @@ class RoutingService:
         exhausted: set[str] = set()
         """Workstreams whose index the last cycle, committed in full, left without an agent
         with capacity: another cycle could give their items to no one, so it reads no members
-        for them (whoever frees capacity, or comes back, requests routing of their own)."""
+        for them (whoever frees capacity, or comes back, requests routing of their own), unless
+        it has an item to explain."""
         while True:
             now = self._clock.now()
             waiting = await self._store.waiting_items(queue_id, limit=CYCLE)
-            if exhausted and all(item.workstream_id in exhausted for item in waiting):
+            if exhausted and all(
+                item.workstream_id in exhausted and item.id != explain_item_id for item in waiting
+            ):
                 await self._schedule_overflow_check(queue)
                 return assigned
             members = await self._store.queue_agents(queue_id)

@@ -8,7 +8,7 @@ import pytest
 from shared.adapters.system_clock import SystemClock
 from shared.domain.channels import ChannelKind
 from shared.domain.routing_config import Queue, Workstream
-from shared.domain.work import WorkItemStatus
+from shared.domain.work import WorkItem, WorkItemStatus
 from shared.ports import Store
 from shared.services import routing as routing_module
 from shared.services.notices import CustomerNotices
@@ -17,9 +17,11 @@ from tests.contract.builders import agent, used, waiting_item
 from tests.support import RecordingBus
 
 
-async def test_a_pass_that_fills_every_agent_stops_without_reading_the_members_again(
+async def arranged(
     store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> tuple[RoutingService, list[WorkItem], list[str]]:
+    """Cycles of 3, two agents with 3 units of capacity between them, 8 waiting items; the
+    members reads counted."""
     monkeypatch.setattr(routing_module, "CYCLE", 3)
     await store.put_workstream(
         Workstream(id="ws", name="SMS", channel=ChannelKind.SMS, fallback_queue_id="q1")
@@ -37,7 +39,13 @@ async def test_a_pass_that_fills_every_agent_stops_without_reading_the_members_a
 
     monkeypatch.setattr(store, "queue_agents", counted)
     bus, clock = RecordingBus(), SystemClock()
-    routing = RoutingService(store, bus, clock, CustomerNotices(store, bus, clock))
+    return RoutingService(store, bus, clock, CustomerNotices(store, bus, clock)), items, reads
+
+
+async def test_a_pass_that_fills_every_agent_stops_without_reading_the_members_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routing, items, reads = await arranged(store, monkeypatch)
 
     given = await routing.route_queue("q1")
     # The first cycle gives the three oldest and leaves no capacity: the next cycle reads the
@@ -49,8 +57,21 @@ async def test_a_pass_that_fills_every_agent_stops_without_reading_the_members_a
     assert [w.id for w in waiting] == [i.id for i in items[3:]]
 
     # Capacity freed: the next pass reads the members again and gives the oldest waiting.
-    assert await store.close_work_item(given[0].id, clock.now()) is not None
+    assert await store.close_work_item(given[0].id, SystemClock().now()) is not None
     again = await routing.route_queue("q1")
     assert [g.id for g in again] == [items[3].id]
     assert again[0].status == WorkItemStatus.ACTIVE
     assert reads == ["q1", "q1"]
+
+
+async def test_a_pass_reads_on_for_an_item_it_was_asked_to_explain(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routing, items, reads = await arranged(store, monkeypatch)
+
+    given = await routing.route_queue("q1", explain_item_id=items[4].id)
+    assert [g.id for g in given] == [i.id for i in items[:3]]
+    assert reads == ["q1", "q1"]
+    decisions = await store.routing_decisions(items[4].conversation_id)
+    assert [d.chosen_agent_id for d in decisions] == [None]
+    assert decisions[0].reason.startswith("no eligible agent among 2 members")
