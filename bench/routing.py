@@ -14,8 +14,10 @@ not by the router: shared/domain/routing.py `classify`).
 How a decision avoids scanning the queue: a routing cycle reads up to CYCLE waiting items (in
 order, off the `waiting_in_order` index) and the queue's members once, and builds an AgentIndex
 (shared/domain/agent_index.py) of the eligible ones: a binary heap on the assignment method's
-key or the rotation order (round robin). A decision pops the best in O(log n) and walks past
-only agents it must skip; a planned assignment re-keys one agent. The cycle's plan goes to the
+key or the rotation order (round robin), one per required-skill set the items ask for (exact
+matching: only the agents with the skills; closest: tiers by skill gap). A decision pops the
+best in O(log n) and walks past only agents it must skip; a planned assignment re-keys one
+agent in each. The cycle's plan goes to the
 store's `assign_batch`: one transaction, checked reads, executemany writes (bench/README.md).
 
 The Cosmos DB protocol server is not used: it answers ~1,000 operations/s from an in-memory

@@ -56,7 +56,8 @@ cycle short (bench/README.md)."""
 SKIP_AFTER_RETURN = timedelta(minutes=5)
 """How long an agent who declined an item (or let its offer lapse) is passed over for it."""
 MAX_LEFT_OUT_IN_DECISION = 50
-"""A decision that finds no one lists at most this many members left out, and why."""
+"""A decision that finds no one lists at most this many members left out, and at most this
+many its skills rule out, and why."""
 
 
 @dataclass(frozen=True)
@@ -301,9 +302,19 @@ class RoutingService:
             cursor = await self._store.round_robin_cursor(queue_id)
         assigned: list[WorkItem] = []
         workstreams: dict[str, Workstream | None] = {}
+        exhausted: set[str] = set()
+        """Workstreams whose index the last cycle, committed in full, left without an agent
+        with capacity: another cycle could give their items to no one, so it reads no members
+        for them (whoever frees capacity, or comes back, requests routing of their own), unless
+        it has an item to explain."""
         while True:
             now = self._clock.now()
             waiting = await self._store.waiting_items(queue_id, limit=CYCLE)
+            if exhausted and all(
+                item.workstream_id in exhausted and item.id != explain_item_id for item in waiting
+            ):
+                await self._schedule_overflow_check(queue)
+                return assigned
             members = await self._store.queue_agents(queue_id)
             indexes: dict[str, AgentIndex] = {}
             planned: list[_Planned] = []
@@ -350,10 +361,12 @@ class RoutingService:
                     planned[len(given)].item.id,
                 )
                 cursor = given[-1].agent_id if given else await self._cursor(queue_id, round_robin)
+                exhausted = set()
                 continue
             if not planned or len(waiting) < CYCLE:
                 await self._schedule_overflow_check(queue)
                 return assigned
+            exhausted = {workstream_id for workstream_id, index in indexes.items() if not index}
 
     async def _cursor(self, queue_id: str, round_robin: bool) -> str | None:
         return await self._store.round_robin_cursor(queue_id) if round_robin else None
@@ -373,6 +386,7 @@ class RoutingService:
         candidate, skipped = index.choose(item, now)
         if candidate is None:
             if explain:
+                lacking = index.lacking_skills(item)[:MAX_LEFT_OUT_IN_DECISION]
                 left_out = sorted(index.left_out.items())[:MAX_LEFT_OUT_IN_DECISION]
                 await self.record_decision(
                     item,
@@ -381,6 +395,7 @@ class RoutingService:
                     method=queue.assignment_method,
                     candidates=(
                         *skipped,
+                        *lacking,
                         *(CandidateVerdict(agent_id=a, skipped=why) for a, why in left_out),
                     ),
                 )

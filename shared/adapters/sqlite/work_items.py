@@ -252,8 +252,10 @@ class SqliteWorkItems(SqliteBase):
     async def offered_items(self) -> Sequence[WorkItem]:
         return await self._query(
             WorkItem,
-            "SELECT doc FROM work_items WHERE status = ? ORDER BY id",
-            (str(WorkItemStatus.OFFERED),),
+            # The status as a literal: a partial index (items_offered) serves only a query
+            # whose condition is its own.
+            "SELECT doc FROM work_items WHERE status = 'offered' ORDER BY id",
+            (),
         )
 
     async def close_work_item(
