@@ -56,9 +56,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # pytest with the Cosmos server up on a free loopback port, stopped afterwards whatever
-# the outcome; with it running, the Cosmos tests fail instead of skipping.
+# the outcome; with it running, the Cosmos tests fail instead of skipping. Two workers
+# (pytest-xdist) share it, each test on its own database: most e2e tests wait on a runtime,
+# so two run in about the time of one (TEST_WORKERS=0 runs them in this process).
+TEST_WORKERS ?= 2
 unit: $(STAMP) $(COSMOS_STAMP) $(CHROMIUM)
-	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/pytest -q
+	$(BIN)/python $(COSMOS_SERVER)/with_server.py -- $(BIN)/pytest -q -n $(TEST_WORKERS)
 
 test: lint typecheck unit
 

@@ -130,7 +130,9 @@ async def test_an_sms_reaches_an_agent_in_either_schema(
 
 
 @pytest.mark.parametrize(
-    "spelling", [str.lower, str.upper, lambda key: key[0].lower() + key[1:]], ids=repr
+    "spelling",
+    [str.lower, str.upper, lambda key: key[0].lower() + key[1:]],
+    ids=["lower", "upper", "camel"],
 )
 def test_keys_are_read_whatever_their_case(spelling: Any) -> None:
     """Microsoft's samples write MessageId and messageId, specversion and specVersion."""
