@@ -101,6 +101,11 @@ class InboundMessage(Model):
         """Messages of one conversation share this key, so the queue keeps their order."""
         return f"{self.channel}:{self.customer_address}:{self.business_address}"
 
+    @property
+    def stored_provider_id(self) -> str:
+        """The provider's message id as stored (invariant 3: one message per provider id)."""
+        return f"{self.provider}:{self.provider_message_id}"
+
 
 class ConversationForAgents(Model):
     """A conversation as agents see it: everything but what is for supervisors only."""
@@ -206,6 +211,29 @@ class Message(MessageForAgents):
         default=None,
         description="an agent's reply: the W3C traceparent it was written in, which its send "
         "and delivery reports continue",
+    )
+
+
+def customer_message(
+    inbound: InboundMessage,
+    message_id: str,
+    conversation_id: str,
+    *,
+    media: tuple[MediaRef, ...],
+    sentiment: Sentiment | None = None,
+) -> Message:
+    """The customer's message as stored in its conversation, received as the provider said."""
+    return Message(
+        id=message_id,
+        conversation_id=conversation_id,
+        direction=Direction.INBOUND,
+        sender=SenderKind.CUSTOMER,
+        text=inbound.text,
+        media=media,
+        provider_message_id=inbound.stored_provider_id,
+        status=DeliveryStatus.RECEIVED,
+        created_at=inbound.received_at,
+        sentiment=sentiment,
     )
 
 

@@ -12,11 +12,10 @@ from shared import telemetry
 from shared.domain.channels import Channel
 from shared.domain.conversations import (
     Conversation,
-    DeliveryStatus,
-    Direction,
     InboundMessage,
     Message,
     SenderKind,
+    customer_message,
 )
 from shared.domain.customers import ConsentAction, Customer
 from shared.domain.lifecycle import reopen_since
@@ -151,18 +150,13 @@ class IngestService:
             ),
             reopen_closed_since=reopen_since(now, workstream.reopen_window_seconds),
         )
-        provider_id = f"{inbound.provider}:{inbound.provider_message_id}"
+        provider_id = inbound.stored_provider_id
         stored = await self._store.append_message(
-            Message(
-                id=new_message_id(conversation.id),
-                conversation_id=conversation.id,
-                direction=Direction.INBOUND,
-                sender=SenderKind.CUSTOMER,
-                text=inbound.text,
+            customer_message(
+                inbound,
+                new_message_id(conversation.id),
+                conversation.id,
                 media=inbound.media,
-                provider_message_id=provider_id,
-                status=DeliveryStatus.RECEIVED,
-                created_at=inbound.received_at,
                 sentiment=sentiment,
             )
         )

@@ -16,11 +16,9 @@ from shared.domain.conversations import (
     Conversation,
     ConversationForAgents,
     ConversationStatus,
-    DeliveryStatus,
-    Direction,
     InboundMessage,
     Message,
-    SenderKind,
+    customer_message,
 )
 from shared.domain.message_ids import new_message_id
 from shared.domain.outcomes import (
@@ -403,7 +401,7 @@ class OutcomeService:
         latest = await self._store.address_conversation(channel_id, inbound.customer_address)
         if latest is None or latest.status != ConversationStatus.CLOSED:
             return None
-        provider_id = f"{inbound.provider}:{inbound.provider_message_id}"
+        provider_id = inbound.stored_provider_id
         earlier = await self._store.find_message_by_provider_id(provider_id)
         if earlier is not None and earlier.conversation_id != latest.id:
             return None
@@ -420,16 +418,7 @@ class OutcomeService:
         if not (pending or answered_by_it) or last is None:
             return None
         stored = await self._store.append_message(
-            Message(
-                id=new_message_id(latest.id),
-                conversation_id=latest.id,
-                direction=Direction.INBOUND,
-                sender=SenderKind.CUSTOMER,
-                text=inbound.text,
-                provider_message_id=provider_id,
-                status=DeliveryStatus.RECEIVED,
-                created_at=inbound.received_at,
-            )
+            customer_message(inbound, new_message_id(latest.id), latest.id, media=())
         )
         message = stored or await self._store.find_message_by_provider_id(provider_id)
         if message is None:

@@ -94,6 +94,6 @@ class SmsWebhookService:
             INBOUND,
             inbound.model_dump_json(),
             session_id=inbound.session_key,
-            message_id=sms.duplicate_key or f"{inbound.provider}:{inbound.provider_message_id}",
+            message_id=sms.duplicate_key or inbound.stored_provider_id,
         )
         log.info("accepted %s message %s", inbound.provider, inbound.provider_message_id)
