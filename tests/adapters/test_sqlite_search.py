@@ -5,16 +5,38 @@ conversations."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from shared.adapters.sqlite import search
+from shared.domain.work import WorkItem
 from shared.ports import Store
 from tests.contract import test_conversation_search as contract
 from tests.contract.builders import T0, agent, item, message
 from tests.contract.conftest import sqlite_store
+
+
+def write_item_as_before(db: sqlite3.Connection, work: WorkItem) -> None:
+    """A work item's row as the schema before the clustered work items had it (today's
+    writer names a column that schema lacks)."""
+    db.execute(
+        "INSERT INTO work_items (id, conversation_id, queue_id, status, agent_id, priority, "
+        "capacity_units, enqueued_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            work.id,
+            work.conversation_id,
+            work.queue_id,
+            work.status,
+            work.agent_id,
+            work.priority,
+            work.capacity_units,
+            work.enqueued_at.isoformat(),
+            work.model_dump_json(),
+        ),
+    )
 
 
 @pytest.fixture
@@ -76,9 +98,12 @@ async def test_the_migration_indexes_what_was_stored_before_it(
     store_before = SqliteStore(old)
     await store_before.append_message(message(conversation.id, "parcel missing"))
     await store_before.append_message(message(conversation.id, "call back", internal=True))
-    created, _ = await store_before.create_work_item(item(conversation.id, queue="q9"))
     await agent(store_before, "a9", queues=("q9",))
-    await store_before.assign(created.id, "a9", T0)
+    await old.atomic(
+        lambda db: write_item_as_before(
+            db, item(conversation.id, queue="q9").given_to("a9", T0, offer_until=None)
+        )
+    )
     await old.close()
 
     monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -24,6 +25,14 @@ from shared.domain.work import AgentState
 from shared.ports import PresenceUpdate
 
 
+@functools.lru_cache(maxsize=20_000)
+def _agent_from_document(doc: str) -> Agent:
+    """An agent's record from its stored text, parsed once per text: records are frozen, and a
+    routing cycle reads every member of its queue again (at 200 members a queue, validating
+    them was most of that read; bench/README.md)."""
+    return Agent.model_validate_json(doc)
+
+
 class SqliteAgentStates(SqliteBase):
     # An agent's record with its live state in one row: used capacity is summed from its
     # items through the items_by_agent index.
@@ -37,7 +46,7 @@ class SqliteAgentStates(SqliteBase):
 
     @staticmethod
     def _agent_state(row: sqlite3.Row) -> AgentState:
-        agent = Agent.model_validate_json(row["doc"])
+        agent = _agent_from_document(row["doc"])
         used = int(row["used"])
         last, released = row["last_assigned_at"], row["released_at"]
         since = row["presence_since"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shared.adapters.sqlite.tables import SqliteBase, doc_json
+from shared.adapters.sqlite.tables import SqliteBase, record_decisions
 from shared.domain.work import RoutingDecision
 
 
@@ -18,18 +18,7 @@ class SqliteRoutingLog(SqliteBase):
         return None if row is None else str(row[0])
 
     async def record_routing_decision(self, decision: RoutingDecision) -> None:
-        await self._db.atomic(
-            lambda db: db.execute(
-                "INSERT INTO routing_decisions (id, conversation_id, decided_at, doc) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                (
-                    decision.id,
-                    decision.conversation_id,
-                    decision.decided_at.isoformat(),
-                    doc_json(decision),
-                ),
-            )
-        )
+        await self._db.atomic(lambda db: record_decisions(db, [decision]))
 
     async def routing_decisions(self, conversation_id: str) -> Sequence[RoutingDecision]:
         return await self._query(

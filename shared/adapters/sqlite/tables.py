@@ -4,15 +4,25 @@ their queries need, and the work-item rows several ports write."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from pydantic import BaseModel
 
 from shared.adapters.sqlite.database import SqliteDatabase
-from shared.domain.work import CAPACITY_HOLDING, WorkItem
+from shared.domain.work import CAPACITY_HOLDING, RoutingDecision, WorkItem, WorkItemStatus
 
 HOLDING_STATUSES = tuple(str(s) for s in CAPACITY_HOLDING)
 
 HOLDING_PLACEHOLDERS = ",".join("?" for _ in HOLDING_STATUSES)
+
+
+def record_decisions(db: sqlite3.Connection, decisions: Iterable[RoutingDecision]) -> None:
+    """Write routing decisions, each once: a retried write of one finds it there."""
+    db.executemany(
+        "INSERT INTO routing_decisions (conversation_id, decided_at, id, doc) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [(d.conversation_id, d.decided_at.isoformat(), d.id, doc_json(d)) for d in decisions],
+    )
 
 
 class SqliteBase:
@@ -65,11 +75,13 @@ class SqliteBase:
     def _write_item(db: sqlite3.Connection, item: WorkItem) -> None:
         db.execute(
             "INSERT INTO work_items (id, conversation_id, queue_id, status, agent_id, priority, "
-            "capacity_units, enqueued_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "capacity_units, enqueued_at, doc, open_conversation_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (id) DO UPDATE SET queue_id = excluded.queue_id, "
             "status = excluded.status, agent_id = excluded.agent_id, "
             "priority = excluded.priority, capacity_units = excluded.capacity_units, "
-            "enqueued_at = excluded.enqueued_at, doc = excluded.doc",
+            "enqueued_at = excluded.enqueued_at, doc = excluded.doc, "
+            "open_conversation_id = excluded.open_conversation_id",
             (
                 item.id,
                 item.conversation_id,
@@ -80,6 +92,7 @@ class SqliteBase:
                 item.capacity_units,
                 item.enqueued_at.isoformat(),
                 doc_json(item),
+                None if item.status == WorkItemStatus.CLOSED else item.conversation_id,
             ),
         )
 

@@ -13,6 +13,7 @@ from shared.adapters.sqlite.tables import (
     doc_json,
     load_row,
     read_doc,
+    record_decisions,
 )
 from shared.domain.routing_config import Agent
 from shared.domain.work import PlannedAssignment, WorkItem, WorkItemStatus
@@ -168,19 +169,7 @@ class SqliteWorkItems(SqliteBase):
                     "ON CONFLICT (queue_id) DO UPDATE SET agent_id = excluded.agent_id",
                     list({g.queue_id: g.agent_id for g in given}.items()),
                 )
-            db.executemany(
-                "INSERT INTO routing_decisions (id, conversation_id, decided_at, doc) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                [
-                    (
-                        p.decision.id,
-                        p.decision.conversation_id,
-                        p.decision.decided_at.isoformat(),
-                        doc_json(p.decision),
-                    )
-                    for p in planned[: len(given)]
-                ],
-            )
+            record_decisions(db, (p.decision for p in planned[: len(given)]))
             return given
 
         return await self._db.atomic(assign_in_transaction)
