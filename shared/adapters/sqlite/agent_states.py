@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -12,6 +11,7 @@ from shared.adapters.sqlite.tables import (
     HOLDING_STATUSES,
     SqliteBase,
     doc_json,
+    parse_agent,
 )
 from shared.domain.presence import (
     Presence,
@@ -20,17 +20,8 @@ from shared.domain.presence import (
     PresenceState,
 )
 from shared.domain.routing import idle_since
-from shared.domain.routing_config import Agent
 from shared.domain.work import AgentState
 from shared.ports import PresenceUpdate
-
-
-@functools.lru_cache(maxsize=20_000)
-def _agent_from_document(doc: str) -> Agent:
-    """An agent's record from its stored text, parsed once per text: records are frozen, and a
-    routing cycle reads every member of its queue again (at 200 members a queue, validating
-    them was most of that read; bench/README.md)."""
-    return Agent.model_validate_json(doc)
 
 
 class SqliteAgentStates(SqliteBase):
@@ -46,7 +37,7 @@ class SqliteAgentStates(SqliteBase):
 
     @staticmethod
     def _agent_state(row: sqlite3.Row) -> AgentState:
-        agent = _agent_from_document(row["doc"])
+        agent = parse_agent(row["doc"])
         used = int(row["used"])
         last, released = row["last_assigned_at"], row["released_at"]
         since = row["presence_since"]

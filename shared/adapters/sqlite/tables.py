@@ -3,17 +3,26 @@ their queries need, and the work-item rows several ports write."""
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Iterable
 
 from pydantic import BaseModel
 
 from shared.adapters.sqlite.database import SqliteDatabase
+from shared.domain.routing_config import Agent
 from shared.domain.work import CAPACITY_HOLDING, RoutingDecision, WorkItem, WorkItemStatus
 
 HOLDING_STATUSES = tuple(str(s) for s in CAPACITY_HOLDING)
 
 HOLDING_PLACEHOLDERS = ",".join("?" for _ in HOLDING_STATUSES)
+
+# The records routing reads again and again, parsed once per stored text (records are frozen,
+# so one parse serves every reader): a routing cycle reads every member of its queue, a pass
+# reads the queue's head of waiting items again after its first cycle, and the batch reads
+# each planned item again to check it (bench/README.md, routing).
+parse_agent = functools.lru_cache(maxsize=20_000)(Agent.model_validate_json)
+parse_work_item = functools.lru_cache(maxsize=4_096)(WorkItem.model_validate_json)
 
 
 def record_decisions(db: sqlite3.Connection, decisions: Iterable[RoutingDecision]) -> None:

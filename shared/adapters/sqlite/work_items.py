@@ -12,6 +12,7 @@ from shared.adapters.sqlite.tables import (
     SqliteBase,
     doc_json,
     load_row,
+    parse_work_item,
     read_doc,
     record_decisions,
 )
@@ -58,11 +59,15 @@ class SqliteWorkItems(SqliteBase):
         )
 
     async def waiting_items(self, queue_id: str, *, limit: int) -> Sequence[WorkItem]:
-        return await self._query(
-            WorkItem,
-            "SELECT doc FROM work_items WHERE queue_id = ? AND status = 'waiting' "
-            "ORDER BY priority DESC, enqueued_at, id LIMIT ?",
-            (queue_id, limit),
+        return await self._db.atomic(
+            lambda db: [
+                parse_work_item(row[0])
+                for row in db.execute(
+                    "SELECT doc FROM work_items WHERE queue_id = ? AND status = 'waiting' "
+                    "ORDER BY priority DESC, enqueued_at, id LIMIT ?",
+                    (queue_id, limit),
+                )
+            ]
         )
 
     async def assign(
@@ -145,7 +150,7 @@ class SqliteWorkItems(SqliteBase):
                 doc = items.pop(plan.item_id, None)  # popped: an item is given once
                 if doc is None or plan.agent_id not in room:
                     break
-                item = WorkItem.model_validate_json(doc)
+                item = parse_work_item(doc)
                 if item.capacity_units > room[plan.agent_id]:
                     break
                 room[plan.agent_id] -= item.capacity_units
