@@ -53,6 +53,10 @@ CYCLE = 200
 """Waiting items one routing cycle plans and hands the store in one batch: larger amortises the
 transaction and the reads of the queue's members, smaller keeps a decision's wait for its
 cycle short (bench/README.md)."""
+MEMBERS_FRESH_FOR = timedelta(milliseconds=250)
+"""How long a pass plans on the members it read (and the capacity its own cycles took since)
+before reading them again: a presence change is seen within this, or the next cycle if the
+store refused part of a batch; capacity is checked by the store in any case."""
 SKIP_AFTER_RETURN = timedelta(minutes=5)
 """How long an agent who declined an item (or let its offer lapse) is passed over for it."""
 MAX_LEFT_OUT_IN_DECISION = 50
@@ -284,7 +288,9 @@ class RoutingService:
         hands the plan to the store's `assign_batch`: one transaction on SQLite, which checks
         each assignment as `assign` does and stops at the first that no longer holds, so
         routers racing on one agent cannot push it over capacity. A cycle stopped short
-        (another router won a race) re-reads and plans again from the refused item.
+        (another router won a race) re-reads and plans again from the refused item. After a
+        cycle committed in full, the next one plans on the same members and indexes (they
+        count what it gave) for up to MEMBERS_FRESH_FOR; then it reads the members again.
         """
         queue = await self._store.get_queue(queue_id)
         if queue is None:
@@ -307,6 +313,10 @@ class RoutingService:
         with capacity: another cycle could give their items to no one, so it reads no members
         for them (whoever frees capacity, or comes back, requests routing of their own), unless
         it has an item to explain."""
+        members: dict[str, AgentState] = {}
+        """The queue's members as the store read them, each as the cycles since have left it."""
+        members_read_at: datetime | None = None
+        indexes: dict[str, AgentIndex] = {}
         while True:
             now = self._clock.now()
             waiting = await self._store.waiting_items(queue_id, limit=CYCLE)
@@ -315,8 +325,9 @@ class RoutingService:
             ):
                 await self._schedule_overflow_check(queue)
                 return assigned
-            members = await self._store.queue_agents(queue_id)
-            indexes: dict[str, AgentIndex] = {}
+            if members_read_at is None or now - members_read_at >= MEMBERS_FRESH_FOR:
+                members = {m.agent.id: m for m in await self._store.queue_agents(queue_id)}
+                members_read_at, indexes = now, {}
             planned: list[_Planned] = []
             for item in waiting:
                 if item.workstream_id not in workstreams:
@@ -328,7 +339,7 @@ class RoutingService:
                     continue
                 if workstream.id not in indexes:
                     indexes[workstream.id] = AgentIndex(
-                        queue, workstream, members, last_assigned_agent_id=cursor
+                        queue, workstream, list(members.values()), last_assigned_agent_id=cursor
                     )
                 plan = await self._plan(
                     item,
@@ -344,6 +355,7 @@ class RoutingService:
                 # items are planned against the capacity this one takes.
                 for index in indexes.values():
                     index.assigned(plan.agent)
+                members[plan.agent.agent.id] = plan.agent
                 cursor = plan.agent.agent.id
                 planned.append(plan)
             given = await self._store.assign_batch(
@@ -361,7 +373,7 @@ class RoutingService:
                     planned[len(given)].item.id,
                 )
                 cursor = given[-1].agent_id if given else await self._cursor(queue_id, round_robin)
-                exhausted = set()
+                exhausted, members_read_at = set(), None
                 continue
             if not planned or len(waiting) < CYCLE:
                 await self._schedule_overflow_check(queue)

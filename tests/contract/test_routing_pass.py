@@ -3,6 +3,8 @@ no agent has capacity left for the work that waits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from shared.adapters.system_clock import SystemClock
@@ -71,7 +73,35 @@ async def test_a_pass_reads_on_for_an_item_it_was_asked_to_explain(
 
     given = await routing.route_queue("q1", explain_item_id=items[4].id)
     assert [g.id for g in given] == [i.id for i in items[:3]]
-    assert reads == ["q1", "q1"]
+    # The second cycle explains on the members the first read, as that cycle left them.
+    assert reads == ["q1"]
     decisions = await store.routing_decisions(items[4].conversation_id)
     assert [d.chosen_agent_id for d in decisions] == [None]
     assert decisions[0].reason.startswith("no eligible agent among 2 members")
+
+
+async def test_cycles_plan_on_the_members_they_read_counting_what_they_gave(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five units for eight items in cycles of three: the second cycle gives the last two on
+    the first cycle's members (had it not counted the first three, the store would refuse it
+    and the pass read the members again)."""
+    routing, items, reads = await arranged(store, monkeypatch)
+    await agent(store, "a3", capacity=2)
+
+    given = await routing.route_queue("q1")
+    assert [g.id for g in given] == [i.id for i in items[:5]]
+    assert reads == ["q1"]
+    assert [await used(store, a) for a in ("a1", "a2", "a3")] == [2, 1, 2]
+
+
+async def test_members_are_read_again_once_older_than_their_freshness(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routing, items, reads = await arranged(store, monkeypatch)
+    await agent(store, "a3", capacity=2)
+    monkeypatch.setattr(routing_module, "MEMBERS_FRESH_FOR", timedelta(0))
+
+    given = await routing.route_queue("q1")
+    assert [g.id for g in given] == [i.id for i in items[:5]]
+    assert reads == ["q1", "q1"]
