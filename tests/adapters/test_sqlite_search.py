@@ -5,38 +5,17 @@ conversations."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from shared.adapters.sqlite import search
-from shared.domain.work import WorkItem
 from shared.ports import Store
+from tests.adapters.migrating import opened_before, opened_now, write_item_as_before
 from tests.contract import test_conversation_search as contract
 from tests.contract.builders import T0, agent, item, message
 from tests.contract.conftest import sqlite_store
-
-
-def write_item_as_before(db: sqlite3.Connection, work: WorkItem) -> None:
-    """A work item's row as the schema before the clustered work items had it (today's
-    writer names a column that schema lacks)."""
-    db.execute(
-        "INSERT INTO work_items (id, conversation_id, queue_id, status, agent_id, priority, "
-        "capacity_units, enqueued_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            work.id,
-            work.conversation_id,
-            work.queue_id,
-            work.status,
-            work.agent_id,
-            work.priority,
-            work.capacity_units,
-            work.enqueued_at.isoformat(),
-            work.model_dump_json(),
-        ),
-    )
 
 
 @pytest.fixture
@@ -77,17 +56,11 @@ async def test_the_migration_indexes_what_was_stored_before_it(
 ) -> None:
     """A database from before the search migration: its customers, conversations, items and
     messages are found once it is opened by this version."""
-    from shared.adapters.sqlite import database as sqlite_database
-    from shared.adapters.sqlite.database import MIGRATIONS, SqliteDatabase
     from shared.adapters.sqlite.store import SqliteStore
     from shared.domain.customers import Customer
     from shared.domain.search import agent_party
 
-    search = next(i for i, m in enumerate(MIGRATIONS) if "TABLE conversation_search" in m)
-    before = MIGRATIONS[:search]
-    monkeypatch.setattr(sqlite_database, "MIGRATIONS", before)
-    old = SqliteDatabase(tmp_path / "old.db")
-    await old.open()
+    old = await opened_before(tmp_path / "old.db", monkeypatch, "TABLE conversation_search")
     await old.atomic(
         lambda db: db.execute(
             "INSERT INTO customers (id, mobile_phone, doc) VALUES (?, ?, ?)",
@@ -106,10 +79,7 @@ async def test_the_migration_indexes_what_was_stored_before_it(
     )
     await old.close()
 
-    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS)
-    migrated = SqliteDatabase(tmp_path / "old.db")
-    await migrated.open()
-    store = SqliteStore(migrated)
+    store = await opened_now(tmp_path / "old.db", monkeypatch)
     try:
         assert [c.id for c in await store.list_customers(name="adam", after=None, limit=5)] == [
             "c1"

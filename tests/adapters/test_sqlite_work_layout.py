@@ -9,15 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from shared.adapters.sqlite import database as sqlite_database
-from shared.adapters.sqlite.database import MIGRATIONS, SqliteDatabase
 from shared.adapters.sqlite.store import SqliteStore
 from shared.domain.routing_config import AssignmentMethod, WorkDistribution
 from shared.domain.work import PlannedAssignment, RoutingDecision, WorkItemStatus
-from tests.adapters.test_sqlite_search import write_item_as_before
+from tests.adapters.migrating import opened_before, opened_now, write_item_as_before
 from tests.contract.builders import T0, agent, item
-
-CLUSTERED = next(i for i, m in enumerate(MIGRATIONS) if "work_items_clustered" in m)
 
 
 def decision(conversation_id: str, item_id: str, chosen: str | None) -> RoutingDecision:
@@ -37,9 +33,7 @@ def decision(conversation_id: str, item_id: str, chosen: str | None) -> RoutingD
 async def test_a_database_from_before_keeps_its_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS[:CLUSTERED])
-    old = SqliteDatabase(tmp_path / "old.db")
-    await old.open()
+    old = await opened_before(tmp_path / "old.db", monkeypatch, "work_items_clustered")
     before = SqliteStore(old)
     await agent(before, "a1", capacity=3)
     active = item("c-active", age=1).given_to("a1", T0, offer_until=None)
@@ -54,10 +48,7 @@ async def test_a_database_from_before_keeps_its_work(
     await before.record_routing_decision(decision("c-active", active.id, "a1"))
     await old.close()
 
-    monkeypatch.setattr(sqlite_database, "MIGRATIONS", MIGRATIONS)
-    migrated = SqliteDatabase(tmp_path / "old.db")
-    await migrated.open()
-    store = SqliteStore(migrated)
+    store = await opened_now(tmp_path / "old.db", monkeypatch)
     try:
         assert await store.get_work_item(active.id) == active
         assert await store.open_work_item("c-waiting") == waiting
@@ -68,14 +59,14 @@ async def test_a_database_from_before_keeps_its_work(
         ]
         # Still one unclosed item a conversation; a closed one does not count.
         with pytest.raises(Exception, match="UNIQUE"):
-            await migrated.atomic(lambda db: SqliteStore._write_item(db, item("c-waiting")))
+            await store._db.atomic(lambda db: SqliteStore._write_item(db, item("c-waiting")))
         again = item("c-closed-only")
-        await migrated.atomic(
+        await store._db.atomic(
             lambda db: SqliteStore._write_item(
                 db, again.model_copy(update={"status": WorkItemStatus.CLOSED})
             )
         )
-        await migrated.atomic(lambda db: SqliteStore._write_item(db, item("c-closed-only")))
+        await store._db.atomic(lambda db: SqliteStore._write_item(db, item("c-closed-only")))
         # And routes on: the waiting item is given, its decision kept beside the old one's.
         given = await store.assign_batch(
             [

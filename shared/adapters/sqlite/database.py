@@ -46,7 +46,8 @@ def recoverable_commits() -> Iterator[None]:
 
 
 # The parties a work item's row makes to its conversation (its queue; its agent once the work
-# is accepted), kept by the triggers on every write of the row.
+# is accepted), kept by the triggers on every write of the row: the search migration creates
+# them, the clustered work items' migration again on the new table.
 _PARTIES_OF_NEW_ITEM = """
         INSERT INTO conversation_parties SELECT 'queue:' || new.queue_id, new.conversation_id
             WHERE NOT EXISTS (SELECT 1 FROM conversation_parties
@@ -185,7 +186,7 @@ MIGRATIONS: tuple[str, ...] = (
     # FTS5 rowid is its conversation's num << 24 | its sequence: a conversation's messages are
     # one rowid range, and a match names its conversation without a lookup. Triggers test for
     # a row before adding it: an outer upsert's conflict clause would override their own.
-    """
+    f"""
     ALTER TABLE customers ADD COLUMN name_key TEXT;
     ALTER TABLE customers ADD COLUMN merged_into TEXT;
     UPDATE customers SET name_key = name_key(json_extract(doc, '$.display_name'));
@@ -220,24 +221,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE conversation_parties (
         party TEXT NOT NULL, conversation_id TEXT NOT NULL,
         PRIMARY KEY (party, conversation_id)) WITHOUT ROWID;
-    CREATE TRIGGER conversation_parties_on_item_insert AFTER INSERT ON work_items BEGIN
-        INSERT INTO conversation_parties SELECT 'queue:' || new.queue_id, new.conversation_id
-            WHERE NOT EXISTS (SELECT 1 FROM conversation_parties
-                WHERE party = 'queue:' || new.queue_id AND conversation_id = new.conversation_id);
-        INSERT INTO conversation_parties SELECT 'agent:' || new.agent_id, new.conversation_id
-            WHERE new.agent_id IS NOT NULL AND new.status IN ('active', 'wrap_up')
-            AND NOT EXISTS (SELECT 1 FROM conversation_parties
-                WHERE party = 'agent:' || new.agent_id AND conversation_id = new.conversation_id);
-    END;
-    CREATE TRIGGER conversation_parties_on_item_update AFTER UPDATE ON work_items BEGIN
-        INSERT INTO conversation_parties SELECT 'queue:' || new.queue_id, new.conversation_id
-            WHERE NOT EXISTS (SELECT 1 FROM conversation_parties
-                WHERE party = 'queue:' || new.queue_id AND conversation_id = new.conversation_id);
-        INSERT INTO conversation_parties SELECT 'agent:' || new.agent_id, new.conversation_id
-            WHERE new.agent_id IS NOT NULL AND new.status IN ('active', 'wrap_up')
-            AND NOT EXISTS (SELECT 1 FROM conversation_parties
-                WHERE party = 'agent:' || new.agent_id AND conversation_id = new.conversation_id);
-    END;
+    CREATE TRIGGER conversation_parties_on_item_insert AFTER INSERT ON work_items
+    BEGIN {_PARTIES_OF_NEW_ITEM} END;
+    CREATE TRIGGER conversation_parties_on_item_update AFTER UPDATE ON work_items
+    BEGIN {_PARTIES_OF_NEW_ITEM} END;
     INSERT OR IGNORE INTO conversation_parties
         SELECT 'queue:' || queue_id, conversation_id FROM work_items;
     INSERT OR IGNORE INTO conversation_parties
@@ -267,7 +254,7 @@ MIGRATIONS: tuple[str, ...] = (
         SELECT (s.num << 24) | m.sequence, json_extract(m.doc, '$.text')
         FROM messages m JOIN conversation_search s ON s.id = m.conversation_id
         WHERE m.internal != 0 AND m.sequence < 16777216;
-    """,
+    """,  # noqa: S608 (a constant of this module, not input)
     # Quick replies, searched within a workstream; and when the customer last read each
     # conversation (chat).
     """
