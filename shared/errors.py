@@ -15,6 +15,13 @@ class ServiceError(Exception):
         as the id of the record a conflict is with."""
 
 
+def existing[T](record: T | None, what: str) -> T:
+    """`record`, read by its id; a 404 naming `what` (e.g. "queue q1") when there is none."""
+    if record is None:
+        raise NotFound(f"{what} does not exist")
+    return record
+
+
 class BadRequest(ServiceError):
     status = 400
     title = "Bad request"

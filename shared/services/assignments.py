@@ -18,7 +18,7 @@ from shared.domain.work import (
     WorkItem,
     WorkItemStatus,
 )
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, existing
 from shared.ports import (
     AgentStateStore,
     Clock,
@@ -57,9 +57,10 @@ class AssignmentService:
         self._clock = clock
 
     async def _view(self, item: WorkItem) -> WorkView:
-        conversation = await self._store.get_conversation(item.conversation_id)
-        if conversation is None:
-            raise NotFound(f"conversation {item.conversation_id} does not exist")
+        conversation = existing(
+            await self._store.get_conversation(item.conversation_id),
+            f"conversation {item.conversation_id}",
+        )
         return WorkView(item=item, conversation=conversation)
 
     async def _offer(self, agent_id: str, conversation_id: str) -> WorkItem:

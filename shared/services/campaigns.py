@@ -24,7 +24,7 @@ from shared.domain.channels import Channel, ChannelKind
 from shared.domain.conversations import Conversation, DeliveryStatus, Direction, Message, SenderKind
 from shared.domain.customers import Customer
 from shared.domain.placeholders import PlaceholderError, fill, require_known
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, NotFound, existing
 from shared.ports import (
     CampaignStore,
     ChannelStore,
@@ -102,10 +102,7 @@ class CampaignService:
         return await page_of(self._store.list_templates, after=after, limit=limit)
 
     async def get_template(self, template_id: str) -> Template:
-        template = await self._store.get_template(template_id)
-        if template is None:
-            raise NotFound(f"template {template_id} does not exist")
-        return template
+        return existing(await self._store.get_template(template_id), f"template {template_id}")
 
     async def delete_template(self, template_id: str) -> None:
         if not await self._store.delete_template(template_id):
@@ -145,9 +142,7 @@ class CampaignService:
         return _progress(job)
 
     async def progress(self, job_id: str) -> JobProgress:
-        job = await self._store.get_outbound_job(job_id)
-        if job is None:
-            raise NotFound(f"outbound job {job_id} does not exist")
+        job = existing(await self._store.get_outbound_job(job_id), f"outbound job {job_id}")
         return _progress(job)
 
     async def work(self, job_id: str) -> None:

@@ -20,7 +20,7 @@ from shared.domain.channels import (
     TwilioAccount,
 )
 from shared.domain.phone import InvalidPhoneNumber, to_e164
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, NotFound, existing
 from shared.ports import ChannelStore, RoutingConfigStore, SendFailed, SmsSender
 from shared.services.listing import Page, page_of
 
@@ -139,10 +139,7 @@ class ChannelService:
         return ChannelView.of(await self._channel(channel_id))
 
     async def _channel(self, channel_id: str) -> Channel:
-        channel = await self._store.get_channel(channel_id)
-        if channel is None:
-            raise NotFound(f"channel {channel_id} does not exist")
-        return channel
+        return existing(await self._store.get_channel(channel_id), f"channel {channel_id}")
 
     async def list_channels(self, *, after: str | None, limit: int) -> Page[ChannelView]:
         page = await page_of(self._store.list_channels, after=after, limit=limit)

@@ -26,7 +26,7 @@ from shared.domain.outcomes import CsatAnswer, WrapUp
 from shared.domain.phone import InvalidPhoneNumber, to_e164
 from shared.domain.search import SearchPosition, epoch_ms
 from shared.domain.work import WorkItem, WorkItemStatus
-from shared.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+from shared.errors import BadRequest, Conflict, Forbidden, UnprocessableEntity, existing
 from shared.ports import ConversationSearchStore, ConversationStore, CustomerStore, WorkItemStore
 from shared.services.listing import Page, every_by
 
@@ -127,10 +127,7 @@ class CustomerService:
     # --- reading -----------------------------------------------------------------------
 
     async def get(self, customer_id: str) -> Customer:
-        customer = await self._store.get_customer(customer_id)
-        if customer is None:
-            raise NotFound(f"customer {customer_id} does not exist")
-        return customer
+        return existing(await self._store.get_customer(customer_id), f"customer {customer_id}")
 
     async def search(
         self,
@@ -303,10 +300,10 @@ class CustomerService:
         the write: two requests racing with one new number may both pass; ingest then sees two
         candidates and the agent picks, as with records created before this rule.)"""
         for phone in customer.phones:
-            for existing in await self._store.find_customers_by_phone(phone):
-                if existing.id != customer.id:
+            for holder in await self._store.find_customers_by_phone(phone):
+                if holder.id != customer.id:
                     raise DuplicateCustomer(
-                        f"phone {phone} belongs to customer {existing.id} already", existing.id
+                        f"phone {phone} belongs to customer {holder.id} already", holder.id
                     )
 
     async def _held_by(self, agent_id: str, customer_id: str) -> bool:

@@ -42,7 +42,14 @@ from shared.domain.transcripts import (
     transcript_lines,
 )
 from shared.domain.work import WorkItem, WorkItemStatus
-from shared.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, UnprocessableEntity
+from shared.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    UnprocessableEntity,
+    existing,
+)
 from shared.ports import (
     Clock,
     ConversationStore,
@@ -163,10 +170,9 @@ class OutcomeService:
         return result[0]  # sent as ConversationForAgents: supervisor-only fields left out
 
     async def _workstream(self, workstream_id: str) -> Workstream:
-        workstream = await self._store.get_workstream(workstream_id)
-        if workstream is None:
-            raise NotFound(f"workstream {workstream_id} does not exist")
-        return workstream
+        return existing(
+            await self._store.get_workstream(workstream_id), f"workstream {workstream_id}"
+        )
 
     # --- transcripts ---------------------------------------------------------------------------
 
@@ -182,9 +188,9 @@ class OutcomeService:
         self, conversation_id: str, form: TranscriptFormat
     ) -> Transcript:
         """Supervisors and admins read any conversation's, notes marked as notes."""
-        conversation = await self._store.get_conversation(conversation_id)
-        if conversation is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+        conversation = existing(
+            await self._store.get_conversation(conversation_id), f"conversation {conversation_id}"
+        )
         return await self._transcript(conversation, form, for_customer=False)
 
     async def _transcript(
@@ -344,10 +350,10 @@ class OutcomeService:
                 return None
             return c.model_copy(update={"transcript_emails": c.transcript_emails + 1})
 
-        result = await self._store.change_conversation_outcome(conversation_id, take)
-        if result is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
-        stored, changed = result
+        stored, changed = existing(
+            await self._store.change_conversation_outcome(conversation_id, take),
+            f"conversation {conversation_id}",
+        )
         if not changed:
             raise Conflict(f"the transcript was emailed {MAX_TRANSCRIPT_EMAILS} times already")
         return stored.transcript_emails

@@ -19,7 +19,7 @@ from shared.domain.quick_replies import (
     render,
 )
 from shared.domain.work import AGENT_WORKING
-from shared.errors import NotFound, UnprocessableEntity
+from shared.errors import NotFound, UnprocessableEntity, existing
 from shared.ports import (
     ChannelStore,
     CollaborationStore,
@@ -77,10 +77,7 @@ class QuickReplyService:
         return await page_of(self._store.list_quick_replies, after=after, limit=limit)
 
     async def get_reply(self, reply_id: str) -> QuickReply:
-        reply = await self._store.get_quick_reply(reply_id)
-        if reply is None:
-            raise NotFound(f"quick reply {reply_id} does not exist")
-        return reply
+        return existing(await self._store.get_quick_reply(reply_id), f"quick reply {reply_id}")
 
     async def delete_reply(self, reply_id: str) -> None:
         if not await self._store.delete_quick_reply(reply_id):

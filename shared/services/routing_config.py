@@ -12,7 +12,7 @@ from pydantic import Field
 
 from shared.domain.base import Withheld, view_of
 from shared.domain.routing_config import Agent, BotConfig, Queue, RoutingRule, Workstream
-from shared.errors import BadRequest, Conflict, NotFound
+from shared.errors import BadRequest, Conflict, NotFound, existing
 from shared.ports import AgentStateStore, ChannelStore, RoutingConfigStore, WorkItemStore
 from shared.services.listing import Page, every, page_of
 from shared.services.routing import RoutingService
@@ -50,9 +50,9 @@ class RoutingConfigService:
 
     async def get_workstream(self, workstream_id: str) -> WorkstreamView:
         """Without its bot's secret, which is write-only."""
-        workstream = await self._store.get_workstream(workstream_id)
-        if workstream is None:
-            raise NotFound(f"workstream {workstream_id} does not exist")
+        workstream = existing(
+            await self._store.get_workstream(workstream_id), f"workstream {workstream_id}"
+        )
         return view_of(WorkstreamView, workstream)
 
     async def put_workstream(self, workstream_id: str, workstream: Workstream) -> WorkstreamView:
@@ -96,10 +96,7 @@ class RoutingConfigService:
         return await page_of(self._store.list_queues, after=after, limit=limit)
 
     async def get_queue(self, queue_id: str) -> Queue:
-        queue = await self._store.get_queue(queue_id)
-        if queue is None:
-            raise NotFound(f"queue {queue_id} does not exist")
-        return queue
+        return existing(await self._store.get_queue(queue_id), f"queue {queue_id}")
 
     async def put_queue(self, queue_id: str, queue: Queue) -> Queue:
         await self._require_queues(_redirect_queues(queue) - {queue.id}, "a redirect")
@@ -132,10 +129,7 @@ class RoutingConfigService:
         return await page_of(self._store.list_all_rules, after=after, limit=limit)
 
     async def get_rule(self, rule_id: str) -> RoutingRule:
-        rule = await self._store.get_rule(rule_id)
-        if rule is None:
-            raise NotFound(f"rule {rule_id} does not exist")
-        return rule
+        return existing(await self._store.get_rule(rule_id), f"rule {rule_id}")
 
     async def put_rule(self, rule_id: str, rule: RoutingRule) -> RoutingRule:
         if await self._store.get_workstream(rule.workstream_id) is None:
@@ -156,10 +150,7 @@ class RoutingConfigService:
         return await page_of(self._store.list_agents, after=after, limit=limit)
 
     async def get_agent(self, agent_id: str) -> Agent:
-        agent = await self._store.get_agent(agent_id)
-        if agent is None:
-            raise NotFound(f"agent {agent_id} does not exist")
-        return agent
+        return existing(await self._store.get_agent(agent_id), f"agent {agent_id}")
 
     async def put_agent(self, agent_id: str, agent: Agent) -> Agent:
         """Queues the agent joins (more capacity, new skills) are routed at once."""

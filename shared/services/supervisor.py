@@ -10,7 +10,7 @@ from shared.domain.conversations import Conversation, Message
 from shared.domain.figures import AgentFilter, AgentMonitor, ConversationFilter, ConversationState
 from shared.domain.presence import Presence
 from shared.domain.work import AGENT_WORKING, WorkItem
-from shared.errors import NotFound
+from shared.errors import NotFound, existing
 from shared.ports import AgentStateStore, Clock, ConversationStore, CustomerStore, WorkItemStore
 from shared.services.listing import Page, page_of
 
@@ -146,9 +146,9 @@ class SupervisorService:
     async def monitor(self, conversation_id: str) -> Monitored:
         """Join to monitor: read-only (no supervisor route writes to a customer; taking over
         is CollaborationService.take_over, after which the supervisor replies as its agent)."""
-        conversation = await self._store.get_conversation(conversation_id)
-        if conversation is None:
-            raise NotFound(f"conversation {conversation_id} does not exist")
+        conversation = existing(
+            await self._store.get_conversation(conversation_id), f"conversation {conversation_id}"
+        )
         return Monitored(
             conversation=conversation,
             item=await self._store.last_work_item(conversation_id),
