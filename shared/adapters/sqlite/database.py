@@ -302,10 +302,10 @@ MIGRATIONS: tuple[str, ...] = (
     # only items with an agent (waiting items no longer sit in it under NULL). One unclosed
     # item a conversation is kept by a unique index on a column written only when an item
     # opens or closes (NULL once closed; NULLs are distinct), not by a partial index on the
-    # status, which every assignment rewrote. Decisions are
-    # appended (rowid order) and indexed by conversation, the one way they are read, which also
-    # keeps each once: two trees instead of three (the random id's own index is gone). Dropping
-    # the old table drops its triggers; they are created again, unchanged.
+    # status, which every assignment rewrote. Decisions are appended (rowid order) and indexed
+    # by conversation, the one way they are read, which also keeps each once: two trees
+    # instead of three (the random id's own index is gone). Dropping the old table drops its
+    # triggers; they are created again, unchanged.
     f"""
     CREATE TABLE work_items_clustered (
         id TEXT NOT NULL, conversation_id TEXT NOT NULL, queue_id TEXT NOT NULL,
